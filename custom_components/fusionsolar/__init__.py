@@ -1,0 +1,117 @@
+"""The Huawei FusionSolar integration (SmartPVMS northbound API)."""
+
+from __future__ import annotations
+
+from homeassistant.const import CONF_HOST, CONF_PASSWORD, CONF_USERNAME, CONF_VERIFY_SSL, Platform
+from homeassistant.core import HomeAssistant, callback
+from homeassistant.exceptions import ConfigEntryAuthFailed, ConfigEntryNotReady
+from homeassistant.helpers import config_validation as cv
+from homeassistant.helpers import device_registry as dr
+from homeassistant.helpers.typing import ConfigType
+
+from .account import AccountSettings, async_get_registry
+from .api import AuthenticationError, FusionSolarError
+from .const import CONF_LEGACY_URL, CONF_V7_URL, DOMAIN
+from .coordinator import (
+    DeviceCoordinator,
+    FusionSolarConfigEntry,
+    FusionSolarRuntimeData,
+    MetadataCoordinator,
+    PlantCoordinator,
+)
+
+PLATFORMS = [Platform.BINARY_SENSOR, Platform.SENSOR]
+
+CONFIG_SCHEMA = cv.config_entry_only_config_schema(DOMAIN)
+
+
+async def async_setup(hass: HomeAssistant, config: ConfigType) -> bool:
+    """Set up the integration's actions (once, for every entry)."""
+    return True
+
+
+def settings_from_entry(entry: FusionSolarConfigEntry) -> AccountSettings:
+    """Build the account settings stored in a config entry."""
+    return AccountSettings(
+        host=entry.data[CONF_HOST],
+        username=entry.data[CONF_USERNAME],
+        password=entry.data[CONF_PASSWORD],
+        legacy_url=entry.data.get(CONF_LEGACY_URL),
+        v7_url=entry.data.get(CONF_V7_URL),
+        verify_ssl=entry.data.get(CONF_VERIFY_SSL, True),
+    )
+
+
+async def async_setup_entry(hass: HomeAssistant, entry: FusionSolarConfigEntry) -> bool:
+    """Set up a FusionSolar account from a config entry."""
+    account = await async_get_registry(hass).async_get(settings_from_entry(entry))
+    try:
+        await account.client.async_login()
+    except AuthenticationError as err:
+        raise ConfigEntryAuthFailed(
+            translation_domain=DOMAIN, translation_key="authentication_failed"
+        ) from err
+    except FusionSolarError as err:
+        raise ConfigEntryNotReady(
+            translation_domain=DOMAIN,
+            translation_key="setup_failed",
+            translation_placeholders={"error": str(err)},
+        ) from err
+
+    metadata = MetadataCoordinator(hass, entry, account)
+    await metadata.async_config_entry_first_refresh()
+    plants = PlantCoordinator(hass, entry, account)
+    devices = DeviceCoordinator(hass, entry, account, metadata)
+    await plants.async_config_entry_first_refresh()
+    await devices.async_config_entry_first_refresh()
+
+    entry.runtime_data = FusionSolarRuntimeData(
+        account=account, metadata=metadata, plants=plants, devices=devices
+    )
+    entry.async_on_unload(entry.add_update_listener(_async_options_updated))
+    entry.async_on_unload(
+        metadata.async_add_listener(lambda: _async_remove_stale_devices(hass, entry))
+    )
+    await hass.config_entries.async_forward_entry_setups(entry, PLATFORMS)
+    return True
+
+
+@callback
+def _async_remove_stale_devices(hass: HomeAssistant, entry: FusionSolarConfigEntry) -> None:
+    """Remove devices and plants the account no longer reports."""
+    metadata = entry.runtime_data.metadata.data
+    if metadata is None or not metadata.plants or not metadata.devices:
+        # An empty answer is more likely a cloud hiccup than a wiped account.
+        return
+    known = set(metadata.plants) | set(metadata.devices)
+    registry = dr.async_get(hass)
+    for device in dr.async_entries_for_config_entry(registry, entry.entry_id):
+        if not any(ident in known for domain, ident in device.identifiers if domain == DOMAIN):
+            registry.async_update_device(device.id, remove_config_entry_id=entry.entry_id)
+
+
+async def _async_options_updated(hass: HomeAssistant, entry: FusionSolarConfigEntry) -> None:
+    """Reload when the user changes the plant selection or what to poll."""
+    await hass.config_entries.async_reload(entry.entry_id)
+
+
+async def async_unload_entry(hass: HomeAssistant, entry: FusionSolarConfigEntry) -> bool:
+    """Unload a config entry; the account's session and token stay for a reload."""
+    entry.runtime_data.account.async_schedule_save()
+    return await hass.config_entries.async_unload_platforms(entry, PLATFORMS)
+
+
+async def async_remove_entry(hass: HomeAssistant, entry: FusionSolarConfigEntry) -> None:
+    """Log out and forget the account's learned quota when its entry is removed."""
+    await async_get_registry(hass).async_remove(settings_from_entry(entry).key)
+
+
+async def async_remove_config_entry_device(
+    hass: HomeAssistant, entry: FusionSolarConfigEntry, device: dr.DeviceEntry
+) -> bool:
+    """Allow removing a device the account no longer reports."""
+    metadata = entry.runtime_data.metadata.data
+    if metadata is None:
+        return True
+    known = set(metadata.plants) | set(metadata.devices)
+    return not any(identifier in known for domain, identifier in device.identifiers if domain == DOMAIN)

@@ -1,0 +1,356 @@
+"""Coordinators: what is polled, when, and how that stays within quota.
+
+* `MetadataCoordinator` (hourly): plant and device lists once a day (the spec
+  recommends it), legacy plant KPIs (yield, income) every hour.
+* `PlantCoordinator` (every cloud refresh): `vpp/plantRealtimeKpi` for all
+  selected plants in batches of 100, or the legacy plant KPIs without V7.
+* `DeviceCoordinator` (every cloud refresh): `getDevRealKpi` per device type in
+  batches of 100. When the account's quota cannot fetch every group in one go,
+  it fetches what it may now and continues when the governor allows.
+
+Both refresh coordinators run a little after each 5-minute boundary, when the
+cloud has new data. All share the account's quota governor.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import TYPE_CHECKING
+
+from homeassistant.config_entries import ConfigEntry
+from homeassistant.core import CALLBACK_TYPE, HomeAssistant, callback
+from homeassistant.exceptions import ConfigEntryAuthFailed
+from homeassistant.helpers.event import async_call_later
+from homeassistant.helpers.update_coordinator import DataUpdateCoordinator, UpdateFailed
+from homeassistant.util import dt as dt_util
+
+from .api import (
+    AuthenticationError,
+    Device,
+    DeviceRealtimeKpi,
+    FusionSolarError,
+    PermissionDeniedError,
+    Plant,
+    PlantRealtimeKpi,
+    QuotaWouldExceed,
+    StationRealtimeKpi,
+)
+from .const import (
+    CLOUD_REFRESH,
+    CONF_PLANTS,
+    CONF_POLL_DEVICES,
+    DEFAULT_POLL_DEVICES,
+    DOMAIN,
+    LOGGER,
+    METADATA_INTERVAL,
+    POLL_OFFSET,
+    STALE_AFTER,
+)
+
+if TYPE_CHECKING:
+    from .account import FusionSolarAccount
+    from .alarms import AlarmCoordinator
+    from .control import DispatchTracker
+    from .history import HistoryImporter
+
+# Device types the real-time device endpoint serves (spec §3.6.1).
+REALTIME_DEVICE_TYPES = frozenset({1, 10, 17, 38, 39, 47})
+BATCH_SIZE = 100
+LIST_REFRESH = timedelta(days=1)
+
+
+@dataclass(kw_only=True)
+class FusionSolarRuntimeData:
+    """Everything a loaded config entry holds."""
+
+    account: FusionSolarAccount
+    metadata: MetadataCoordinator
+    plants: PlantCoordinator
+    devices: DeviceCoordinator
+    alarms: AlarmCoordinator | None = None
+    history: HistoryImporter | None = None
+    dispatch: DispatchTracker | None = None
+
+
+type FusionSolarConfigEntry = ConfigEntry[FusionSolarRuntimeData]
+
+
+def cloud_slot(moment: datetime) -> datetime:
+    """Return the start of the 5-minute cloud refresh slot containing `moment`."""
+    return moment.replace(minute=moment.minute - moment.minute % 5, second=0, microsecond=0)
+
+
+def until_next_poll(now: datetime) -> timedelta:
+    """Return the wait until shortly after the next cloud refresh."""
+    return cloud_slot(now) + CLOUD_REFRESH + POLL_OFFSET - now
+
+
+def selected_plants(entry: ConfigEntry) -> list[str]:
+    """Return the plant codes the user chose for this entry."""
+    return list(entry.options.get(CONF_PLANTS) or entry.data.get(CONF_PLANTS) or [])
+
+
+def chunked[T](items: Iterable[T], size: int = BATCH_SIZE) -> list[list[T]]:
+    """Split items into lists of at most `size`."""
+    pending = list(items)
+    return [pending[i : i + size] for i in range(0, len(pending), size)]
+
+
+class FusionSolarCoordinator[DataT](DataUpdateCoordinator[DataT]):
+    """Shared error handling: keep data through short trouble, one log line."""
+
+    config_entry: FusionSolarConfigEntry
+
+    def __init__(
+        self,
+        hass: HomeAssistant,
+        entry: FusionSolarConfigEntry,
+        account: FusionSolarAccount,
+        name: str,
+        update_interval: timedelta,
+    ) -> None:
+        """Initialize the coordinator."""
+        super().__init__(
+            hass,
+            LOGGER,
+            config_entry=entry,
+            name=f"{entry.title} {name}",
+            update_interval=update_interval,
+        )
+        self.account = account
+        self.last_success: datetime | None = None
+        self._in_trouble = False
+
+    async def _async_fetch(self) -> DataT:
+        """Fetch new data from the cloud."""
+        raise NotImplementedError
+
+    async def _async_update_data(self) -> DataT:
+        """Fetch, keeping the last data while it is fresh enough."""
+        try:
+            data = await self._async_fetch()
+        except AuthenticationError as err:
+            raise ConfigEntryAuthFailed(
+                translation_domain=DOMAIN, translation_key="authentication_failed"
+            ) from err
+        except FusionSolarError as err:
+            return self._keep_or_fail(err)
+        finally:
+            self.account.async_schedule_save()
+        if self._in_trouble:
+            LOGGER.info("%s: the cloud answers again", self.name)
+            self._in_trouble = False
+        self.last_success = dt_util.utcnow()
+        return data
+
+    def _keep_or_fail(self, err: FusionSolarError) -> DataT:
+        """Keep fresh data through transient trouble; fail once it is stale."""
+        fresh = self.last_success is not None and (
+            dt_util.utcnow() - self.last_success < STALE_AFTER
+        )
+        if fresh and self.data is not None:
+            if not self._in_trouble:
+                LOGGER.info("%s: keeping the last data for now (%s)", self.name, err)
+                self._in_trouble = True
+            return self.data
+        raise UpdateFailed(
+            translation_domain=DOMAIN,
+            translation_key="update_failed",
+            translation_placeholders={"error": str(err)},
+        ) from err
+
+
+class _CloudRefreshCoordinator[DataT](FusionSolarCoordinator[DataT]):
+    """A coordinator that runs shortly after each 5-minute cloud refresh."""
+
+    async def _async_update_data(self) -> DataT:
+        try:
+            return await super()._async_update_data()
+        finally:
+            self.update_interval = until_next_poll(dt_util.utcnow())
+
+
+@dataclass(slots=True)
+class Metadata:
+    """Plants, devices and the slow legacy plant KPIs."""
+
+    plants: dict[str, Plant] = field(default_factory=dict)
+    devices: dict[str, Device] = field(default_factory=dict)
+    station: dict[str, StationRealtimeKpi] = field(default_factory=dict)
+    lists_fetched: datetime | None = None
+
+
+class MetadataCoordinator(FusionSolarCoordinator[Metadata]):
+    """Plant list, device list and hourly plant KPIs."""
+
+    def __init__(
+        self, hass: HomeAssistant, entry: FusionSolarConfigEntry, account: FusionSolarAccount
+    ) -> None:
+        """Initialize the coordinator."""
+        super().__init__(hass, entry, account, "metadata", METADATA_INTERVAL)
+
+    async def _async_fetch(self) -> Metadata:
+        client = self.account.client
+        codes = selected_plants(self.config_entry)
+        current = self.data or Metadata()
+        now = dt_util.utcnow()
+        if current.lists_fetched is None or now - current.lists_fetched >= LIST_REFRESH:
+            plants = await self.account.async_get_plants()
+            devices = await client.async_get_devices(codes) if codes else []
+            current = Metadata(
+                plants={plant.code: plant for plant in plants if plant.code in codes},
+                devices={device.key: device for device in devices},
+                station=current.station,
+                lists_fetched=now,
+            )
+        if client.families.legacy and codes:
+            try:
+                current.station = await client.async_get_station_realtime(codes)
+            except (QuotaWouldExceed, PermissionDeniedError) as err:
+                LOGGER.debug("Plant KPIs skipped this hour: %s", err)
+        return current
+
+    async def async_refresh_lists(self) -> None:
+        """Fetch plant and device lists again (options changed, new devices)."""
+        if self.data is not None:
+            self.data.lists_fetched = None
+        self.account.forget_plants()
+        await self.async_request_refresh()
+
+
+@dataclass(frozen=True, slots=True)
+class PlantState:
+    """The latest real-time values of one plant."""
+
+    realtime: PlantRealtimeKpi | None
+    station: StationRealtimeKpi | None
+    updated: datetime
+
+
+class PlantCoordinator(_CloudRefreshCoordinator[dict[str, PlantState]]):
+    """Real-time plant power flow, every cloud refresh."""
+
+    def __init__(
+        self, hass: HomeAssistant, entry: FusionSolarConfigEntry, account: FusionSolarAccount
+    ) -> None:
+        """Initialize the coordinator."""
+        super().__init__(hass, entry, account, "plants", until_next_poll(dt_util.utcnow()))
+
+    async def _async_fetch(self) -> dict[str, PlantState]:
+        client = self.account.client
+        codes = selected_plants(self.config_entry)
+        updated = cloud_slot(dt_util.utcnow())
+        states = dict(self.data or {})
+        if client.families.v7:
+            realtime = await client.async_get_plant_realtime(codes)
+            for code, kpi in realtime.items():
+                states[code] = PlantState(realtime=kpi, station=None, updated=updated)
+        else:
+            station = await client.async_get_station_realtime(codes)
+            for code, legacy in station.items():
+                states[code] = PlantState(realtime=None, station=legacy, updated=updated)
+        return states
+
+
+@dataclass(frozen=True, slots=True)
+class DeviceState:
+    """The latest real-time values of one device."""
+
+    kpi: DeviceRealtimeKpi
+    updated: datetime
+
+
+class DeviceCoordinator(_CloudRefreshCoordinator[dict[str, DeviceState]]):
+    """Real-time device KPIs, one call per device type and 100 devices."""
+
+    def __init__(
+        self,
+        hass: HomeAssistant,
+        entry: FusionSolarConfigEntry,
+        account: FusionSolarAccount,
+        metadata: MetadataCoordinator,
+    ) -> None:
+        """Initialize the coordinator."""
+        super().__init__(hass, entry, account, "devices", until_next_poll(dt_util.utcnow()))
+        self._metadata = metadata
+        self._group_fetched: dict[tuple[str, ...], datetime] = {}
+        self._group_interval: dict[tuple[str, ...], timedelta] = {}
+        self._unsub_continue: CALLBACK_TYPE | None = None
+
+    @property
+    def enabled(self) -> bool:
+        """Return whether the user wants device data polled."""
+        return bool(self.config_entry.options.get(CONF_POLL_DEVICES, DEFAULT_POLL_DEVICES))
+
+    def groups(self) -> list[list[Device]]:
+        """Return the request groups: one device type, at most 100 devices each."""
+        if not self.enabled or self._metadata.data is None:
+            return []
+        by_type: dict[int, list[Device]] = {}
+        for device in self._metadata.data.devices.values():
+            if device.id is not None and device.dev_type_id in REALTIME_DEVICE_TYPES:
+                by_type.setdefault(device.dev_type_id, []).append(device)
+        return [
+            chunk
+            for dev_type in sorted(by_type)
+            for chunk in chunked(sorted(by_type[dev_type], key=lambda dev: str(dev.id)))
+        ]
+
+    async def _async_fetch(self) -> dict[str, DeviceState]:
+        states = dict(self.data or {})
+        if not self.account.client.families.legacy:
+            return states
+        slot = cloud_slot(dt_util.utcnow())
+        pending = [g for g in self.groups() if self._group_fetched.get(_ids(g), _EPOCH) < slot]
+        pending.sort(key=lambda group: self._group_fetched.get(_ids(group), _EPOCH))
+        for group in pending:
+            try:
+                kpis = await self.account.client.async_get_device_realtime(group)
+            except QuotaWouldExceed as err:
+                self._continue_later(err.retry_after)
+                break
+            by_id = {str(device.id): device for device in group}
+            for dev_id, kpi in kpis.items():
+                if (device := by_id.get(dev_id)) is not None:
+                    states[device.key] = DeviceState(kpi=kpi, updated=slot)
+            self._record_group(group, slot)
+        return states
+
+    @property
+    def achieved_interval(self) -> timedelta | None:
+        """Return the longest recent interval between two fetches of a group."""
+        return max(self._group_interval.values(), default=None)
+
+    def _record_group(self, group: list[Device], slot: datetime) -> None:
+        if (previous := self._group_fetched.get(_ids(group))) is not None:
+            self._group_interval[_ids(group)] = slot - previous
+        self._group_fetched[_ids(group)] = slot
+
+    def _continue_later(self, delay: float) -> None:
+        """Fetch the remaining groups as soon as the quota allows."""
+        if self._unsub_continue is not None:
+            self._unsub_continue()
+        self._unsub_continue = async_call_later(self.hass, max(delay, 1.0), self._async_continue)
+
+    @callback
+    def _async_continue(self, _now: datetime) -> None:
+        self._unsub_continue = None
+        self.config_entry.async_create_background_task(
+            self.hass, self.async_refresh(), f"{self.name} continue"
+        )
+
+    async def async_shutdown(self) -> None:
+        """Cancel a pending continuation."""
+        if self._unsub_continue is not None:
+            self._unsub_continue()
+            self._unsub_continue = None
+        await super().async_shutdown()
+
+
+_EPOCH = datetime.min.replace(tzinfo=dt_util.UTC)
+
+
+def _ids(group: list[Device]) -> tuple[str, ...]:
+    return tuple(str(device.id) for device in group)

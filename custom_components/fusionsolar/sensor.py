@@ -1,0 +1,503 @@
+"""Sensors: plant power flow and energy, device measurements.
+
+Sign conventions (V7, documented in the README): grid power > 0 is export,
+< 0 import; battery power > 0 is discharge, < 0 charge. Import/export and
+charge/discharge also have their own non-negative sensors.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+
+from homeassistant.components.sensor import (
+    RestoreSensor,
+    SensorDeviceClass,
+    SensorEntity,
+    SensorEntityDescription,
+    SensorStateClass,
+)
+from homeassistant.const import (
+    DEGREE,
+    PERCENTAGE,
+    EntityCategory,
+    UnitOfElectricCurrent,
+    UnitOfElectricPotential,
+    UnitOfEnergy,
+    UnitOfFrequency,
+    UnitOfIrradiance,
+    UnitOfPower,
+    UnitOfReactivePower,
+    UnitOfSpeed,
+    UnitOfTemperature,
+    UnitOfTime,
+)
+from homeassistant.core import HomeAssistant, callback
+from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
+from homeassistant.helpers.typing import StateType
+from homeassistant.util import dt as dt_util
+
+from .api import Device, DeviceKind, PlantHealth
+from .coordinator import (
+    DeviceCoordinator,
+    FusionSolarConfigEntry,
+    PlantState,
+    selected_plants,
+)
+from .counters import CounterGuard, CounterPeriod
+from .entity import DeviceEntity, async_add_device_entities, FusionSolarEntity, PlantEntity, plant_device_info
+
+PARALLEL_UPDATES = 0
+
+HEALTH_STATES = [health.value for health in PlantHealth]
+
+
+def _positive(value: float | None) -> float | None:
+    return None if value is None else max(value, 0.0)
+
+
+def _negated_positive(value: float | None) -> float | None:
+    return None if value is None else max(-value, 0.0)
+
+
+@dataclass(frozen=True, kw_only=True)
+class PlantSensorDescription(SensorEntityDescription):
+    """A plant sensor and how to read it from the plant's state."""
+
+    value_fn: Callable[[PlantState], StateType]
+    counter: CounterPeriod | None = None
+    needs_v7: bool = False
+
+
+def _realtime(attr: str) -> Callable[[PlantState], StateType]:
+    def read(state: PlantState) -> StateType:
+        return getattr(state.realtime, attr, None) if state.realtime else None
+
+    return read
+
+
+def _energy(v7_attr: str, legacy_attr: str) -> Callable[[PlantState], StateType]:
+    """Read an energy counter from V7 real-time data, else the legacy plant KPIs."""
+
+    def read(state: PlantState) -> StateType:
+        if state.realtime is not None:
+            return getattr(state.realtime, v7_attr, None)  # type: ignore[no-any-return]
+        return getattr(state.station, legacy_attr, None) if state.station else None
+
+    return read
+
+
+def _health(state: PlantState) -> StateType:
+    source = state.realtime or state.station
+    health = source.health if source is not None else None
+    return health.value if health is not None else None
+
+
+POWER_KW = {
+    "device_class": SensorDeviceClass.POWER,
+    "state_class": SensorStateClass.MEASUREMENT,
+    "native_unit_of_measurement": UnitOfPower.KILO_WATT,
+    "suggested_display_precision": 3,
+}
+ENERGY_KWH = {
+    "device_class": SensorDeviceClass.ENERGY,
+    "state_class": SensorStateClass.TOTAL_INCREASING,
+    "native_unit_of_measurement": UnitOfEnergy.KILO_WATT_HOUR,
+    "suggested_display_precision": 2,
+}
+
+
+def _plant_power(key: str, value_fn: Callable[[PlantState], StateType]) -> PlantSensorDescription:
+    return PlantSensorDescription(key=key, translation_key=key, value_fn=value_fn, **POWER_KW)  # type: ignore[arg-type]
+
+
+def _signed(attr: str, transform: Callable[[float | None], float | None]) -> Callable[[PlantState], StateType]:
+    def read(state: PlantState) -> StateType:
+        return transform(getattr(state.realtime, attr, None) if state.realtime else None)
+
+    return read
+
+
+PLANT_SENSORS: tuple[PlantSensorDescription, ...] = (
+    _plant_power("pv_power", _realtime("pv_power")),
+    _plant_power("load_power", _realtime("load_power")),
+    _plant_power("grid_power", _realtime("grid_power")),
+    _plant_power("grid_import_power", _signed("grid_power", _negated_positive)),
+    _plant_power("grid_export_power", _signed("grid_power", _positive)),
+    _plant_power("battery_power", _realtime("battery_power")),
+    _plant_power("battery_charge_power", _signed("battery_power", _negated_positive)),
+    _plant_power("battery_discharge_power", _signed("battery_power", _positive)),
+    PlantSensorDescription(
+        key="battery_soc",
+        translation_key="battery_soc",
+        device_class=SensorDeviceClass.BATTERY,
+        state_class=SensorStateClass.MEASUREMENT,
+        native_unit_of_measurement=PERCENTAGE,
+        suggested_display_precision=0,
+        value_fn=_realtime("battery_soc"),
+    ),
+    PlantSensorDescription(
+        key="battery_dod",
+        translation_key="battery_dod",
+        state_class=SensorStateClass.MEASUREMENT,
+        native_unit_of_measurement=PERCENTAGE,
+        suggested_display_precision=0,
+        entity_category=EntityCategory.DIAGNOSTIC,
+        value_fn=_realtime("battery_dod"),
+    ),
+    PlantSensorDescription(
+        key="energy_today",
+        translation_key="energy_today",
+        counter=CounterPeriod.DAY,
+        value_fn=_energy("day_energy", "day_power"),
+        **ENERGY_KWH,  # type: ignore[arg-type]
+    ),
+    PlantSensorDescription(
+        key="energy_this_month",
+        translation_key="energy_this_month",
+        counter=CounterPeriod.MONTH,
+        value_fn=_energy("month_energy", "month_power"),
+        **ENERGY_KWH,  # type: ignore[arg-type]
+    ),
+    PlantSensorDescription(
+        key="energy_total",
+        translation_key="energy_total",
+        counter=CounterPeriod.LIFETIME,
+        value_fn=_energy("total_energy", "total_power"),
+        **ENERGY_KWH,  # type: ignore[arg-type]
+    ),
+    PlantSensorDescription(
+        key="health",
+        translation_key="health",
+        device_class=SensorDeviceClass.ENUM,
+        options=HEALTH_STATES,
+        entity_category=EntityCategory.DIAGNOSTIC,
+        value_fn=_health,
+    ),
+)
+
+
+@dataclass(frozen=True, kw_only=True)
+class DeviceSensorDescription(SensorEntityDescription):
+    """A device sensor reading one KPI key of the real-time device data."""
+
+    kpi: str
+    counter: CounterPeriod | None = None
+    value_fn: Callable[[float | None], StateType] | None = None
+
+
+def _kpi(key: str, kpi: str | None = None, **kwargs: object) -> DeviceSensorDescription:
+    return DeviceSensorDescription(key=key, translation_key=key, kpi=kpi or key, **kwargs)  # type: ignore[arg-type]
+
+
+def _power(key: str, kpi: str | None = None, **kwargs: object) -> DeviceSensorDescription:
+    return _kpi(key, kpi, **POWER_KW, **kwargs)
+
+
+def _energy_counter(key: str, kpi: str, period: CounterPeriod, **kwargs: object) -> DeviceSensorDescription:
+    return _kpi(key, kpi, counter=period, **ENERGY_KWH, **kwargs)
+
+
+def _voltage(key: str, enabled: bool = True) -> DeviceSensorDescription:
+    return _kpi(
+        key,
+        device_class=SensorDeviceClass.VOLTAGE,
+        state_class=SensorStateClass.MEASUREMENT,
+        native_unit_of_measurement=UnitOfElectricPotential.VOLT,
+        suggested_display_precision=1,
+        entity_registry_enabled_default=enabled,
+    )
+
+
+def _current(key: str) -> DeviceSensorDescription:
+    return _kpi(
+        key,
+        device_class=SensorDeviceClass.CURRENT,
+        state_class=SensorStateClass.MEASUREMENT,
+        native_unit_of_measurement=UnitOfElectricCurrent.AMPERE,
+        suggested_display_precision=2,
+        entity_registry_enabled_default=False,
+    )
+
+
+def _measure(key: str, device_class: SensorDeviceClass | None, unit: str | None, **kwargs: object) -> DeviceSensorDescription:
+    return _kpi(
+        key,
+        device_class=device_class,
+        state_class=SensorStateClass.MEASUREMENT,
+        native_unit_of_measurement=unit,
+        **kwargs,
+    )
+
+
+def _enum(key: str, states: Mapping[int, str], **kwargs: object) -> DeviceSensorDescription:
+    def read(value: float | None) -> StateType:
+        return None if value is None else states.get(int(value), "other")
+
+    return _kpi(
+        key,
+        device_class=SensorDeviceClass.ENUM,
+        options=[*dict.fromkeys(states.values()), "other"],
+        value_fn=read,
+        **kwargs,
+    )
+
+
+# Spec Table 4-1.
+INVERTER_STATES: dict[int, str] = {
+    0: "standby_initializing",
+    1: "standby_insulation_detection",
+    2: "standby_sunlight_detection",
+    3: "standby_grid_detection",
+    256: "starting",
+    512: "on_grid",
+    513: "on_grid_limited",
+    514: "on_grid_self_derating",
+    768: "shutdown_unexpected",
+    769: "shutdown_commanded",
+    770: "shutdown_ovgr",
+    771: "shutdown_communication_lost",
+    772: "shutdown_limited",
+    773: "shutdown_manual_startup_required",
+    774: "shutdown_dc_switch_off",
+    1025: "grid_scheduling_cosphi_p",
+    1026: "grid_scheduling_q_u",
+    1280: "spot_check_ready",
+    1281: "spot_checking",
+    1536: "inspecting",
+    1792: "afci_self_check",
+    2048: "iv_scanning",
+    2304: "dc_input_detection",
+    40960: "standby_no_sunlight",
+    45056: "communication_disconnected",
+    49152: "loading",
+}
+BATTERY_STATES = {0: "offline", 1: "standby", 2: "running", 3: "faulty", 4: "hibernation"}
+BATTERY_MODES = {
+    0: "none",
+    1: "forced",
+    2: "time_of_use",
+    3: "fixed",
+    4: "automatic",
+}
+
+_DIAGNOSTIC = {"entity_category": EntityCategory.DIAGNOSTIC}
+_HIDDEN = {"entity_registry_enabled_default": False}
+
+_GRID_PHASES = (
+    *(_voltage(key) for key in ("a_u", "b_u", "c_u")),
+    *(_voltage(key, enabled=False) for key in ("ab_u", "bc_u", "ca_u")),
+    *(_current(key) for key in ("a_i", "b_i", "c_i")),
+)
+_POWER_FACTOR = _measure("power_factor", SensorDeviceClass.POWER_FACTOR, None, **_HIDDEN)
+_FREQUENCY_UNIT = UnitOfFrequency.HERTZ
+
+INVERTER_SENSORS: tuple[DeviceSensorDescription, ...] = (
+    _power("active_power"),
+    _kpi(
+        "reactive_power",
+        device_class=SensorDeviceClass.REACTIVE_POWER,
+        state_class=SensorStateClass.MEASUREMENT,
+        native_unit_of_measurement=UnitOfReactivePower.VOLT_AMPERE_REACTIVE,
+        value_fn=lambda kvar: None if kvar is None else round(kvar * 1000, 1),
+        **_HIDDEN,
+    ),
+    _power("input_power", "mppt_power"),
+    _energy_counter("yield_today", "day_cap", CounterPeriod.DAY),
+    _energy_counter("yield_total", "total_cap", CounterPeriod.LIFETIME),
+    _measure("efficiency", None, PERCENTAGE, suggested_display_precision=1, **_DIAGNOSTIC),
+    _measure(
+        "internal_temperature",
+        SensorDeviceClass.TEMPERATURE,
+        UnitOfTemperature.CELSIUS,
+        kpi="temperature",
+        **_DIAGNOSTIC,
+    ),
+    _measure("grid_frequency", SensorDeviceClass.FREQUENCY, _FREQUENCY_UNIT, kpi="elec_freq"),
+    _POWER_FACTOR,
+    _enum("inverter_state", INVERTER_STATES),
+    *_GRID_PHASES,
+)
+
+BATTERY_SENSORS: tuple[DeviceSensorDescription, ...] = (
+    _measure(
+        "state_of_charge",
+        SensorDeviceClass.BATTERY,
+        PERCENTAGE,
+        kpi="battery_soc",
+        suggested_display_precision=0,
+    ),
+    _measure("state_of_health", None, PERCENTAGE, kpi="battery_soh", **_DIAGNOSTIC),
+    _power("charge_discharge_power", "ch_discharge_power"),
+    _power("max_charge_power", **_DIAGNOSTIC, **_HIDDEN),
+    _power("max_discharge_power", **_DIAGNOSTIC, **_HIDDEN),
+    _energy_counter("charged_energy", "charge_cap", CounterPeriod.LIFETIME),
+    _energy_counter("discharged_energy", "discharge_cap", CounterPeriod.LIFETIME),
+    _voltage("busbar_u"),
+    _enum("battery_status", BATTERY_STATES),
+    _enum("working_mode", BATTERY_MODES, kpi="ch_discharge_model"),
+)
+
+# Huawei meters count feed-in as forward (positive) energy, like their active
+# power (> 0 export); reverse energy is what the house draws from the grid.
+_METER_COMMON: tuple[DeviceSensorDescription, ...] = (
+    _power("active_power"),
+    _energy_counter("grid_export_energy", "active_cap", CounterPeriod.LIFETIME),
+    _energy_counter("grid_import_energy", "reverse_active_cap", CounterPeriod.LIFETIME),
+    _measure("grid_frequency", SensorDeviceClass.FREQUENCY, _FREQUENCY_UNIT),
+    _POWER_FACTOR,
+)
+
+METER_SENSORS: tuple[DeviceSensorDescription, ...] = (
+    *_METER_COMMON,
+    *_GRID_PHASES,
+    *(_power(f"active_power_{phase}", **_HIDDEN) for phase in "abc"),
+)
+
+POWER_SENSOR_SENSORS: tuple[DeviceSensorDescription, ...] = (
+    *_METER_COMMON,
+    _voltage("meter_u"),
+    _current("meter_i"),
+)
+
+EMI_SENSORS: tuple[DeviceSensorDescription, ...] = (
+    _measure("irradiance", SensorDeviceClass.IRRADIANCE, UnitOfIrradiance.WATTS_PER_SQUARE_METER, kpi="radiant_line"),
+    _measure(
+        "horizontal_irradiance",
+        SensorDeviceClass.IRRADIANCE,
+        UnitOfIrradiance.WATTS_PER_SQUARE_METER,
+        kpi="horiz_radiant_line",
+        **_HIDDEN,
+    ),
+    _measure("ambient_temperature", SensorDeviceClass.TEMPERATURE, UnitOfTemperature.CELSIUS, kpi="temperature"),
+    _measure("module_temperature", SensorDeviceClass.TEMPERATURE, UnitOfTemperature.CELSIUS, kpi="pv_temperature"),
+    _measure("wind_speed", SensorDeviceClass.WIND_SPEED, UnitOfSpeed.METERS_PER_SECOND),
+    _measure("wind_direction", None, DEGREE, **_HIDDEN),
+)
+
+DEVICE_SENSORS: dict[DeviceKind, tuple[DeviceSensorDescription, ...]] = {
+    DeviceKind.INVERTER: INVERTER_SENSORS,
+    DeviceKind.BATTERY: BATTERY_SENSORS,
+    DeviceKind.METER: METER_SENSORS,
+    DeviceKind.POWER_SENSOR: POWER_SENSOR_SENSORS,
+    DeviceKind.EMI: EMI_SENSORS,
+}
+
+REFRESH_INTERVAL = SensorEntityDescription(
+    key="refresh_interval",
+    translation_key="refresh_interval",
+    device_class=SensorDeviceClass.DURATION,
+    native_unit_of_measurement=UnitOfTime.SECONDS,
+    entity_category=EntityCategory.DIAGNOSTIC,
+)
+
+
+async def async_setup_entry(
+    hass: HomeAssistant,
+    entry: FusionSolarConfigEntry,
+    async_add_entities: AddConfigEntryEntitiesCallback,
+) -> None:
+    """Set up plant and device sensors, and add devices that appear later."""
+    plants = selected_plants(entry)
+    async_add_entities(
+        [
+            *(PlantSensor(entry, code, description) for code in plants for description in PLANT_SENSORS),
+            *(RefreshIntervalSensor(entry, code) for code in plants),
+        ]
+    )
+    async_add_device_entities(
+        entry,
+        async_add_entities,
+        lambda device: [
+            DeviceSensor(entry, device, description)
+            for description in DEVICE_SENSORS.get(device.kind, ())
+        ],
+    )
+
+
+class _CloudValueSensor(RestoreSensor):
+    """Compute the value once per update; pass counters through a `CounterGuard`."""
+
+    _guard: CounterGuard | None = None
+
+    def _read(self) -> StateType:
+        """Return the raw cloud value for this sensor."""
+        raise NotImplementedError
+
+    async def async_added_to_hass(self) -> None:
+        """Restore the highest counter value shown before a restart."""
+        await super().async_added_to_hass()
+        if self._guard is not None:
+            last = await self.async_get_last_sensor_data()
+            state = await self.async_get_last_state()
+            if last is not None and isinstance(last.native_value, (int, float)) and state:
+                self._guard.accept(float(last.native_value), dt_util.as_local(state.last_changed))
+        self._update_value()
+
+    @callback
+    def _handle_coordinator_update(self) -> None:
+        self._update_value()
+        super()._handle_coordinator_update()  # type: ignore[misc]
+
+    def _update_value(self) -> None:
+        value = self._read()
+        if self._guard is not None and isinstance(value, (int, float)):
+            value = self._guard.accept(float(value), dt_util.now())
+        self._attr_native_value = value
+
+
+class PlantSensor(_CloudValueSensor, PlantEntity, SensorEntity):
+    """A sensor of a plant."""
+
+    entity_description: PlantSensorDescription
+
+    def __init__(
+        self, entry: FusionSolarConfigEntry, plant_code: str, description: PlantSensorDescription
+    ) -> None:
+        """Initialize the sensor."""
+        super().__init__(entry, plant_code, description)
+        if description.counter is not None:
+            self._guard = CounterGuard(description.counter)
+
+    def _read(self) -> StateType:
+        state = self.plant_state
+        return None if state is None else self.entity_description.value_fn(state)
+
+
+class DeviceSensor(_CloudValueSensor, DeviceEntity, SensorEntity):
+    """A sensor of an inverter, battery, meter, power sensor or EMI."""
+
+    entity_description: DeviceSensorDescription
+
+    def __init__(
+        self, entry: FusionSolarConfigEntry, device: Device, description: DeviceSensorDescription
+    ) -> None:
+        """Initialize the sensor."""
+        super().__init__(entry, device, description)
+        if description.counter is not None:
+            self._guard = CounterGuard(description.counter)
+
+    def _read(self) -> StateType:
+        if (state := self.device_state) is None:
+            return None
+        raw = state.kpi.values.get(self.entity_description.kpi)
+        if self.entity_description.value_fn is not None:
+            return self.entity_description.value_fn(raw)
+        return raw
+
+
+class RefreshIntervalSensor(FusionSolarEntity[DeviceCoordinator], SensorEntity):
+    """How often device data is really refreshed within the account's quota."""
+
+    def __init__(self, entry: FusionSolarConfigEntry, plant_code: str) -> None:
+        """Initialize the sensor on the plant's device."""
+        super().__init__(entry.runtime_data.devices, REFRESH_INTERVAL, plant_code)
+        metadata = entry.runtime_data.metadata.data
+        plant = metadata.plants.get(plant_code) if metadata else None
+        self._attr_device_info = plant_device_info(plant_code, plant)
+
+    @property
+    def native_value(self) -> float | None:
+        """Return the longest recent interval between two device refreshes."""
+        interval = self.coordinator.achieved_interval
+        return None if interval is None else interval.total_seconds()
