@@ -1,0 +1,298 @@
+"""Config flow: user, plants, reauth, reconfigure and options, against the simulator."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from freezegun.api import FrozenDateTimeFactory
+from homeassistant.config_entries import SOURCE_USER, ConfigEntryState
+from homeassistant.const import CONF_HOST, CONF_PASSWORD, CONF_USERNAME, CONF_VERIFY_SSL
+from homeassistant.core import HomeAssistant
+from homeassistant.data_entry_flow import FlowResultType
+from pytest_homeassistant_custom_component.common import MockConfigEntry
+
+from custom_components.fusionsolar.const import (
+    CONF_HISTORY_DAYS,
+    CONF_PLANTS,
+    CONF_POLL_ALARMS,
+    CONF_POLL_DEVICES,
+    CONF_V7_URL,
+    DOMAIN,
+)
+from tests.conftest import entry_for
+from tests.simulator import Account, Simulator
+
+LEGACY_LOGIN = "/thirdData/login"
+V7_LOGIN = "/rest/openapi/pvms/v1/login"
+
+
+def user_input(sim: Simulator, **overrides: Any) -> dict[str, Any]:
+    """The user step's form as a user fills it in for the simulator."""
+    return {
+        CONF_HOST: sim.url,
+        CONF_USERNAME: sim.username,
+        CONF_PASSWORD: sim.password,
+        "advanced": {CONF_VERIFY_SSL: False},
+        **overrides,
+    }
+
+
+async def start_user_flow(hass: HomeAssistant) -> str:
+    result = await hass.config_entries.flow.async_init(DOMAIN, context={"source": SOURCE_USER})
+    assert result["type"] is FlowResultType.FORM
+    assert result["step_id"] == "user"
+    return str(result["flow_id"])
+
+
+async def test_user_flow_creates_entry(hass: HomeAssistant, simulator_factory: Any) -> None:
+    sim: Simulator = await simulator_factory(plants=3)
+    flow_id = await start_user_flow(hass)
+    result = await hass.config_entries.flow.async_configure(flow_id, user_input(sim))
+    assert result["type"] is FlowResultType.FORM
+    assert result["step_id"] == "plants"
+
+    chosen = [sim.plants[0].code, sim.plants[2].code]
+    result = await hass.config_entries.flow.async_configure(flow_id, {CONF_PLANTS: chosen})
+    await hass.async_block_till_done()
+
+    assert result["type"] is FlowResultType.CREATE_ENTRY
+    assert result["data"] == {
+        CONF_HOST: sim.url,
+        CONF_USERNAME: sim.username,
+        CONF_PASSWORD: sim.password,
+        CONF_VERIFY_SSL: False,
+    }
+    assert result["options"][CONF_PLANTS] == chosen
+    entry = result["result"]
+    assert entry.state is ConfigEntryState.LOADED
+    # The flow's login and plant list are reused by the setup: one login per family.
+    assert sim.calls.count(endpoint=LEGACY_LOGIN) == 1
+    assert sim.calls.count(endpoint=V7_LOGIN) == 1
+    assert sim.calls.count(endpoint="/rest/openapi/pvms/v1/plants") == 1
+    assert sim.calls.count(fail_code=407) == 0
+
+
+async def test_user_flow_keeps_advanced_urls(hass: HomeAssistant, simulator: Simulator) -> None:
+    flow_id = await start_user_flow(hass)
+    form = user_input(simulator)
+    form["advanced"][CONF_V7_URL] = f"  {simulator.url}  "
+    result = await hass.config_entries.flow.async_configure(flow_id, form)
+    result = await hass.config_entries.flow.async_configure(
+        flow_id, {CONF_PLANTS: [simulator.plants[0].code]}
+    )
+    assert result["type"] is FlowResultType.CREATE_ENTRY
+    assert result["data"][CONF_V7_URL] == simulator.url
+
+
+@pytest.mark.parametrize(
+    ("endpoint", "kind", "options", "error"),
+    [
+        (LEGACY_LOGIN, "fail_code", {"fail_code": 20001}, "invalid_auth"),
+        (LEGACY_LOGIN, "fail_code", {"fail_code": 407}, "quota_exceeded"),
+        (LEGACY_LOGIN, "quota_403", {}, "quota_exceeded"),
+        (LEGACY_LOGIN, "fail_code", {"fail_code": 401}, "no_permission"),
+        # A portal host answers HTML or 404 on every path.
+        (None, "html", {}, "not_nbi_host"),
+        (None, "http_status", {"status": 404}, "not_nbi_host"),
+        (None, "malformed_json", {}, "cannot_connect"),
+    ],
+)
+async def test_user_flow_errors_then_recovers(
+    hass: HomeAssistant,
+    simulator: Simulator,
+    freezer: FrozenDateTimeFactory,
+    endpoint: str | None,
+    kind: str,
+    options: dict[str, Any],
+    error: str,
+) -> None:
+    simulator.faults.add(endpoint, kind, count=0, **options)
+    flow_id = await start_user_flow(hass)
+    result = await hass.config_entries.flow.async_configure(flow_id, user_input(simulator))
+    assert result["type"] is FlowResultType.FORM
+    assert result["errors"] == {"base": error}
+
+    # Once the cloud behaves, a minute later (the login quota) the same form goes through.
+    simulator.faults.clear()
+    freezer.tick(61)
+    result = await hass.config_entries.flow.async_configure(flow_id, user_input(simulator))
+    assert not result.get("errors")
+    assert result["step_id"] == "plants"
+    assert simulator.calls.count(fail_code=407) == (1 if options.get("fail_code") == 407 else 0)
+
+
+async def test_user_flow_wrong_password(
+    hass: HomeAssistant, simulator: Simulator, freezer: FrozenDateTimeFactory
+) -> None:
+    flow_id = await start_user_flow(hass)
+    result = await hass.config_entries.flow.async_configure(
+        flow_id, user_input(simulator, **{CONF_PASSWORD: "wrong"})
+    )
+    assert result["errors"] == {"base": "invalid_auth"}
+    freezer.tick(61)
+    result = await hass.config_entries.flow.async_configure(flow_id, user_input(simulator))
+    assert result["step_id"] == "plants"
+
+
+async def test_user_flow_retry_within_a_minute_is_refused_locally(
+    hass: HomeAssistant, simulator: Simulator
+) -> None:
+    flow_id = await start_user_flow(hass)
+    result = await hass.config_entries.flow.async_configure(
+        flow_id, user_input(simulator, **{CONF_PASSWORD: "wrong"})
+    )
+    assert result["errors"] == {"base": "invalid_auth"}
+    logins = simulator.calls.count(endpoint=LEGACY_LOGIN)
+    result = await hass.config_entries.flow.async_configure(flow_id, user_input(simulator))
+    assert result["errors"] == {"base": "quota_exceeded"}
+    # The governor said "wait" without sending a second login within the minute.
+    assert simulator.calls.count(endpoint=LEGACY_LOGIN) == logins
+    assert simulator.calls.count(fail_code=407) == 0
+
+
+async def test_user_flow_cannot_connect(hass: HomeAssistant, socket_enabled: None) -> None:
+    flow_id = await start_user_flow(hass)
+    result = await hass.config_entries.flow.async_configure(
+        flow_id,
+        {
+            CONF_HOST: "http://127.0.0.1:9",
+            CONF_USERNAME: "user",
+            CONF_PASSWORD: "pass",
+            "advanced": {},
+        },
+    )
+    assert result["errors"] == {"base": "cannot_connect"}
+
+
+async def test_user_flow_no_plants(hass: HomeAssistant, simulator_factory: Any) -> None:
+    sim: Simulator = await simulator_factory(
+        accounts=[Account(username="installer", password="pw", plants=[])]
+    )
+    flow_id = await start_user_flow(hass)
+    result = await hass.config_entries.flow.async_configure(
+        flow_id, user_input(sim, **{CONF_USERNAME: "installer", CONF_PASSWORD: "pw"})
+    )
+    assert result["type"] is FlowResultType.ABORT
+    assert result["reason"] == "no_plants"
+
+
+async def test_user_flow_requires_a_plant(hass: HomeAssistant, simulator: Simulator) -> None:
+    flow_id = await start_user_flow(hass)
+    await hass.config_entries.flow.async_configure(flow_id, user_input(simulator))
+    result = await hass.config_entries.flow.async_configure(flow_id, {CONF_PLANTS: []})
+    assert result["errors"] == {"base": "no_plant_selected"}
+
+
+async def test_user_flow_already_configured(
+    hass: HomeAssistant, simulator: Simulator, mock_config_entry: MockConfigEntry
+) -> None:
+    mock_config_entry.add_to_hass(hass)
+    flow_id = await start_user_flow(hass)
+    result = await hass.config_entries.flow.async_configure(flow_id, user_input(simulator))
+    assert result["type"] is FlowResultType.ABORT
+    assert result["reason"] == "already_configured"
+    assert simulator.calls.count() == 0
+
+
+async def test_reauth(
+    hass: HomeAssistant, simulator: Simulator, freezer: FrozenDateTimeFactory
+) -> None:
+    entry = entry_for(simulator)
+    entry.add_to_hass(hass)
+    hass.config_entries.async_update_entry(
+        entry, data={**entry.data, CONF_PASSWORD: "old-password"}
+    )
+    await hass.config_entries.async_setup(entry.entry_id)
+    await hass.async_block_till_done()
+    assert entry.state is ConfigEntryState.SETUP_ERROR
+    flows = hass.config_entries.flow.async_progress_by_handler(DOMAIN)
+    assert [flow["context"]["source"] for flow in flows] == ["reauth"]
+    flow_id = flows[0]["flow_id"]
+
+    freezer.tick(61)
+    result = await hass.config_entries.flow.async_configure(flow_id, {CONF_PASSWORD: "still-wrong"})
+    assert result["errors"] == {"base": "invalid_auth"}
+
+    freezer.tick(61)
+    result = await hass.config_entries.flow.async_configure(
+        flow_id, {CONF_PASSWORD: simulator.password}
+    )
+    await hass.async_block_till_done()
+    assert result["type"] is FlowResultType.ABORT
+    assert result["reason"] == "reauth_successful"
+    assert entry.data[CONF_PASSWORD] == simulator.password
+    assert entry.state is ConfigEntryState.LOADED
+
+
+async def test_reconfigure(
+    hass: HomeAssistant,
+    init_integration: MockConfigEntry,
+    simulator: Simulator,
+    freezer: FrozenDateTimeFactory,
+) -> None:
+    entry = init_integration
+    result = await entry.start_reconfigure_flow(hass)
+    form = user_input(simulator, advanced={CONF_VERIFY_SSL: True, CONF_V7_URL: simulator.url})
+    result = await hass.config_entries.flow.async_configure(result["flow_id"], form)
+    # New settings mean a new login, and the last one was less than a minute ago.
+    assert result["errors"] == {"base": "quota_exceeded"}
+    freezer.tick(61)
+    assert result["step_id"] == "reconfigure"
+    result = await hass.config_entries.flow.async_configure(result["flow_id"], form)
+    await hass.async_block_till_done()
+    assert result["type"] is FlowResultType.ABORT
+    assert result["reason"] == "reconfigure_successful"
+    assert entry.data[CONF_V7_URL] == simulator.url
+    assert entry.data[CONF_VERIFY_SSL] is True
+    assert entry.state is ConfigEntryState.LOADED
+
+
+async def test_reconfigure_other_account_aborts(
+    hass: HomeAssistant, init_integration: MockConfigEntry, simulator: Simulator
+) -> None:
+    result = await init_integration.start_reconfigure_flow(hass)
+    result = await hass.config_entries.flow.async_configure(
+        result["flow_id"], user_input(simulator, **{CONF_USERNAME: "someone_else"})
+    )
+    assert result["type"] is FlowResultType.ABORT
+    assert result["reason"] == "wrong_account"
+
+
+async def test_options_flow(
+    hass: HomeAssistant, simulator_factory: Any, freezer: FrozenDateTimeFactory
+) -> None:
+    sim: Simulator = await simulator_factory(plants=2)
+    entry = entry_for(sim, **{CONF_PLANTS: [sim.plants[0].code]})
+    entry.add_to_hass(hass)
+    assert await hass.config_entries.async_setup(entry.entry_id)
+    await hass.async_block_till_done()
+    assert hass.states.get("sensor.plant_2_pv_power") is None
+
+    result = await hass.config_entries.options.async_init(entry.entry_id)
+    assert result["step_id"] == "init"
+    result = await hass.config_entries.options.async_configure(
+        result["flow_id"],
+        {
+            CONF_PLANTS: [],
+            CONF_POLL_DEVICES: True,
+            CONF_POLL_ALARMS: False,
+            CONF_HISTORY_DAYS: 7,
+        },
+    )
+    assert result["errors"] == {"base": "no_plant_selected"}
+    result = await hass.config_entries.options.async_configure(
+        result["flow_id"],
+        {
+            CONF_PLANTS: [plant.code for plant in sim.plants],
+            CONF_POLL_DEVICES: False,
+            CONF_POLL_ALARMS: False,
+            CONF_HISTORY_DAYS: 7,
+        },
+    )
+    await hass.async_block_till_done()
+    assert result["type"] is FlowResultType.CREATE_ENTRY
+    assert entry.options[CONF_POLL_DEVICES] is False
+    assert entry.options[CONF_HISTORY_DAYS] == 7
+    assert hass.states.get("sensor.plant_2_pv_power") is not None
+    assert sim.calls.count(fail_code=407) == 0
