@@ -1,0 +1,370 @@
+"""Constants of the SmartPVMS northbound API (NBI): endpoints, quotas, device types, units.
+
+Everything here comes from ``SmartPVMS-NBI-reference.md`` (the "spec") unless marked
+*field*, which means ``field-notes.md`` (how the live service behaves).
+"""
+
+from __future__ import annotations
+
+from enum import IntEnum, StrEnum
+from typing import Final
+
+LEGACY_PREFIX: Final = "/thirdData"
+V7_PREFIX: Final = "/rest/openapi/pvms/v1"
+
+#: Default port of the V7 interfaces (spec §5).
+V7_DEFAULT_PORT: Final = 27200
+
+#: Length of a quota window (spec §1: "per minute").
+QUOTA_WINDOW: Final = 60.0
+
+#: Maximum number of plants / devices per request (spec §3.4-§3.7, §5.2-§5.3).
+MAX_BATCH: Final = 100
+
+#: Page size used for the paged V7 ``plants`` / ``devices`` and legacy ``stations``.
+PAGE_SIZE: Final = 100
+
+#: Safety stop for paging loops (100 pages x 100 = 10 000 plants or devices).
+MAX_PAGES: Final = 100
+
+
+class Endpoint(StrEnum):
+    """Every endpoint, named by its URL path (the name used by governor and simulator)."""
+
+    # Legacy family (spec §3)
+    LEGACY_LOGIN = f"{LEGACY_PREFIX}/login"
+    LEGACY_LOGOUT = f"{LEGACY_PREFIX}/logout"
+    STATION_LIST = f"{LEGACY_PREFIX}/getStationList"
+    STATIONS = (
+        f"{LEGACY_PREFIX}/stations"  # field: paged plant list where getStationList is refused
+    )
+    STATION_REAL_KPI = f"{LEGACY_PREFIX}/getStationRealKpi"
+    KPI_STATION_HOUR = f"{LEGACY_PREFIX}/getKpiStationHour"
+    KPI_STATION_DAY = f"{LEGACY_PREFIX}/getKpiStationDay"
+    KPI_STATION_MONTH = f"{LEGACY_PREFIX}/getKpiStationMonth"
+    KPI_STATION_YEAR = f"{LEGACY_PREFIX}/getKpiStationYear"
+    DEV_LIST = f"{LEGACY_PREFIX}/getDevList"
+    DEV_REAL_KPI = f"{LEGACY_PREFIX}/getDevRealKpi"
+    DEV_FIVE_MINUTES = f"{LEGACY_PREFIX}/getDevFiveMinutes"
+    DEV_KPI_DAY = f"{LEGACY_PREFIX}/getDevKpiDay"
+    DEV_KPI_MONTH = f"{LEGACY_PREFIX}/getDevKpiMonth"
+    DEV_KPI_YEAR = f"{LEGACY_PREFIX}/getDevKpiYear"
+    ALARM_LIST = f"{LEGACY_PREFIX}/getAlarmList"
+    # V7 family (spec §5)
+    V7_LOGIN = f"{V7_PREFIX}/login"
+    V7_LOGOUT = f"{V7_PREFIX}/logout"
+    V7_PLANTS = f"{V7_PREFIX}/plants"
+    V7_DEVICES = f"{V7_PREFIX}/devices"
+    VPP_SN_ENROLMENT = f"{V7_PREFIX}/vpp/snEnrolment"
+    VPP_AC_ENROLMENT = f"{V7_PREFIX}/vpp/acEnrolment"
+    VPP_PLANTS = f"{V7_PREFIX}/vpp/plants"
+    VPP_PLANT_REALTIME = f"{V7_PREFIX}/vpp/plantRealtimeKpi"
+    VPP_PLANT_FIVE_MINUTES = f"{V7_PREFIX}/vpp/plantFiveMinutesKpi"
+    VPP_CHARGE_DISCHARGE = f"{V7_PREFIX}/vpp/chargeAndDischarge"
+    VPP_CHARGE_DISCHARGE_STATUS = f"{V7_PREFIX}/vpp/chargeAndDischargeStatus"
+    VPP_DOD = f"{V7_PREFIX}/vpp/dod"
+    VPP_DEV_ON_OFF = f"{V7_PREFIX}/vpp/devOnOff"
+    SN_IS_REGISTER = f"{V7_PREFIX}/community/snIsRegister"
+
+
+#: Documented per-minute limit of each endpoint ("access times of each NBI account per
+#: minute"). §1 says 10 per API per minute; the endpoint sections override it.
+SPEC_LIMITS: Final[dict[str, int]] = {
+    Endpoint.LEGACY_LOGIN: 1,
+    Endpoint.LEGACY_LOGOUT: 1,
+    Endpoint.STATION_LIST: 1,
+    Endpoint.STATIONS: 1,  # not in the spec; field: treat like getStationList
+    Endpoint.STATION_REAL_KPI: 10,
+    Endpoint.KPI_STATION_HOUR: 1,
+    Endpoint.KPI_STATION_DAY: 1,
+    Endpoint.KPI_STATION_MONTH: 1,
+    Endpoint.KPI_STATION_YEAR: 1,
+    Endpoint.DEV_LIST: 10,
+    Endpoint.DEV_REAL_KPI: 10,
+    Endpoint.DEV_FIVE_MINUTES: 10,
+    Endpoint.DEV_KPI_DAY: 1,
+    Endpoint.DEV_KPI_MONTH: 1,
+    Endpoint.DEV_KPI_YEAR: 1,
+    Endpoint.ALARM_LIST: 1,
+    Endpoint.V7_LOGIN: 1,
+    Endpoint.V7_LOGOUT: 1,
+    Endpoint.V7_PLANTS: 1,
+    Endpoint.V7_DEVICES: 10,
+    Endpoint.VPP_SN_ENROLMENT: 10,
+    Endpoint.VPP_AC_ENROLMENT: 10,
+    Endpoint.VPP_PLANTS: 1,
+    Endpoint.VPP_PLANT_REALTIME: 10,
+    Endpoint.VPP_PLANT_FIVE_MINUTES: 10,
+    Endpoint.VPP_CHARGE_DISCHARGE: 100,
+    Endpoint.VPP_CHARGE_DISCHARGE_STATUS: 100,
+    Endpoint.VPP_DOD: 10,
+    Endpoint.VPP_DEV_ON_OFF: 10,
+    Endpoint.SN_IS_REGISTER: 100,
+}
+
+#: Limit for an endpoint the table does not know (spec §1).
+DEFAULT_LIMIT: Final = 10
+
+LOGIN_ENDPOINTS: Final = frozenset({Endpoint.LEGACY_LOGIN, Endpoint.V7_LOGIN})
+LOGOUT_ENDPOINTS: Final = frozenset({Endpoint.LEGACY_LOGOUT, Endpoint.V7_LOGOUT})
+
+#: Endpoints where the field reports daily budgets (field: hourly/daily/monthly/yearly
+#: plant KPIs, five-minute data). A single refusal that the per-minute window cannot
+#: explain teaches the governor a daily budget for these; other endpoints need two.
+DAILY_BUDGET_ENDPOINTS: Final = frozenset(
+    {
+        Endpoint.KPI_STATION_HOUR,
+        Endpoint.KPI_STATION_DAY,
+        Endpoint.KPI_STATION_MONTH,
+        Endpoint.KPI_STATION_YEAR,
+        Endpoint.DEV_FIVE_MINUTES,
+        Endpoint.DEV_KPI_DAY,
+        Endpoint.DEV_KPI_MONTH,
+        Endpoint.DEV_KPI_YEAR,
+        Endpoint.VPP_PLANT_FIVE_MINUTES,
+    }
+)
+
+#: Endpoints used by both control commands and periodic reads: reads leave one slot of
+#: headroom there so that a control command never waits behind a poll.
+CONTROL_SHARED_ENDPOINTS: Final = frozenset({Endpoint.VPP_CHARGE_DISCHARGE_STATUS})
+
+#: Quota refusal as HTTP 403 (field).
+QUOTA_403_ERROR_CODE: Final = "49401021002"
+
+#: Request headers / cookie carrying the session token (spec §3.1, §5.1.1).
+TOKEN_HEADER: Final = "XSRF-TOKEN"
+TOKEN_RESPONSE_HEADERS: Final = ("xsrf-token", "xsrftoken", "XSRF-TOKEN")
+TOKEN_COOKIE: Final = "XSRF-TOKEN"
+
+#: Token idle timeout (spec §3.1: 30 min). A 305 earlier than this after the last
+#: successful use of the token means another login kicked us out (field: one session).
+TOKEN_IDLE_TIMEOUT: Final = 30 * 60.0
+KICKOUT_IDLE_THRESHOLD: Final = 25 * 60.0
+#: Exponential back-off of re-logins after repeated kick-outs: 1, 2, 4 ... minutes.
+KICKOUT_BACKOFF_BASE: Final = 60.0
+KICKOUT_BACKOFF_MAX: Final = 32 * 60.0
+#: This long without a kick-out resets the consecutive kick-out counter.
+KICKOUT_RESET_AFTER: Final = 30 * 60.0
+
+#: A refused endpoint (401 / 20056) is not asked again for this long.
+PERMISSION_RECHECK: Final = 6 * 3600.0
+
+#: Maximum wait of a control command for a quota slot.
+CONTROL_MAX_WAIT: Final = 60.0
+
+
+class DevType(IntEnum):
+    """Legacy device type IDs (spec §3.5)."""
+
+    STRING_INVERTER = 1
+    SMARTLOGGER = 2
+    TRANSFORMER = 8
+    EMI = 10
+    PROTOCOL_CONVERTER = 13
+    GENERAL_DEVICE = 16
+    GRID_METER = 17
+    PID = 22
+    PINNET_DATA_LOGGER = 37
+    RESIDENTIAL_INVERTER = 38
+    BATTERY = 39
+    BACKUP_BOX = 40
+    PLC = 45
+    OPTIMIZER = 46
+    POWER_SENSOR = 47
+    DONGLE = 62
+    DISTRIBUTED_SMARTLOGGER = 63
+    SAFETY_BOX = 70
+
+
+#: Device types that ``getDevRealKpi`` supports (spec §3.6.1).
+REALTIME_DEV_TYPES: Final = frozenset({1, 10, 17, 38, 39, 47})
+
+#: V7 deviceTypeId (spec §6) -> legacy devTypeId (spec §3.5). Types without a legacy
+#: equivalent (MPPT, PV, PV module, central inverter, combiner boxes, STS ...) are absent.
+V7_TO_LEGACY_DEV_TYPE: Final[dict[int, int]] = {
+    20814: 46,  # optimizer
+    20815: 39,  # battery
+    20816: 17,  # meter
+    20817: 40,  # backup box
+    20818: 70,  # safety box
+    20819: 62,  # communication module (dongle)
+    20821: 2,  # SmartLogger
+    20822: 38,  # inverter (residential)
+    20824: 10,  # environmental monitoring instrument (EMI)
+    20825: 22,  # PID
+    20826: 45,  # PLC
+    20827: 1,  # central inverter: closest legacy type is the (string) inverter
+}
+
+#: Inverter status (spec Table 4-1, ``inverter_state``).
+INVERTER_STATES: Final[dict[int, str]] = {
+    0: "standby_initializing",
+    1: "standby_insulation_resistance_detection",
+    2: "standby_sunlight_detection",
+    3: "standby_power_grid_detection",
+    256: "start",
+    512: "grid_connection",
+    513: "grid_connection_limited_power",
+    514: "grid_connection_self_derating",
+    768: "shutdown_unexpected",
+    769: "shutdown_commanded",
+    770: "shutdown_ovgr",
+    771: "shutdown_communication_disconnection",
+    772: "shutdown_limited_power",
+    773: "shutdown_manual_startup_required",
+    774: "shutdown_dc_switch_disconnected",
+    1025: "grid_scheduling_cosphi_p_curve",
+    1026: "grid_scheduling_q_u_curve",
+    1280: "spot_check_ready",
+    1281: "spot_checking",
+    1536: "inspecting",
+    1792: "afci_self_check",
+    2048: "iv_scanning",
+    2304: "dc_input_detection",
+    40960: "standby_no_sunlight",
+    45056: "communication_disconnection",
+    49152: "loading",
+}
+
+#: Battery running status (spec §4.6, devTypeId 39 ``battery_status``).
+BATTERY_STATES: Final[dict[int, str]] = {
+    0: "offline",
+    1: "standby",
+    2: "running",
+    3: "faulty",
+    4: "hibernation",
+}
+
+# --------------------------------------------------------------------------------------
+# Units of DeviceRealtimeKpi.values, per device type, AFTER normalisation by the client.
+#
+# The client converts only where the spec documents W / Var (power sensor 47 and battery
+# 39); everything else is passed through in the spec's unit. Signs are the device's own
+# (Huawei device convention), not the plant-level V7 convention:
+#   * meter (17) and power sensor (47) ``active_power``: > 0 export to the grid,
+#     < 0 import (field: power sensor negative on import);
+#   * battery (39) ``ch_discharge_power``: > 0 charging, < 0 discharging (device
+#     convention; the plant-level ``batteryPower`` of V7 is the opposite, > 0 discharge);
+#   * inverter ``active_power``: > 0 output.
+# Keys the tables do not list are still returned (as floats where numeric).
+# --------------------------------------------------------------------------------------
+
+_INVERTER_UNITS: Final[dict[str, str]] = {
+    "inverter_state": "",
+    "ab_u": "V",
+    "bc_u": "V",
+    "ca_u": "V",
+    "a_u": "V",
+    "b_u": "V",
+    "c_u": "V",
+    "a_i": "A",
+    "b_i": "A",
+    "c_i": "A",
+    "efficiency": "%",
+    "temperature": "°C",
+    "power_factor": "",
+    "elec_freq": "Hz",
+    "active_power": "kW",
+    "reactive_power": "kvar",
+    "day_cap": "kWh",
+    "mppt_power": "kW",
+    **{f"pv{i}_u": "V" for i in range(1, 25)},
+    **{f"pv{i}_i": "A" for i in range(1, 25)},
+    "total_cap": "kWh",
+    "open_time": "ms",
+    "close_time": "ms",
+    "mppt_total_cap": "kWh",
+    **{f"mppt_{i}_cap": "kWh" for i in range(1, 11)},
+    "run_state": "",
+}
+
+DEVICE_KPI_UNITS: Final[dict[int, dict[str, str]]] = {
+    1: _INVERTER_UNITS,
+    38: _INVERTER_UNITS,
+    10: {
+        "temperature": "°C",
+        "pv_temperature": "°C",
+        "wind_speed": "m/s",
+        "wind_direction": "°",
+        "radiant_total": "MJ/m²",
+        "radiant_line": "W/m²",
+        "horiz_radiant_line": "W/m²",
+        "horiz_radiant_total": "MJ/m²",
+        "run_state": "",
+    },
+    17: {
+        "ab_u": "V",
+        "bc_u": "V",
+        "ca_u": "V",
+        "a_u": "V",
+        "b_u": "V",
+        "c_u": "V",
+        "a_i": "A",
+        "b_i": "A",
+        "c_i": "A",
+        "active_power": "kW",
+        "power_factor": "",
+        "active_cap": "kWh",
+        "reactive_power": "kvar",
+        "reverse_active_cap": "kWh",
+        "forward_reactive_cap": "kvarh",
+        "reverse_reactive_cap": "kvarh",
+        "active_power_a": "kW",
+        "active_power_b": "kW",
+        "active_power_c": "kW",
+        "reactive_power_a": "kvar",
+        "reactive_power_b": "kvar",
+        "reactive_power_c": "kvar",
+        "total_apparent_power": "kVA",
+        "grid_frequency": "Hz",
+        "reverse_active_peak": "kWh",
+        "reverse_active_power": "kWh",
+        "reverse_active_valley": "kWh",
+        "reverse_active_top": "kWh",
+        "positive_active_peak": "kWh",
+        "positive_active_power": "kWh",
+        "positive_active_valley": "kWh",
+        "positive_active_top": "kWh",
+        "reverse_reactive_peak": "kvarh",
+        "reverse_reactive_power": "kvarh",
+        "reverse_reactive_valley": "kvarh",
+        "reverse_reactive_top": "kvarh",
+        "positive_reactive_peak": "kvarh",
+        "positive_reactive_power": "kvarh",
+        "positive_reactive_valley": "kvarh",
+        "positive_reactive_top": "kvarh",
+        "run_state": "",
+    },
+    47: {
+        "meter_status": "",
+        "meter_u": "V",
+        "meter_i": "A",
+        "active_power": "kW",  # spec: W, converted
+        "reactive_power": "kvar",  # spec: Var, converted
+        "power_factor": "",
+        "grid_frequency": "Hz",
+        "active_cap": "kWh",
+        "reverse_active_cap": "kWh",
+        "run_state": "",
+    },
+    39: {
+        "battery_status": "",
+        "max_charge_power": "kW",  # spec: W, converted
+        "max_discharge_power": "kW",  # spec: W, converted
+        "ch_discharge_power": "kW",  # spec: W, converted
+        "busbar_u": "V",
+        "battery_soc": "%",
+        "battery_soh": "",
+        "ch_discharge_model": "",
+        "charge_cap": "kWh",
+        "discharge_cap": "kWh",
+        "run_state": "",
+    },
+}
+
+#: Keys divided by 1000 per device type (W -> kW, Var -> kvar).
+DEVICE_KPI_SCALE_TO_KILO: Final[dict[int, frozenset[str]]] = {
+    47: frozenset({"active_power", "reactive_power"}),
+    39: frozenset({"ch_discharge_power", "max_charge_power", "max_discharge_power"}),
+}

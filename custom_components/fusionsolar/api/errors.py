@@ -1,0 +1,274 @@
+"""Errors of the FusionSolar client, mapped from the spec's error codes (§7 and per endpoint).
+
+No error ever carries a token or a password: messages come from the tables below or
+from the server's ``message`` field, never from request data.
+"""
+
+from __future__ import annotations
+
+from typing import Final
+
+#: English messages of every documented failCode (spec §7 plus the per-endpoint tables,
+#: plus field codes). Where §7 and an endpoint table disagree, the endpoint table wins
+#: (e.g. 20046 concerns devices, 20040 the charge/discharge switch).
+FAIL_CODE_MESSAGES: Final[dict[int, str]] = {
+    305: "You are not in the login state. You need to log in again.",
+    401: "You do not have the related data interface permission.",
+    407: "The interface access frequency is too high.",
+    20001: "The third-party system ID does not exist.",
+    20002: "The third-party system is forbidden.",
+    20003: "The third-party system has expired.",
+    20004: "The server is abnormal.",
+    20005: "The device ID cannot be empty.",
+    20006: "Some devices do not match the device type.",
+    20007: "The system does not have the desired power plant resources.",
+    20008: "The system does not have the desired device resources.",
+    20009: "Queried KPIs are not configured in the system.",
+    20010: "The plant list cannot be empty.",
+    20011: "The device list cannot be empty.",
+    20012: "The query time cannot be empty.",
+    20013: "The device type is incorrect. The interface does not support operations on some "
+    "devices.",
+    20014: "A maximum of 100 plants can be queried at a time.",
+    20015: "A maximum of 100 plants can be queried at a time.",
+    20016: "A maximum of 100 devices can be queried at a time.",
+    20017: "A maximum of 100 devices can be queried at a time.",
+    20018: "A maximum of 10 devices can be operated at a time.",
+    20019: "The switch type is incorrect. 1 and 2 indicate switch-on and switch-off respectively.",
+    20020: "The upgrade package corresponding to the device version cannot be found.",
+    20021: "The upgrade file does not exist.",
+    20022: "The upgrade records of the devices in the system are not found.",
+    20023: "The query start time cannot be later than the query end time.",
+    20024: "The language cannot be empty.",
+    20025: "The language parameter value is incorrect.",
+    20026: "Only data of the latest 365 days can be queried.",
+    20027: "The query time period cannot span more than 31 days.",
+    20028: "The system does not have related user information.",
+    20030: "I-V diagnosis task creation failure cause: The irradiation may not meet the "
+    "minimum diagnosis requirement.",
+    20031: "I-V diagnosis task creation failure.",
+    20032: "I-V diagnosis task creation failure.",
+    20033: "I-V diagnosis task creation failure.",
+    20034: "The task does not exist.",
+    20035: "MPPT devices do not support backfeed current.",
+    20036: "The backfeed current duration of the MPPT device exceeds the maximum limit.",
+    20037: "The backfeed current of the MPPT device is out of range. The allowed value is (0, 15]",
+    20038: "In the input parameters, the authorization code list is empty (null), or the "
+    "number of authorization codes is out of range. The allowed range is [0, 1000].",
+    20039: "The DoD value is empty or out of range. The allowed range is [0,100].",
+    20040: "The charge/discharge switch parameter value is invalid.",
+    20041: "The control type cannot be empty for forced charge and discharge.",
+    20042: "The target SOC for charge/discharge is empty or invalid.",
+    20043: "The charge/discharge duration is empty or invalid.",
+    20044: "The unique ID of a charge/discharge task cannot be empty.",
+    20045: "Unauthorized PV plants exist in the input parameters.",
+    20046: "Unauthorized devices exist in the input parameters.",
+    20047: "The forced charge/discharge power in the input parameters is invalid.",
+    20048: "Duplicate charging and discharging task ID.",
+    20049: "Failed to deliver the charging and discharging task.",
+    20050: "The charging and discharging task query parameter does not exist.",
+    20051: "Failed to set the battery DOD.",
+    20052: "Failed to start or shut down the inverter.",
+    20053: "SOC control is not supported and an update is needed.",
+    20056: "You do not have the permission to access this interface.",  # field
+    20400: "The username or password of the third-party system is incorrect.",
+    20403: "The login of the third-party system user is restricted.",
+    30001: "The device ESN list cannot be empty.",
+    30002: "The ESNs queried at a time cannot exceed 50.",
+    30003: "The account cannot be empty in the input parameter.",
+    30004: "The value of pageNo cannot be empty.",
+    30005: "The value of pageSize cannot be empty.",
+    30006: "The value of pageSize is out of range. The allowed range is {10, 20, 30, 50, 100}.",
+    30007: "The values of startTime and endTime must be both provided or empty.",
+    30008: "Failed to invoke the internal interface.",
+    30009: "The value of taskName is empty.",
+    30010: "The value of nds is empty.",
+    30011: "The value of cleanStatus is empty or invalid.",
+    30012: "The value of environmentalParameters is empty or invalid.",
+    30013: "The value of modulePlaneIrradiance or moduleBackSurfaceTemperature is empty when "
+    "environmentalParameters is set to 1.",
+    30014: "The value of scanPointNum must be set to 128.",
+    30015: "The value of taskId is empty.",
+    30016: "The value of dn is empty.",
+    30017: "The value of dns is invalid. The number of devices exceeds 100 or devices on "
+    "which the user does not have permission exist.",
+    30018: "The value of taskName is invalid (for example, null field).",
+    30019: "The value of moduleBackSurfaceTemperature is out of range. The allowed range is "
+    "[0.0, 100.0].",
+    30020: "The value of modulePlaneIrradiance is out of range. The allowed range is "
+    "[400.0, 1500.0].",
+    30021: "The value of pageNo is smaller than 0.",
+    30022: "The value of timestamp is empty.",
+    30023: "The command type is invalid (for example, null).",
+    30024: "The power supply duration is invalid.",
+    30025: "The MPPT list is empty.",
+    30026: "The value of mppts is empty.",
+    30027: "The number of MPPTs connected to a single inverter exceeds the maximum limit (3), "
+    "or the total number of MPPTs in a single task exceeds the maximum limit (32).",
+    30028: "The backfeed current input value is invalid.",
+}
+
+
+class FusionSolarError(Exception):
+    """Base class of every error raised by the client."""
+
+    def __init__(
+        self,
+        message: str | None = None,
+        *,
+        fail_code: int | None = None,
+        endpoint: str | None = None,
+    ) -> None:
+        """Create an error; the message defaults to the spec's text for ``fail_code``."""
+        if not message and fail_code is not None:
+            message = FAIL_CODE_MESSAGES.get(fail_code)
+        self.fail_code = fail_code
+        self.endpoint = endpoint
+        self.message = message or self.__class__.__name__
+        parts = [self.message]
+        if fail_code is not None:
+            parts.append(f"failCode {fail_code}")
+        if endpoint:
+            parts.append(endpoint)
+        super().__init__(" | ".join(parts))
+
+
+class AuthenticationError(FusionSolarError):
+    """Wrong credentials, unknown/forbidden/expired account, or an empty login body."""
+
+
+class PermissionDeniedError(FusionSolarError):
+    """The account may not use this interface (401, 20056) or log in (20403)."""
+
+
+class UnauthorizedResourceError(PermissionDeniedError):
+    """The account may not see some of the requested plants/devices (20007/20008/20045/20046).
+
+    Unlike a plain :class:`PermissionDeniedError` this does not mark the endpoint refused.
+    """
+
+
+class QuotaError(FusionSolarError):
+    """Base class of the two quota errors; carries ``retry_after`` seconds."""
+
+    def __init__(
+        self,
+        message: str | None = None,
+        *,
+        fail_code: int | None = None,
+        endpoint: str | None = None,
+        retry_after: float = 0.0,
+    ) -> None:
+        """Create a quota error."""
+        super().__init__(message, fail_code=fail_code, endpoint=endpoint)
+        self.retry_after = max(0.0, float(retry_after))
+
+
+class QuotaExceededError(QuotaError):
+    """The server refused a call for quota: failCode 407 or HTTP 403 quotaControl."""
+
+
+class QuotaWouldExceed(QuotaError):  # noqa: N818 - name fixed by the architecture contract
+    """Raised *before* sending: the call would exceed a (spec or learned) quota."""
+
+    def __init__(self, endpoint: str, retry_after: float, message: str | None = None) -> None:
+        """Create the error for ``endpoint``; retry in ``retry_after`` seconds."""
+        super().__init__(
+            message or f"Quota of {endpoint} would be exceeded; retry in {retry_after:.0f} s",
+            endpoint=endpoint,
+            retry_after=retry_after,
+        )
+
+
+class TokenExpiredError(FusionSolarError):
+    """305: the session token is no longer valid (idle timeout or kicked out)."""
+
+
+class InvalidRequestError(FusionSolarError):
+    """The server rejected a parameter (parameter error codes)."""
+
+
+class InvalidArgumentError(InvalidRequestError, ValueError):
+    """The client rejected an argument before sending anything."""
+
+
+class ControlFailedError(FusionSolarError):
+    """A control command was accepted but failed on the system (20049, 20051, 20052)."""
+
+
+class ControlNotSupportedError(ControlFailedError):
+    """The device does not support this control (20053: SOC control needs an update)."""
+
+
+class ApiFamilyUnavailableError(FusionSolarError):
+    """The account/host does not offer the API family needed (e.g. no V7: no control)."""
+
+
+class NotAnNbiHostError(FusionSolarError):
+    """The host answered HTML or 404 where the NBI answers JSON (a portal, not the NBI)."""
+
+
+class CommunicationError(FusionSolarError):
+    """Network error, timeout, 5xx, malformed or unexpected response."""
+
+
+class ServiceUnavailableError(CommunicationError):
+    """The service is down for maintenance (HTTP 503 / HTML maintenance page)."""
+
+
+class ServerError(CommunicationError):
+    """The server reports an internal error (20004, 30008)."""
+
+
+class UnknownError(FusionSolarError):
+    """A failCode the spec does not document."""
+
+
+_AUTH_CODES: Final = frozenset({20001, 20002, 20003, 20028, 20400})
+_PERMISSION_CODES: Final = frozenset({401, 20056, 20403})
+_RESOURCE_CODES: Final = frozenset({20007, 20008, 20045, 20046})
+_CONTROL_FAILED_CODES: Final = frozenset({20049, 20051, 20052})
+_SERVER_CODES: Final = frozenset({20004, 30008})
+#: Codes whose condition means "this endpoint is refused to this account".
+ENDPOINT_REFUSAL_CODES: Final = frozenset({401, 20056})
+
+
+def error_class_for(fail_code: int) -> type[FusionSolarError]:
+    """The error class of a failCode."""
+    if fail_code == 305:
+        return TokenExpiredError
+    if fail_code == 407:
+        return QuotaExceededError
+    if fail_code in _AUTH_CODES:
+        return AuthenticationError
+    if fail_code in _PERMISSION_CODES:
+        return PermissionDeniedError
+    if fail_code in _RESOURCE_CODES:
+        return UnauthorizedResourceError
+    if fail_code in _CONTROL_FAILED_CODES:
+        return ControlFailedError
+    if fail_code == 20053:
+        return ControlNotSupportedError
+    if fail_code in _SERVER_CODES:
+        return ServerError
+    if fail_code in FAIL_CODE_MESSAGES:
+        return InvalidRequestError
+    return UnknownError
+
+
+def error_for_fail_code(
+    fail_code: int,
+    message: str | None = None,
+    *,
+    endpoint: str | None = None,
+    retry_after: float = 0.0,
+) -> FusionSolarError:
+    """Build the error for a failCode; the spec's English message is preferred."""
+    cls = error_class_for(fail_code)
+    text = FAIL_CODE_MESSAGES.get(fail_code)
+    if message and message.strip() and (text is None or message.strip() != text):
+        # Keep the server's wording too (e.g. "ACCESS_FREQUENCY_IS_TOO_HIGH").
+        text = f"{text} ({message.strip()[:200]})" if text else message.strip()[:200]
+    if issubclass(cls, QuotaExceededError):
+        return cls(text, fail_code=fail_code, endpoint=endpoint, retry_after=retry_after)
+    return cls(text, fail_code=fail_code, endpoint=endpoint)

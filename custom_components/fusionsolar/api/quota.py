@@ -1,0 +1,550 @@
+"""Per-account quota governor: never send a call that would exceed a quota.
+
+One :class:`QuotaGovernor` per account (host + username), shared by every caller.
+
+* Every endpoint (URL path) has a sliding window of ``QUOTA_WINDOW`` (60 s) plus a
+  safety ``margin`` (default 1 s, against clock skew with the server). A slot is reserved
+  *before* the request is sent (:meth:`QuotaGovernor.acquire` returns a :class:`Slot`)
+  and the caller reports the outcome on the slot.
+* At most one request per endpoint is in flight at a time, so that a surprise refusal
+  can never be repeated by concurrent requests already on the wire.
+* Priorities: :attr:`Priority.CONTROL` waiters are served before READ waiters of the
+  same endpoint; READs leave one slot of headroom on endpoints shared with control
+  commands (``CONTROL_SHARED_ENDPOINTS``).
+* Learning. After a refusal (407 or HTTP 403 quotaControl) the endpoint is blocked until
+  the window has cleared (never the same refusal twice in one window) and:
+
+  - if other calls of ours were in the window, the endpoint's limit is lowered to that
+    number (min 1): that is what the service actually allowed;
+  - if none were (the minute cannot explain it), it is a daily budget. On endpoints where
+    the field reports daily budgets (``DAILY_BUDGET_ENDPOINTS``) one such refusal is
+    enough, elsewhere two on the same day ("refusals cluster"). The budget is the number
+    of calls made that day before the refusal; the endpoint is blocked until the next
+    day. The plant's local day is unknown to the governor, so days are **UTC days**. A
+    refusal early in a UTC day while the known budget is not used up means the service's
+    day has not turned yet: the budget stays, the endpoint waits an hour.
+  - login/logout refusals only block the window (another client probably logged in).
+
+* Decay. A learned limit (or budget) is raised by one after ``decay_interval`` (48 h)
+  without refusal, again every interval until it reaches the spec's limit. A refusal
+  within an interval of such a raise doubles the interval (max 14 days).
+* Persistence: :meth:`export_state` / :meth:`restore_state` (JSON-serialisable), so
+  learned limits, blocks and the current window survive restarts.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import math
+import time
+from collections import Counter
+from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from enum import IntEnum
+from typing import Any
+
+from .const import (
+    CONTROL_SHARED_ENDPOINTS,
+    DAILY_BUDGET_ENDPOINTS,
+    DEFAULT_LIMIT,
+    LOGIN_ENDPOINTS,
+    LOGOUT_ENDPOINTS,
+    QUOTA_WINDOW,
+    SPEC_LIMITS,
+)
+from .errors import QuotaWouldExceed
+
+STATE_VERSION = 1
+DECAY_INTERVAL = 48 * 3600.0
+MAX_DECAY_INTERVAL = 14 * 24 * 3600.0
+DAY_BOUNDARY_RETRY = 3600.0
+_CONTROL_YIELD = 0.05
+_HISTORY = 10
+
+
+class Priority(IntEnum):
+    """Who is asking: control commands go first."""
+
+    CONTROL = 0
+    READ = 1
+
+
+def _utc_day(ts: float) -> str:
+    return datetime.fromtimestamp(ts, UTC).date().isoformat()
+
+
+def _next_utc_midnight(ts: float) -> float:
+    day = datetime.fromtimestamp(ts, UTC).replace(hour=0, minute=0, second=0, microsecond=0)
+    return (day + timedelta(days=1)).timestamp()
+
+
+@dataclass(slots=True)
+class _EndpointState:
+    spec_limit: int
+    learned_limit: int | None = None
+    daily_budget: int | None = None
+    calls: list[float] = field(default_factory=list)
+    blocked_until: float = 0.0
+    refusals: int = 0
+    refusal_times: list[float] = field(default_factory=list)
+    last_refusal: float | None = None
+    last_decay: float | None = None
+    decay_interval: float = DECAY_INTERVAL
+    unexplained_day: str | None = None
+    unexplained_count: int = 0
+    day: str | None = None
+    day_calls: int = 0
+    total_calls: int = 0
+    inflight: bool = False
+    waiters: dict[Priority, int] = field(
+        default_factory=lambda: {Priority.CONTROL: 0, Priority.READ: 0}
+    )
+    released: list[asyncio.Future[None]] = field(default_factory=list)
+
+    @property
+    def limit(self) -> int:
+        if self.learned_limit is None:
+            return self.spec_limit
+        return max(1, min(self.spec_limit, self.learned_limit))
+
+
+class Slot:
+    """A reserved call. Report exactly one outcome; later reports are ignored."""
+
+    __slots__ = ("_done", "_governor", "endpoint", "priority", "time")
+
+    def __init__(
+        self, governor: QuotaGovernor, endpoint: str, when: float, priority: Priority
+    ) -> None:
+        """Create a slot (only the governor does)."""
+        self._governor = governor
+        self.endpoint = endpoint
+        self.time = when
+        self.priority = priority
+        self._done = False
+
+    def _finish(self) -> bool:
+        if self._done:
+            return False
+        self._done = True
+        self._governor._release(self)
+        return True
+
+    def success(self) -> None:
+        """The call was answered (whatever the answer, except a quota refusal)."""
+        self._finish()
+
+    def release(self) -> None:
+        """The call may have reached the server (e.g. timeout): it stays counted."""
+        self._finish()
+
+    def refund(self) -> None:
+        """The call never reached the NBI (connection refused, not an NBI host)."""
+        if self._finish():
+            self._governor._refund(self)
+
+    def refused(self) -> float:
+        """The server refused the call for quota; returns seconds until retry."""
+        if self._finish():
+            return self._governor._record_refusal(self)
+        return self._governor.retry_after(self.endpoint)
+
+
+class QuotaGovernor:
+    """Shared per-account quota bookkeeping (see module docstring)."""
+
+    def __init__(
+        self,
+        clock: Callable[[], float] | None = None,
+        sleep: Callable[[float], Awaitable[Any]] | None = None,
+        limits: Mapping[str, int] | None = None,
+        *,
+        margin: float = 1.0,
+        decay_interval: float = DECAY_INTERVAL,
+    ) -> None:
+        """Create a governor; ``clock`` returns epoch seconds (default ``time.time``)."""
+        self._clock = clock
+        self._sleep = sleep
+        self._limits: dict[str, int] = {**SPEC_LIMITS, **(dict(limits) if limits else {})}
+        self._window = QUOTA_WINDOW + max(0.0, margin)
+        self._decay_interval = decay_interval
+        self._states: dict[str, _EndpointState] = {}
+
+    # ------------------------------------------------------------------ plumbing
+
+    def now(self) -> float:
+        """The governor's clock (epoch seconds)."""
+        return self._clock() if self._clock is not None else time.time()
+
+    async def _do_sleep(self, seconds: float) -> None:
+        if self._sleep is not None:
+            await self._sleep(seconds)
+        else:
+            await asyncio.sleep(seconds)
+
+    @property
+    def window(self) -> float:
+        """Effective window length in seconds (60 s + margin)."""
+        return self._window
+
+    def spec_limit(self, endpoint: str) -> int:
+        """The documented (or configured) per-minute limit."""
+        return max(1, int(self._limits.get(str(endpoint), DEFAULT_LIMIT)))
+
+    def _state(self, endpoint: str) -> _EndpointState:
+        key = str(endpoint)
+        st = self._states.get(key)
+        if st is None:
+            st = self._states[key] = _EndpointState(spec_limit=self.spec_limit(key))
+            st.decay_interval = self._decay_interval
+        return st
+
+    def _roll(self, st: _EndpointState, now: float) -> None:
+        """Drop expired calls, turn the day, decay learned limits."""
+        cutoff = now - self._window
+        if st.calls and st.calls[0] <= cutoff:
+            st.calls = [t for t in st.calls if t > cutoff]
+        day = _utc_day(now)
+        if st.day != day:
+            st.day = day
+            st.day_calls = 0
+        if (
+            (st.learned_limit is not None or st.daily_budget is not None)
+            and st.last_refusal is not None
+            and now - st.last_refusal >= st.decay_interval
+            and (st.last_decay is None or now - st.last_decay >= st.decay_interval)
+        ):
+            if st.learned_limit is not None:
+                st.learned_limit += 1
+                if st.learned_limit >= st.spec_limit:
+                    st.learned_limit = None
+            if st.daily_budget is not None:
+                st.daily_budget += 1
+            st.last_decay = now
+
+    def _limit_for(self, endpoint: str, st: _EndpointState, priority: Priority) -> int:
+        limit = st.limit
+        if priority is Priority.READ and endpoint in CONTROL_SHARED_ENDPOINTS and limit >= 2:
+            limit -= 1
+        return limit
+
+    def _delay(self, endpoint: str, st: _EndpointState, priority: Priority, now: float) -> float:
+        """Seconds until one more call is allowed (0 = now)."""
+        self._roll(st, now)
+        delay = 0.0
+        if st.blocked_until > now:
+            delay = st.blocked_until - now
+        if st.daily_budget is not None and st.day_calls >= st.daily_budget:
+            delay = max(delay, _next_utc_midnight(now) - now)
+        limit = self._limit_for(endpoint, st, priority)
+        if len(st.calls) >= limit:
+            delay = max(delay, st.calls[len(st.calls) - limit] + self._window - now)
+        return max(0.0, delay)
+
+    # ------------------------------------------------------------------ public API
+
+    async def acquire(
+        self,
+        endpoint: str,
+        *,
+        priority: Priority = Priority.READ,
+        wait: bool = False,
+        max_wait: float | None = None,
+    ) -> Slot:
+        """Reserve a slot for one call of ``endpoint``.
+
+        ``wait=False`` raises :class:`QuotaWouldExceed` when no slot is free now;
+        ``wait=True`` sleeps until one is (at most ``max_wait`` seconds, else raises).
+        """
+        key = str(endpoint)
+        st = self._state(key)
+        start = self.now()
+        registered = False
+        try:
+            while True:
+                if st.inflight:
+                    future: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+                    st.released.append(future)
+                    if not registered:
+                        st.waiters[priority] += 1
+                        registered = True
+                    await future
+                    continue
+                now = self.now()
+                delay = self._delay(key, st, priority, now)
+                control_ahead = priority is Priority.READ and st.waiters[Priority.CONTROL] > 0
+                if delay <= 0 and not control_ahead:
+                    st.calls.append(now)
+                    st.day_calls += 1
+                    st.total_calls += 1
+                    st.inflight = True
+                    return Slot(self, key, now, priority)
+                if delay <= 0:
+                    delay = _CONTROL_YIELD
+                if not wait:
+                    raise QuotaWouldExceed(key, delay)
+                if max_wait is not None and (now - start) + delay > max_wait:
+                    raise QuotaWouldExceed(key, delay)
+                if not registered:
+                    st.waiters[priority] += 1
+                    registered = True
+                await self._do_sleep(delay)
+        finally:
+            if registered:
+                st.waiters[priority] -= 1
+
+    def _release(self, slot: Slot) -> None:
+        st = self._state(slot.endpoint)
+        # The server saw the call somewhere between send and answer: count it from the
+        # answer, so that latency can never shrink the gap the server sees.
+        now = self.now()
+        if now > slot.time:
+            try:
+                index = st.calls.index(slot.time)
+            except ValueError:
+                pass
+            else:
+                st.calls[index] = now
+                st.calls.sort()
+                slot.time = now
+        st.inflight = False
+        waiting, st.released = st.released, []
+        for future in waiting:
+            if not future.done():
+                future.set_result(None)
+
+    def _refund(self, slot: Slot) -> None:
+        st = self._state(slot.endpoint)
+        try:
+            st.calls.remove(slot.time)
+        except ValueError:
+            return
+        st.day_calls = max(0, st.day_calls - 1)
+        st.total_calls = max(0, st.total_calls - 1)
+
+    def _record_refusal(self, slot: Slot) -> float:
+        key = slot.endpoint
+        st = self._state(key)
+        now = self.now()
+        self._roll(st, now)
+        others = len(st.calls) - (1 if slot.time in st.calls else 0)
+        calls_before_today = max(0, st.day_calls - 1)
+        st.day_calls = calls_before_today  # a refused call is not an accepted call
+        st.refusals += 1
+        st.last_refusal = now
+        st.refusal_times = [*st.refusal_times, now][-_HISTORY:]
+        if st.last_decay is not None and now - st.last_decay < st.decay_interval:
+            # A probe after decay failed: be slower next time.
+            st.decay_interval = min(st.decay_interval * 2, MAX_DECAY_INTERVAL)
+        st.blocked_until = max(st.blocked_until, now + self._window)
+        if key in LOGIN_ENDPOINTS or key in LOGOUT_ENDPOINTS:
+            return self.retry_after(key)
+        if others > 0:
+            if others < st.limit:
+                st.learned_limit = max(1, others)
+            return self.retry_after(key)
+        # Nothing of ours in the window: the minute cannot explain it.
+        day = _utc_day(now)
+        if st.unexplained_day == day:
+            st.unexplained_count += 1
+        else:
+            st.unexplained_day = day
+            st.unexplained_count = 1
+        if st.daily_budget is not None and calls_before_today < st.daily_budget:
+            # The service's day has not turned yet (plant's local day lags UTC).
+            st.blocked_until = max(st.blocked_until, now + DAY_BOUNDARY_RETRY)
+        elif key in DAILY_BUDGET_ENDPOINTS or st.unexplained_count >= 2:
+            budget = max(1, calls_before_today)
+            if st.daily_budget is None or budget < st.daily_budget:
+                st.daily_budget = budget
+            st.blocked_until = max(st.blocked_until, _next_utc_midnight(now))
+        return self.retry_after(key)
+
+    def record_refusal(self, endpoint: str) -> float:
+        """Record a refusal that did not come through a slot; returns retry seconds."""
+        st = self._state(str(endpoint))
+        slot = Slot(self, str(endpoint), self.now(), Priority.READ)
+        st.calls.append(slot.time)
+        slot._done = True
+        return self._record_refusal(slot)
+
+    def retry_after(self, endpoint: str, priority: Priority = Priority.READ) -> float:
+        """Seconds until ``endpoint`` may be called again (0 = now)."""
+        key = str(endpoint)
+        return self._delay(key, self._state(key), priority, self.now())
+
+    def can_call(self, endpoint: str, n: int = 1, priority: Priority = Priority.READ) -> bool:
+        """Whether ``n`` calls of ``endpoint`` are allowed right now."""
+        key = str(endpoint)
+        st = self._state(key)
+        now = self.now()
+        if n <= 0:
+            return True
+        if self._delay(key, st, priority, now) > 0 or st.inflight:
+            return False
+        if len(st.calls) + n > self._limit_for(key, st, priority):
+            return False
+        return st.daily_budget is None or st.day_calls + n <= st.daily_budget
+
+    def limit(self, endpoint: str) -> int:
+        """Effective per-minute limit (learned or spec)."""
+        return self._state(str(endpoint)).limit
+
+    def daily_budget(self, endpoint: str) -> int | None:
+        """Learned daily budget, if any."""
+        return self._state(str(endpoint)).daily_budget
+
+    def calls_in_window(self, endpoint: str) -> int:
+        """Calls of ``endpoint`` in the current window."""
+        key = str(endpoint)
+        st = self._state(key)
+        self._roll(st, self.now())
+        return len(st.calls)
+
+    def refusals(self, endpoint: str) -> int:
+        """Refusals recorded for ``endpoint``."""
+        return self._state(str(endpoint)).refusals
+
+    def snapshot(self) -> dict[str, dict[str, Any]]:
+        """Per endpoint usage and learned limits, for diagnostics."""
+        now = self.now()
+        result: dict[str, dict[str, Any]] = {}
+        for key in sorted(self._states):
+            st = self._states[key]
+            self._roll(st, now)
+            result[key] = {
+                "spec_limit": st.spec_limit,
+                "learned_limit": st.learned_limit,
+                "effective_limit": st.limit,
+                "calls_in_window": len(st.calls),
+                "calls_today": st.day_calls,
+                "total_calls": st.total_calls,
+                "daily_budget": st.daily_budget,
+                "refusals": st.refusals,
+                "last_refusal": _iso(st.last_refusal),
+                "refusal_times": [_iso(t) for t in st.refusal_times],
+                "blocked_until": _iso(st.blocked_until) if st.blocked_until > now else None,
+                "retry_after": round(self._delay(key, st, Priority.READ, now), 3),
+                "decay_interval": st.decay_interval,
+            }
+        return result
+
+    def export_state(self) -> dict[str, Any]:
+        """What must survive a restart (JSON-serialisable)."""
+        now = self.now()
+        endpoints: dict[str, Any] = {}
+        for key, st in self._states.items():
+            self._roll(st, now)
+            endpoints[key] = {
+                "learned_limit": st.learned_limit,
+                "daily_budget": st.daily_budget,
+                "calls": list(st.calls),
+                "blocked_until": st.blocked_until if st.blocked_until > now else None,
+                "refusals": st.refusals,
+                "refusal_times": list(st.refusal_times),
+                "last_refusal": st.last_refusal,
+                "last_decay": st.last_decay,
+                "decay_interval": st.decay_interval,
+                "unexplained_day": st.unexplained_day,
+                "unexplained_count": st.unexplained_count,
+                "day": st.day,
+                "day_calls": st.day_calls,
+            }
+        return {"version": STATE_VERSION, "endpoints": endpoints}
+
+    def restore_state(self, data: Mapping[str, Any] | None) -> None:
+        """Merge a state from :meth:`export_state`; bad fields are ignored.
+
+        Restoring never loosens anything: windows are merged, the stricter limit, the
+        smaller budget and the later block win.
+        """
+        if not isinstance(data, Mapping):
+            return
+        endpoints = data.get("endpoints")
+        if not isinstance(endpoints, Mapping):
+            return
+        for key, raw in endpoints.items():
+            if isinstance(key, str) and isinstance(raw, Mapping):
+                self._restore_endpoint(key, raw)
+
+    def _restore_endpoint(self, key: str, raw: Mapping[str, Any]) -> None:
+        st = self._state(key)
+        learned = _opt_int(raw.get("learned_limit"))
+        if learned is not None and learned >= 1:
+            st.learned_limit = (
+                learned if st.learned_limit is None else min(learned, st.learned_limit)
+            )
+        budget = _opt_int(raw.get("daily_budget"))
+        if budget is not None and budget >= 1:
+            st.daily_budget = budget if st.daily_budget is None else min(budget, st.daily_budget)
+        calls = raw.get("calls")
+        if isinstance(calls, list):
+            restored = Counter(float(t) for t in calls if _is_number(t))
+            st.calls = sorted((Counter(st.calls) | restored).elements())
+        blocked = _opt_float(raw.get("blocked_until"))
+        if blocked is not None:
+            st.blocked_until = max(st.blocked_until, blocked)
+        refusals = _opt_int(raw.get("refusals"))
+        if refusals is not None and refusals >= 0:
+            st.refusals = max(st.refusals, refusals)
+        times = raw.get("refusal_times")
+        if isinstance(times, list):
+            merged_times = sorted({*st.refusal_times, *(float(t) for t in times if _is_number(t))})
+            st.refusal_times = merged_times[-_HISTORY:]
+        for attr in ("last_refusal", "last_decay"):
+            value = _opt_float(raw.get(attr))
+            current = getattr(st, attr)
+            if value is not None and (current is None or value > current):
+                setattr(st, attr, value)
+        interval = _opt_float(raw.get("decay_interval"))
+        if interval is not None and interval > 0:
+            st.decay_interval = max(st.decay_interval, min(interval, MAX_DECAY_INTERVAL))
+        day = raw.get("day")
+        day_calls = _opt_int(raw.get("day_calls"))
+        if (
+            isinstance(day, str)
+            and day_calls is not None
+            and day_calls >= 0
+            and (st.day is None or st.day == day)
+        ):
+            st.day = day
+            st.day_calls = max(st.day_calls, day_calls)
+        uday = raw.get("unexplained_day")
+        ucount = _opt_int(raw.get("unexplained_count"))
+        if isinstance(uday, str) and ucount is not None:
+            st.unexplained_day = uday
+            st.unexplained_count = max(0, ucount)
+        self._roll(st, self.now())
+
+
+def _iso(ts: float | None) -> str | None:
+    if ts is None:
+        return None
+    try:
+        return datetime.fromtimestamp(ts, UTC).isoformat()
+    except (OverflowError, OSError, ValueError):
+        return None
+
+
+def _is_number(value: Any) -> bool:
+    return isinstance(value, int | float) and not isinstance(value, bool) and not math.isnan(value)
+
+
+def _opt_int(value: Any) -> int | None:
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, int):
+        return value
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    return None
+
+
+def _opt_float(value: Any) -> float | None:
+    if _is_number(value):
+        result = float(value)
+        if result in (float("inf"), float("-inf")):
+            return None
+        return result
+    return None

@@ -1,0 +1,1 @@
+"""Tests of the standalone NBI client (custom_components/fusionsolar/api)."""

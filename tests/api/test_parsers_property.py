@@ -1,0 +1,187 @@
+"""Property tests: arbitrary JSON shapes never crash a parser or the envelope decoder."""
+
+from __future__ import annotations
+
+import json
+from typing import Any, cast
+
+import aiohttp
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from multidict import CIMultiDict, CIMultiDictProxy
+
+from custom_components.fusionsolar.api import FusionSolarClient, QuotaGovernor, extract_token
+from custom_components.fusionsolar.api import models as m
+from custom_components.fusionsolar.api.errors import FusionSolarError
+
+KEYS = [
+    "plantCode",
+    "stationCode",
+    "plantName",
+    "stationName",
+    "capacity",
+    "list",
+    "data",
+    "pageCount",
+    "dataItemMap",
+    "devId",
+    "id",
+    "dn",
+    "sn",
+    "esnCode",
+    "devTypeId",
+    "deviceTypeId",
+    "meterPower",
+    "pmeterPower",
+    "healthState",
+    "real_health_state",
+    "dateTime",
+    "collectTime",
+    "alarmId",
+    "alarmName",
+    "lev",
+    "raiseTime",
+    "status",
+    "dispatchResult",
+    "remoteID",
+    "execStartTime",
+    "startTime",
+    "result",
+    "setDOD",
+    "active_power",
+    "ch_discharge_power",
+    "gridConnectionDate",
+    "latitude",
+    "total",
+]
+
+scalars = (
+    st.none()
+    | st.booleans()
+    | st.integers(min_value=-(2**70), max_value=2**70)
+    | st.floats(allow_nan=True, allow_infinity=True)
+    | st.text(max_size=12)
+    | st.sampled_from(["", "12.5", "-1", "2020-02-06T00:00:00+08:00", "3", "1e999", "NaN"])
+)
+json_values = st.recursive(
+    scalars,
+    lambda children: (
+        st.lists(children, max_size=5)
+        | st.dictionaries(st.sampled_from(KEYS) | st.text(max_size=6), children, max_size=6)
+    ),
+    max_leaves=40,
+)
+
+PARSERS = [
+    m.parse_plants_legacy,
+    m.parse_plants_stations,
+    m.parse_plants_v7,
+    m.parse_devices_legacy,
+    m.parse_devices_v7,
+    m.parse_plant_realtime,
+    m.parse_station_realtime,
+    m.parse_five_minutes,
+    m.parse_hourly,
+    m.parse_alarms,
+    m.parse_dod_results,
+    m.parse_on_off_results,
+    lambda d: m.parse_device_realtime(d, 47),
+    lambda d: m.parse_device_realtime(d, 39),
+    lambda d: m.parse_device_realtime(d, None),
+    lambda d: m.parse_dispatch_command(d, 1),
+    lambda d: m.parse_dispatch_status(d, 1),
+    lambda d: m.merge_devices(m.parse_devices_legacy(d), m.parse_devices_v7(d)),
+]
+
+
+@settings(max_examples=300, suppress_health_check=[HealthCheck.too_slow])
+@given(data=json_values)
+def test_every_parser_survives_any_json(data: Any) -> None:
+    for parser in PARSERS:
+        result = parser(data)
+        assert result is not None
+    # Wrapped in an item list too: exercises the per-item code paths.
+    for parser in PARSERS:
+        parser(
+            [
+                data,
+                {
+                    "dataItemMap": data,
+                    "plantCode": "P",
+                    "stationCode": "S",
+                    "dn": "D",
+                    "devId": 1,
+                    "id": 1,
+                    "dateTime": "2020-02-06T00:00:00+08:00",
+                    "collectTime": 0,
+                    "alarmId": 1,
+                },
+            ]
+        )
+
+
+@settings(max_examples=300)
+@given(value=scalars | json_values)
+def test_scalar_helpers(value: Any) -> None:
+    m.to_float(value)
+    m.to_int(value)
+    m.to_str(value)
+    m.to_datetime(value)
+    m.parse_health(value)
+    m.normalize_map(value)
+    m.item_list(value)
+
+
+def _client() -> FusionSolarClient:
+    # The session is never used by _decode.
+    return FusionSolarClient(
+        cast(aiohttp.ClientSession, object()),
+        "h",
+        "u",
+        "p",
+        governor=QuotaGovernor(clock=lambda: 0.0),
+    )
+
+
+@settings(max_examples=300)
+@given(
+    body=json_values.map(json.dumps) | st.text(max_size=30),
+    status=st.sampled_from([200, 200, 200, 401, 403, 404, 500, 503]),
+    login=st.booleans(),
+)
+def test_envelope_decoder_raises_only_documented_errors(
+    body: str, status: int, login: bool
+) -> None:
+    client = _client()
+    headers = CIMultiDictProxy(CIMultiDict())
+    try:
+        envelope = client._decode(status, headers, body, "/x", login=login, detecting=False)
+    except FusionSolarError:
+        return
+    assert isinstance(envelope, dict)
+
+
+@settings(max_examples=200)
+@given(
+    pairs=st.lists(
+        st.tuples(
+            st.sampled_from(["Set-Cookie", "set-cookie", "xsrf-token", "X-Other", "xsrftoken"]),
+            st.text(max_size=40),
+        ),
+        max_size=5,
+    )
+)
+def test_extract_token_never_crashes(pairs: list[tuple[str, str]]) -> None:
+    token = extract_token(CIMultiDictProxy(CIMultiDict(pairs)))
+    assert token is None or token.strip() == token
+
+
+@settings(max_examples=200)
+@given(state=json_values)
+def test_governor_restore_accepts_garbage(state: Any) -> None:
+    gov = QuotaGovernor(clock=lambda: 1_700_000_000.0)
+    gov.restore_state(state)
+    gov.restore_state({"version": 1, "endpoints": {"/x": state}})
+    json.dumps(gov.export_state())
+    gov.snapshot()
+    assert gov.can_call("/x") in (True, False)

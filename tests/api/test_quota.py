@@ -1,0 +1,270 @@
+"""The quota governor with a fake clock."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from datetime import UTC, datetime
+
+import pytest
+
+from custom_components.fusionsolar.api import Endpoint, Priority, QuotaGovernor, QuotaWouldExceed
+from custom_components.fusionsolar.api.quota import DECAY_INTERVAL
+
+from .fakes import FakeClock
+
+RT = Endpoint.VPP_PLANT_REALTIME  # spec 10/min
+HOUR = Endpoint.KPI_STATION_HOUR  # spec 1/min, daily budget candidate
+LIST = Endpoint.DEV_LIST  # spec 10/min, no daily budget expected
+
+
+def _gov(clock: FakeClock, **kwargs: object) -> QuotaGovernor:
+    return QuotaGovernor(clock=clock, sleep=clock.sleep, **kwargs)  # type: ignore[arg-type]
+
+
+async def _call(gov: QuotaGovernor, ep: str, *, refused: bool = False, **kw: object) -> float:
+    slot = await gov.acquire(ep, **kw)  # type: ignore[arg-type]
+    if refused:
+        return slot.refused()
+    slot.success()
+    return 0.0
+
+
+async def test_spec_limit_and_window() -> None:
+    clock = FakeClock()
+    gov = _gov(clock)
+    for _ in range(10):
+        await _call(gov, RT)
+    assert not gov.can_call(RT)
+    with pytest.raises(QuotaWouldExceed) as exc:
+        await gov.acquire(RT, wait=False)
+    assert exc.value.retry_after == pytest.approx(61.0)
+    assert exc.value.endpoint == RT
+    clock.advance(30)
+    assert gov.retry_after(RT) == pytest.approx(31.0)
+    await _call(gov, RT, wait=True)
+    assert clock.now - 1_750_000_000.0 == pytest.approx(61.0)
+    assert gov.calls_in_window(RT) == 1
+
+
+async def test_unknown_endpoint_uses_section1_limit_and_overrides() -> None:
+    clock = FakeClock()
+    gov = _gov(clock, limits={"/custom": 2})
+    assert gov.spec_limit("/nothing") == 10
+    await _call(gov, "/custom")
+    await _call(gov, "/custom")
+    assert not gov.can_call("/custom")
+
+
+async def test_max_wait() -> None:
+    clock = FakeClock()
+    gov = _gov(clock)
+    await _call(gov, HOUR)
+    with pytest.raises(QuotaWouldExceed):
+        await gov.acquire(HOUR, wait=True, max_wait=30)
+    assert clock.slept == 0
+
+
+async def test_refund_gives_the_slot_back() -> None:
+    clock = FakeClock()
+    gov = _gov(clock)
+    slot = await gov.acquire(HOUR)
+    slot.refund()
+    assert gov.can_call(HOUR)
+    slot.refund()  # idempotent
+    assert gov.calls_in_window(HOUR) == 0
+
+
+async def test_learns_stricter_limit_once() -> None:
+    clock = FakeClock()
+    gov = _gov(clock)
+    for _ in range(3):
+        await _call(gov, RT)
+    retry = await _call(gov, RT, refused=True)
+    assert retry == pytest.approx(61.0)
+    assert gov.limit(RT) == 3
+    assert gov.refusals(RT) == 1
+    with pytest.raises(QuotaWouldExceed):
+        await gov.acquire(RT)
+    clock.advance(61)
+    for _ in range(3):
+        await _call(gov, RT)
+    assert not gov.can_call(RT)
+    snap = gov.snapshot()[RT]
+    assert snap["learned_limit"] == 3
+    assert snap["spec_limit"] == 10
+    assert snap["refusals"] == 1
+
+
+async def test_learns_daily_budget_on_daily_endpoint() -> None:
+    clock = FakeClock(datetime(2025, 6, 1, 10, tzinfo=UTC).timestamp())
+    gov = _gov(clock)
+    for _ in range(5):
+        await _call(gov, HOUR)
+        clock.advance(3600)
+    await _call(gov, HOUR, refused=True)
+    assert gov.daily_budget(HOUR) == 5
+    midnight = datetime(2025, 6, 2, tzinfo=UTC).timestamp()
+    assert gov.retry_after(HOUR) == pytest.approx(midnight - clock.now)
+    clock.now = midnight + 1
+    for _ in range(5):
+        await _call(gov, HOUR)
+        clock.advance(61)
+    assert not gov.can_call(HOUR)
+    assert gov.retry_after(HOUR) > 3600
+
+
+async def test_daily_budget_needs_a_cluster_elsewhere() -> None:
+    clock = FakeClock(datetime(2025, 6, 1, 1, tzinfo=UTC).timestamp())
+    gov = _gov(clock)
+    for _ in range(4):
+        await _call(gov, LIST)
+        clock.advance(100)
+    await _call(gov, LIST, refused=True)  # unexplained #1: block the window only
+    assert gov.daily_budget(LIST) is None
+    assert gov.retry_after(LIST) == pytest.approx(61.0)
+    clock.advance(61)
+    await _call(gov, LIST, refused=True)  # unexplained #2 the same day: a budget
+    assert gov.daily_budget(LIST) == 4
+
+
+async def test_day_boundary_lag_keeps_budget() -> None:
+    clock = FakeClock(datetime(2025, 6, 1, 10, tzinfo=UTC).timestamp())
+    gov = _gov(clock)
+    for _ in range(3):
+        await _call(gov, HOUR)
+        clock.advance(3600)
+    await _call(gov, HOUR, refused=True)
+    assert gov.daily_budget(HOUR) == 3
+    clock.now = datetime(2025, 6, 2, 0, 0, 5, tzinfo=UTC).timestamp()
+    retry = await _call(gov, HOUR, refused=True)  # the plant's day lags UTC
+    assert gov.daily_budget(HOUR) == 3
+    assert retry == pytest.approx(3600)
+
+
+async def test_login_refusal_only_blocks_the_window() -> None:
+    clock = FakeClock()
+    gov = _gov(clock)
+    retry = await _call(gov, Endpoint.V7_LOGIN, refused=True)
+    assert retry == pytest.approx(61.0)
+    assert gov.daily_budget(Endpoint.V7_LOGIN) is None
+    clock.advance(61)
+    assert gov.can_call(Endpoint.V7_LOGIN)
+
+
+async def test_decay_after_interval() -> None:
+    clock = FakeClock()
+    gov = _gov(clock)
+    await _call(gov, RT)
+    await _call(gov, RT, refused=True)
+    assert gov.limit(RT) == 1
+    clock.advance(DECAY_INTERVAL - 10)
+    assert gov.limit(RT) == 1
+    clock.advance(11)
+    gov.snapshot()  # rolls
+    assert gov.limit(RT) == 2
+
+
+async def test_failed_probe_doubles_interval() -> None:
+    clock = FakeClock()
+    gov = _gov(clock)
+    await _call(gov, RT)
+    await _call(gov, RT, refused=True)
+    clock.advance(DECAY_INTERVAL + 1)
+    assert gov.retry_after(RT) == 0
+    assert gov.limit(RT) == 2
+    await _call(gov, RT)
+    await _call(gov, RT, refused=True)  # probe failed: the second call was refused
+    assert gov.limit(RT) == 1
+    assert gov.snapshot()[RT]["decay_interval"] == 2 * DECAY_INTERVAL
+
+
+async def test_decay_back_to_spec() -> None:
+    clock = FakeClock()
+    gov = _gov(clock, decay_interval=100.0)
+    for _ in range(3):
+        await _call(gov, RT)
+    await _call(gov, RT, refused=True)
+    assert gov.limit(RT) == 3
+    for _ in range(10):
+        clock.advance(101)
+        gov.snapshot()
+    assert gov.limit(RT) == 10
+    assert gov.snapshot()[RT]["learned_limit"] is None
+
+
+async def test_export_restore_roundtrip() -> None:
+    clock = FakeClock()
+    gov = _gov(clock)
+    for _ in range(2):
+        await _call(gov, RT)
+    await _call(gov, RT, refused=True)
+    await _call(gov, HOUR, refused=True)
+    state = json.loads(json.dumps(gov.export_state()))
+    other = _gov(clock)
+    other.restore_state(state)
+    assert other.limit(RT) == 2
+    assert other.retry_after(RT) == pytest.approx(gov.retry_after(RT))
+    assert other.daily_budget(HOUR) == gov.daily_budget(HOUR)
+    assert other.calls_in_window(RT) == 3
+    assert other.refusals(RT) == 1
+    # Restoring never loosens.
+    other.restore_state({"version": 1, "endpoints": {RT: {"learned_limit": 9}}})
+    assert other.limit(RT) == 2
+
+
+async def test_inflight_serialises_an_endpoint() -> None:
+    clock = FakeClock()
+    gov = _gov(clock)
+    first = await gov.acquire(RT)
+    second = asyncio.create_task(gov.acquire(RT, wait=True))
+    await asyncio.sleep(0)
+    await asyncio.sleep(0)
+    assert not second.done()
+    first.refused()  # a refusal while the second waited: it must not be sent now
+    slot = await second
+    assert clock.now >= first.time + 61
+    slot.success()
+
+
+async def test_control_goes_first() -> None:
+    clock = FakeClock()
+    gate = asyncio.Event()
+
+    async def gated_sleep(seconds: float) -> None:
+        await gate.wait()
+        await clock.sleep(seconds)
+
+    gov = QuotaGovernor(clock=clock, sleep=gated_sleep)
+    await _call(gov, HOUR)
+    order: list[str] = []
+
+    async def take(name: str, prio: Priority) -> None:
+        slot = await gov.acquire(HOUR, priority=prio, wait=True)
+        order.append(name)
+        slot.success()
+
+    read = asyncio.create_task(take("read", Priority.READ))
+    await asyncio.sleep(0)
+    control = asyncio.create_task(take("control", Priority.CONTROL))
+    await asyncio.sleep(0)
+    gate.set()
+    await asyncio.wait_for(asyncio.gather(read, control), 5)
+    assert order == ["control", "read"]
+
+
+async def test_reads_leave_headroom_on_shared_endpoints() -> None:
+    clock = FakeClock()
+    gov = _gov(clock, limits={Endpoint.VPP_CHARGE_DISCHARGE_STATUS: 3})
+    ep = Endpoint.VPP_CHARGE_DISCHARGE_STATUS
+    await _call(gov, ep)
+    await _call(gov, ep)
+    assert not gov.can_call(ep)
+    assert gov.can_call(ep, priority=Priority.CONTROL)
+    await _call(gov, ep, priority=Priority.CONTROL)
+
+
+async def test_default_clock_is_time_time(monkeypatch: pytest.MonkeyPatch) -> None:
+    gov = QuotaGovernor()
+    monkeypatch.setattr("time.time", lambda: 1234.0)
+    assert gov.now() == 1234.0
