@@ -60,7 +60,7 @@ async def async_setup_entry(hass: HomeAssistant, entry: FusionSolarConfigEntry) 
 
     metadata = MetadataCoordinator(hass, entry, account)
     await metadata.async_config_entry_first_refresh()
-    plants = PlantCoordinator(hass, entry, account)
+    plants = PlantCoordinator(hass, entry, account, metadata)
     devices = DeviceCoordinator(hass, entry, account, metadata)
     await plants.async_config_entry_first_refresh()
     await devices.async_config_entry_first_refresh()
@@ -80,7 +80,7 @@ async def async_setup_entry(hass: HomeAssistant, entry: FusionSolarConfigEntry) 
 def _async_remove_stale_devices(hass: HomeAssistant, entry: FusionSolarConfigEntry) -> None:
     """Remove devices and plants the account no longer reports."""
     metadata = entry.runtime_data.metadata.data
-    if metadata is None or not metadata.plants or not metadata.devices:
+    if not metadata.plants or not metadata.devices:
         # An empty answer is more likely a cloud hiccup than a wiped account.
         return
     known = set(metadata.plants) | set(metadata.devices)
@@ -111,7 +111,7 @@ async def async_remove_config_entry_device(
 ) -> bool:
     """Allow removing a device the account no longer reports."""
     metadata = entry.runtime_data.metadata.data
-    if metadata is None:
-        return True
     known = set(metadata.plants) | set(metadata.devices)
-    return not any(identifier in known for domain, identifier in device.identifiers if domain == DOMAIN)
+    return not any(
+        identifier in known for domain, identifier in device.identifiers if domain == DOMAIN
+    )

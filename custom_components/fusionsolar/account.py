@@ -13,7 +13,6 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import aiohttp
-
 from homeassistant.const import EVENT_HOMEASSISTANT_STOP
 from homeassistant.core import Event, HomeAssistant, callback
 from homeassistant.helpers.aiohttp_client import async_create_clientsession
@@ -165,7 +164,7 @@ class AccountRegistry:
 async def _async_close(account: FusionSolarAccount) -> None:
     try:
         await account.client.async_close()
-    except Exception as err:  # noqa: BLE001 - logout is best effort at shutdown
+    except Exception as err:
         LOGGER.debug("Logout of %s failed: %s", account.settings.host, type(err).__name__)
     account.session.detach()
 

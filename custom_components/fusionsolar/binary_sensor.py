@@ -16,7 +16,7 @@ from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 
 from .api import DeviceKind, PlantHealth
 from .coordinator import FusionSolarConfigEntry, PlantState, selected_plants
-from .entity import DeviceEntity, async_add_device_entities, PlantEntity
+from .entity import DeviceEntity, PlantEntity, async_add_device_entities
 
 PARALLEL_UPDATES = 0
 

@@ -6,7 +6,6 @@ from collections.abc import Mapping
 from typing import Any
 
 import voluptuous as vol
-
 from homeassistant.config_entries import ConfigFlow, ConfigFlowResult, OptionsFlow
 from homeassistant.const import CONF_HOST, CONF_PASSWORD, CONF_USERNAME, CONF_VERIFY_SSL
 from homeassistant.core import callback
@@ -74,7 +73,9 @@ def _account_schema(defaults: Mapping[str, Any]) -> vol.Schema:
             vol.Required(ADVANCED): section(
                 vol.Schema(
                     {
-                        vol.Optional(CONF_VERIFY_SSL, default=defaults.get(CONF_VERIFY_SSL, True)): bool,
+                        vol.Optional(
+                            CONF_VERIFY_SSL, default=defaults.get(CONF_VERIFY_SSL, True)
+                        ): bool,
                         vol.Optional(
                             CONF_LEGACY_URL,
                             description={"suggested_value": defaults.get(CONF_LEGACY_URL)},
@@ -123,7 +124,10 @@ def _error_key(err: Exception) -> str:
 def _plant_selector(plants: list[Plant]) -> SelectSelector:
     return SelectSelector(
         SelectSelectorConfig(
-            options=[SelectOptionDict(value=plant.code, label=plant.name or plant.code) for plant in plants],
+            options=[
+                SelectOptionDict(value=plant.code, label=plant.name or plant.code)
+                for plant in plants
+            ],
             multiple=True,
         )
     )
@@ -167,9 +171,7 @@ class FusionSolarConfigFlow(ConfigFlow, domain=DOMAIN):
                 return await self.async_step_plants()
         return self.async_show_form(
             step_id="user",
-            data_schema=self.add_suggested_values_to_schema(
-                _account_schema({}), user_input or {}
-            ),
+            data_schema=self.add_suggested_values_to_schema(_account_schema({}), user_input or {}),
             errors=errors,
         )
 
@@ -264,7 +266,9 @@ class FusionSolarOptionsFlow(OptionsFlow):
         options = self.config_entry.options
         schema = vol.Schema(
             {
-                vol.Required(CONF_PLANTS, default=list(options.get(CONF_PLANTS, []))): _plant_selector(plants),
+                vol.Required(
+                    CONF_PLANTS, default=list(options.get(CONF_PLANTS, []))
+                ): _plant_selector(plants),
                 vol.Required(
                     CONF_POLL_DEVICES, default=options.get(CONF_POLL_DEVICES, DEFAULT_POLL_DEVICES)
                 ): bool,
@@ -274,7 +278,9 @@ class FusionSolarOptionsFlow(OptionsFlow):
                 vol.Required(
                     CONF_HISTORY_DAYS, default=options.get(CONF_HISTORY_DAYS, DEFAULT_HISTORY_DAYS)
                 ): NumberSelector(
-                    NumberSelectorConfig(min=1, max=MAX_HISTORY_DAYS, step=1, mode=NumberSelectorMode.BOX)
+                    NumberSelectorConfig(
+                        min=1, max=MAX_HISTORY_DAYS, step=1, mode=NumberSelectorMode.BOX
+                    )
                 ),
             }
         )

@@ -14,7 +14,6 @@ cloud has new data. All share the account's quota governor.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
@@ -30,6 +29,7 @@ from .api import (
     AuthenticationError,
     Device,
     DeviceRealtimeKpi,
+    FusionSolarClient,
     FusionSolarError,
     PermissionDeniedError,
     Plant,
@@ -51,13 +51,7 @@ from .const import (
 
 if TYPE_CHECKING:
     from .account import FusionSolarAccount
-    from .alarms import AlarmCoordinator
-    from .control import DispatchTracker
-    from .history import HistoryImporter
 
-# Device types the real-time device endpoint serves (spec §3.6.1).
-REALTIME_DEVICE_TYPES = frozenset({1, 10, 17, 38, 39, 47})
-BATCH_SIZE = 100
 LIST_REFRESH = timedelta(days=1)
 
 
@@ -69,9 +63,6 @@ class FusionSolarRuntimeData:
     metadata: MetadataCoordinator
     plants: PlantCoordinator
     devices: DeviceCoordinator
-    alarms: AlarmCoordinator | None = None
-    history: HistoryImporter | None = None
-    dispatch: DispatchTracker | None = None
 
 
 type FusionSolarConfigEntry = ConfigEntry[FusionSolarRuntimeData]
@@ -90,12 +81,6 @@ def until_next_poll(now: datetime) -> timedelta:
 def selected_plants(entry: ConfigEntry) -> list[str]:
     """Return the plant codes the user chose for this entry."""
     return list(entry.options.get(CONF_PLANTS) or entry.data.get(CONF_PLANTS) or [])
-
-
-def chunked[T](items: Iterable[T], size: int = BATCH_SIZE) -> list[list[T]]:
-    """Split items into lists of at most `size`."""
-    pending = list(items)
-    return [pending[i : i + size] for i in range(0, len(pending), size)]
 
 
 class FusionSolarCoordinator[DataT](DataUpdateCoordinator[DataT]):
@@ -205,7 +190,7 @@ class MetadataCoordinator(FusionSolarCoordinator[Metadata]):
                 station=current.station,
                 lists_fetched=now,
             )
-        if client.families.legacy and codes:
+        if client.families.legacy and client.families.v7 and codes:
             try:
                 current.station = await client.async_get_station_realtime(codes)
             except (QuotaWouldExceed, PermissionDeniedError) as err:
@@ -230,13 +215,22 @@ class PlantState:
 
 
 class PlantCoordinator(_CloudRefreshCoordinator[dict[str, PlantState]]):
-    """Real-time plant power flow, every cloud refresh."""
+    """Real-time plant power flow, every cloud refresh.
+
+    With V7 the legacy plant KPIs (income) come from the hourly metadata;
+    without V7 they are the real-time source and are fetched every refresh.
+    """
 
     def __init__(
-        self, hass: HomeAssistant, entry: FusionSolarConfigEntry, account: FusionSolarAccount
+        self,
+        hass: HomeAssistant,
+        entry: FusionSolarConfigEntry,
+        account: FusionSolarAccount,
+        metadata: MetadataCoordinator,
     ) -> None:
         """Initialize the coordinator."""
         super().__init__(hass, entry, account, "plants", until_next_poll(dt_util.utcnow()))
+        self._metadata = metadata
 
     async def _async_fetch(self) -> dict[str, PlantState]:
         client = self.account.client
@@ -244,9 +238,10 @@ class PlantCoordinator(_CloudRefreshCoordinator[dict[str, PlantState]]):
         updated = cloud_slot(dt_util.utcnow())
         states = dict(self.data or {})
         if client.families.v7:
+            hourly = self._metadata.data.station
             realtime = await client.async_get_plant_realtime(codes)
             for code, kpi in realtime.items():
-                states[code] = PlantState(realtime=kpi, station=None, updated=updated)
+                states[code] = PlantState(realtime=kpi, station=hourly.get(code), updated=updated)
         else:
             station = await client.async_get_station_realtime(codes)
             for code, legacy in station.items():
@@ -284,18 +279,14 @@ class DeviceCoordinator(_CloudRefreshCoordinator[dict[str, DeviceState]]):
         """Return whether the user wants device data polled."""
         return bool(self.config_entry.options.get(CONF_POLL_DEVICES, DEFAULT_POLL_DEVICES))
 
-    def groups(self) -> list[list[Device]]:
+    def groups(self) -> list[tuple[int, tuple[str, ...]]]:
         """Return the request groups: one device type, at most 100 devices each."""
-        if not self.enabled or self._metadata.data is None:
+        if not self.enabled:
             return []
-        by_type: dict[int, list[Device]] = {}
-        for device in self._metadata.data.devices.values():
-            if device.id is not None and device.dev_type_id in REALTIME_DEVICE_TYPES:
-                by_type.setdefault(device.dev_type_id, []).append(device)
+        devices = self._metadata.data.devices.values()
         return [
-            chunk
-            for dev_type in sorted(by_type)
-            for chunk in chunked(sorted(by_type[dev_type], key=lambda dev: str(dev.id)))
+            (dev_type, tuple(ids))
+            for dev_type, ids in FusionSolarClient.device_realtime_groups(devices)
         ]
 
     async def _async_fetch(self) -> dict[str, DeviceState]:
@@ -303,19 +294,19 @@ class DeviceCoordinator(_CloudRefreshCoordinator[dict[str, DeviceState]]):
         if not self.account.client.families.legacy:
             return states
         slot = cloud_slot(dt_util.utcnow())
-        pending = [g for g in self.groups() if self._group_fetched.get(_ids(g), _EPOCH) < slot]
-        pending.sort(key=lambda group: self._group_fetched.get(_ids(group), _EPOCH))
-        for group in pending:
+        keys = {device.id: key for key, device in self._metadata.data.devices.items()}
+        pending = [g for g in self.groups() if self._group_fetched.get(g[1], _EPOCH) < slot]
+        pending.sort(key=lambda group: self._group_fetched.get(group[1], _EPOCH))
+        for dev_type, ids in pending:
             try:
-                kpis = await self.account.client.async_get_device_realtime(group)
+                kpis = await self.account.client.async_get_device_realtime_group(dev_type, ids)
             except QuotaWouldExceed as err:
                 self._continue_later(err.retry_after)
                 break
-            by_id = {str(device.id): device for device in group}
             for dev_id, kpi in kpis.items():
-                if (device := by_id.get(dev_id)) is not None:
-                    states[device.key] = DeviceState(kpi=kpi, updated=slot)
-            self._record_group(group, slot)
+                if (key := keys.get(dev_id)) is not None:
+                    states[key] = DeviceState(kpi=kpi, updated=slot)
+            self._record_group(ids, slot)
         return states
 
     @property
@@ -323,10 +314,10 @@ class DeviceCoordinator(_CloudRefreshCoordinator[dict[str, DeviceState]]):
         """Return the longest recent interval between two fetches of a group."""
         return max(self._group_interval.values(), default=None)
 
-    def _record_group(self, group: list[Device], slot: datetime) -> None:
-        if (previous := self._group_fetched.get(_ids(group))) is not None:
-            self._group_interval[_ids(group)] = slot - previous
-        self._group_fetched[_ids(group)] = slot
+    def _record_group(self, ids: tuple[str, ...], slot: datetime) -> None:
+        if (previous := self._group_fetched.get(ids)) is not None:
+            self._group_interval[ids] = slot - previous
+        self._group_fetched[ids] = slot
 
     def _continue_later(self, delay: float) -> None:
         """Fetch the remaining groups as soon as the quota allows."""
@@ -350,7 +341,3 @@ class DeviceCoordinator(_CloudRefreshCoordinator[dict[str, DeviceState]]):
 
 
 _EPOCH = datetime.min.replace(tzinfo=dt_util.UTC)
-
-
-def _ids(group: list[Device]) -> tuple[str, ...]:
-    return tuple(str(device.id) for device in group)

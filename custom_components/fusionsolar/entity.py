@@ -45,15 +45,17 @@ def plant_device_info(plant_code: str, plant: Plant | None) -> DeviceInfo:
 
 def device_info(device: Device) -> DeviceInfo:
     """Describe an inverter, battery, meter… linked to its plant."""
-    return DeviceInfo(
+    info = DeviceInfo(
         identifiers={(DOMAIN, device.key)},
         manufacturer=MANUFACTURER,
         model=device.model or DEVICE_MODELS.get(device.kind),
         name=device.name or device.key,
         serial_number=device.sn,
         sw_version=device.software_version,
-        via_device=(DOMAIN, device.plant_code) if device.plant_code else None,
     )
+    if device.plant_code:
+        info["via_device"] = (DOMAIN, device.plant_code)
+    return info
 
 
 def is_fresh(updated: datetime | None) -> bool:
@@ -61,9 +63,7 @@ def is_fresh(updated: datetime | None) -> bool:
     return updated is not None and dt_util.utcnow() - updated < STALE_AFTER
 
 
-class FusionSolarEntity[CoordinatorT: FusionSolarCoordinator[Any]](
-    CoordinatorEntity[CoordinatorT]
-):
+class FusionSolarEntity[CoordinatorT: FusionSolarCoordinator[Any]](CoordinatorEntity[CoordinatorT]):
     """Common base: entity naming by translation key, unique ids."""
 
     _attr_has_entity_name = True
@@ -89,8 +89,7 @@ class PlantEntity(FusionSolarEntity[PlantCoordinator]):
         """Initialize the plant entity."""
         super().__init__(entry.runtime_data.plants, description, plant_code)
         self.plant_code = plant_code
-        metadata = entry.runtime_data.metadata.data
-        plant = metadata.plants.get(plant_code) if metadata else None
+        plant = entry.runtime_data.metadata.data.plants.get(plant_code)
         self._attr_device_info = plant_device_info(plant_code, plant)
 
     @property
@@ -138,9 +137,8 @@ def async_add_device_entities(
 
     @callback
     def add_new_devices() -> None:
-        if (metadata := entry.runtime_data.metadata.data) is None:
-            return
-        new = [device for key, device in metadata.devices.items() if key not in known]
+        devices = entry.runtime_data.metadata.data.devices
+        new = [device for key, device in devices.items() if key not in known]
         known.update(device.key for device in new)
         async_add_entities(entity for device in new for entity in entities_for(device))
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from typing import Any
 
 from homeassistant.components.sensor import (
     RestoreSensor,
@@ -45,7 +46,13 @@ from .coordinator import (
     selected_plants,
 )
 from .counters import CounterGuard, CounterPeriod
-from .entity import DeviceEntity, async_add_device_entities, FusionSolarEntity, PlantEntity, plant_device_info
+from .entity import (
+    DeviceEntity,
+    FusionSolarEntity,
+    PlantEntity,
+    async_add_device_entities,
+    plant_device_info,
+)
 
 PARALLEL_UPDATES = 0
 
@@ -53,11 +60,11 @@ HEALTH_STATES = [health.value for health in PlantHealth]
 
 
 def _positive(value: float | None) -> float | None:
-    return None if value is None else max(value, 0.0)
+    return None if value is None else (value if value > 0 else 0.0)
 
 
 def _negated_positive(value: float | None) -> float | None:
-    return None if value is None else max(-value, 0.0)
+    return None if value is None else (-value if value < 0 else 0.0)
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -81,8 +88,15 @@ def _energy(v7_attr: str, legacy_attr: str) -> Callable[[PlantState], StateType]
 
     def read(state: PlantState) -> StateType:
         if state.realtime is not None:
-            return getattr(state.realtime, v7_attr, None)  # type: ignore[no-any-return]
+            return getattr(state.realtime, v7_attr, None)
         return getattr(state.station, legacy_attr, None) if state.station else None
+
+    return read
+
+
+def _station(attr: str) -> Callable[[PlantState], StateType]:
+    def read(state: PlantState) -> StateType:
+        return getattr(state.station, attr, None) if state.station else None
 
     return read
 
@@ -93,13 +107,13 @@ def _health(state: PlantState) -> StateType:
     return health.value if health is not None else None
 
 
-POWER_KW = {
+POWER_KW: dict[str, Any] = {
     "device_class": SensorDeviceClass.POWER,
     "state_class": SensorStateClass.MEASUREMENT,
     "native_unit_of_measurement": UnitOfPower.KILO_WATT,
     "suggested_display_precision": 3,
 }
-ENERGY_KWH = {
+ENERGY_KWH: dict[str, Any] = {
     "device_class": SensorDeviceClass.ENERGY,
     "state_class": SensorStateClass.TOTAL_INCREASING,
     "native_unit_of_measurement": UnitOfEnergy.KILO_WATT_HOUR,
@@ -108,10 +122,12 @@ ENERGY_KWH = {
 
 
 def _plant_power(key: str, value_fn: Callable[[PlantState], StateType]) -> PlantSensorDescription:
-    return PlantSensorDescription(key=key, translation_key=key, value_fn=value_fn, **POWER_KW)  # type: ignore[arg-type]
+    return PlantSensorDescription(key=key, translation_key=key, value_fn=value_fn, **POWER_KW)
 
 
-def _signed(attr: str, transform: Callable[[float | None], float | None]) -> Callable[[PlantState], StateType]:
+def _signed(
+    attr: str, transform: Callable[[float | None], float | None]
+) -> Callable[[PlantState], StateType]:
     def read(state: PlantState) -> StateType:
         return transform(getattr(state.realtime, attr, None) if state.realtime else None)
 
@@ -150,21 +166,36 @@ PLANT_SENSORS: tuple[PlantSensorDescription, ...] = (
         translation_key="energy_today",
         counter=CounterPeriod.DAY,
         value_fn=_energy("day_energy", "day_power"),
-        **ENERGY_KWH,  # type: ignore[arg-type]
+        **ENERGY_KWH,
     ),
     PlantSensorDescription(
         key="energy_this_month",
         translation_key="energy_this_month",
         counter=CounterPeriod.MONTH,
         value_fn=_energy("month_energy", "month_power"),
-        **ENERGY_KWH,  # type: ignore[arg-type]
+        **ENERGY_KWH,
     ),
     PlantSensorDescription(
         key="energy_total",
         translation_key="energy_total",
         counter=CounterPeriod.LIFETIME,
         value_fn=_energy("total_energy", "total_power"),
-        **ENERGY_KWH,  # type: ignore[arg-type]
+        **ENERGY_KWH,
+    ),
+    PlantSensorDescription(
+        key="income_today",
+        translation_key="income_today",
+        device_class=SensorDeviceClass.MONETARY,
+        suggested_display_precision=2,
+        value_fn=_station("day_income"),
+    ),
+    PlantSensorDescription(
+        key="income_total",
+        translation_key="income_total",
+        device_class=SensorDeviceClass.MONETARY,
+        state_class=SensorStateClass.TOTAL,
+        suggested_display_precision=2,
+        value_fn=_station("total_income"),
     ),
     PlantSensorDescription(
         key="health",
@@ -186,15 +217,17 @@ class DeviceSensorDescription(SensorEntityDescription):
     value_fn: Callable[[float | None], StateType] | None = None
 
 
-def _kpi(key: str, kpi: str | None = None, **kwargs: object) -> DeviceSensorDescription:
-    return DeviceSensorDescription(key=key, translation_key=key, kpi=kpi or key, **kwargs)  # type: ignore[arg-type]
+def _kpi(key: str, kpi: str | None = None, **kwargs: Any) -> DeviceSensorDescription:
+    return DeviceSensorDescription(key=key, translation_key=key, kpi=kpi or key, **kwargs)
 
 
-def _power(key: str, kpi: str | None = None, **kwargs: object) -> DeviceSensorDescription:
+def _power(key: str, kpi: str | None = None, **kwargs: Any) -> DeviceSensorDescription:
     return _kpi(key, kpi, **POWER_KW, **kwargs)
 
 
-def _energy_counter(key: str, kpi: str, period: CounterPeriod, **kwargs: object) -> DeviceSensorDescription:
+def _energy_counter(
+    key: str, kpi: str, period: CounterPeriod, **kwargs: Any
+) -> DeviceSensorDescription:
     return _kpi(key, kpi, counter=period, **ENERGY_KWH, **kwargs)
 
 
@@ -220,7 +253,9 @@ def _current(key: str) -> DeviceSensorDescription:
     )
 
 
-def _measure(key: str, device_class: SensorDeviceClass | None, unit: str | None, **kwargs: object) -> DeviceSensorDescription:
+def _measure(
+    key: str, device_class: SensorDeviceClass | None, unit: str | None, **kwargs: Any
+) -> DeviceSensorDescription:
     return _kpi(
         key,
         device_class=device_class,
@@ -230,7 +265,7 @@ def _measure(key: str, device_class: SensorDeviceClass | None, unit: str | None,
     )
 
 
-def _enum(key: str, states: Mapping[int, str], **kwargs: object) -> DeviceSensorDescription:
+def _enum(key: str, states: Mapping[int, str], **kwargs: Any) -> DeviceSensorDescription:
     def read(value: float | None) -> StateType:
         return None if value is None else states.get(int(value), "other")
 
@@ -281,8 +316,8 @@ BATTERY_MODES = {
     4: "automatic",
 }
 
-_DIAGNOSTIC = {"entity_category": EntityCategory.DIAGNOSTIC}
-_HIDDEN = {"entity_registry_enabled_default": False}
+_DIAGNOSTIC: dict[str, Any] = {"entity_category": EntityCategory.DIAGNOSTIC}
+_HIDDEN: dict[str, Any] = {"entity_registry_enabled_default": False}
 
 _GRID_PHASES = (
     *(_voltage(key) for key in ("a_u", "b_u", "c_u")),
@@ -361,7 +396,12 @@ POWER_SENSOR_SENSORS: tuple[DeviceSensorDescription, ...] = (
 )
 
 EMI_SENSORS: tuple[DeviceSensorDescription, ...] = (
-    _measure("irradiance", SensorDeviceClass.IRRADIANCE, UnitOfIrradiance.WATTS_PER_SQUARE_METER, kpi="radiant_line"),
+    _measure(
+        "irradiance",
+        SensorDeviceClass.IRRADIANCE,
+        UnitOfIrradiance.WATTS_PER_SQUARE_METER,
+        kpi="radiant_line",
+    ),
     _measure(
         "horizontal_irradiance",
         SensorDeviceClass.IRRADIANCE,
@@ -369,8 +409,18 @@ EMI_SENSORS: tuple[DeviceSensorDescription, ...] = (
         kpi="horiz_radiant_line",
         **_HIDDEN,
     ),
-    _measure("ambient_temperature", SensorDeviceClass.TEMPERATURE, UnitOfTemperature.CELSIUS, kpi="temperature"),
-    _measure("module_temperature", SensorDeviceClass.TEMPERATURE, UnitOfTemperature.CELSIUS, kpi="pv_temperature"),
+    _measure(
+        "ambient_temperature",
+        SensorDeviceClass.TEMPERATURE,
+        UnitOfTemperature.CELSIUS,
+        kpi="temperature",
+    ),
+    _measure(
+        "module_temperature",
+        SensorDeviceClass.TEMPERATURE,
+        UnitOfTemperature.CELSIUS,
+        kpi="pv_temperature",
+    ),
     _measure("wind_speed", SensorDeviceClass.WIND_SPEED, UnitOfSpeed.METERS_PER_SECOND),
     _measure("wind_direction", None, DEGREE, **_HIDDEN),
 )
@@ -401,7 +451,11 @@ async def async_setup_entry(
     plants = selected_plants(entry)
     async_add_entities(
         [
-            *(PlantSensor(entry, code, description) for code in plants for description in PLANT_SENSORS),
+            *(
+                PlantSensor(entry, code, description)
+                for code in plants
+                for description in PLANT_SENSORS
+            ),
             *(RefreshIntervalSensor(entry, code) for code in plants),
         ]
     )
@@ -463,6 +517,13 @@ class PlantSensor(_CloudValueSensor, PlantEntity, SensorEntity):
         state = self.plant_state
         return None if state is None else self.entity_description.value_fn(state)
 
+    @property
+    def native_unit_of_measurement(self) -> str | None:
+        """Return the unit; income is in the plant's currency, assumed Home Assistant's."""
+        if self.entity_description.device_class is SensorDeviceClass.MONETARY:
+            return self.hass.config.currency
+        return super().native_unit_of_measurement
+
 
 class DeviceSensor(_CloudValueSensor, DeviceEntity, SensorEntity):
     """A sensor of an inverter, battery, meter, power sensor or EMI."""
@@ -492,8 +553,7 @@ class RefreshIntervalSensor(FusionSolarEntity[DeviceCoordinator], SensorEntity):
     def __init__(self, entry: FusionSolarConfigEntry, plant_code: str) -> None:
         """Initialize the sensor on the plant's device."""
         super().__init__(entry.runtime_data.devices, REFRESH_INTERVAL, plant_code)
-        metadata = entry.runtime_data.metadata.data
-        plant = metadata.plants.get(plant_code) if metadata else None
+        plant = entry.runtime_data.metadata.data.plants.get(plant_code)
         self._attr_device_info = plant_device_info(plant_code, plant)
 
     @property
