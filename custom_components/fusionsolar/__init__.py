@@ -69,6 +69,7 @@ async def async_setup_entry(hass: HomeAssistant, entry: FusionSolarConfigEntry) 
         account=account, metadata=metadata, plants=plants, devices=devices
     )
     entry.async_on_unload(entry.add_update_listener(_async_options_updated))
+    _async_remove_stale_devices(hass, entry)
     entry.async_on_unload(
         metadata.async_add_listener(lambda: _async_remove_stale_devices(hass, entry))
     )

@@ -495,8 +495,9 @@ class _CloudValueSensor(RestoreSensor):
 
     def _update_value(self) -> None:
         value = self._read()
-        if self._guard is not None and isinstance(value, (int, float)):
-            value = self._guard.accept(float(value), dt_util.now())
+        if self._guard is not None:
+            number = float(value) if isinstance(value, (int, float)) else None
+            value = self._guard.accept(number, dt_util.now())
         self._attr_native_value = value
 
 

@@ -333,12 +333,7 @@ class FusionSolarClient:
         if token:
             headers[TOKEN_HEADER] = token
         try:
-            async with self._http_session.post(
-                url, json=dict(payload), headers=headers, timeout=self._timeout, ssl=self._ssl
-            ) as resp:
-                status = resp.status
-                resp_headers = resp.headers
-                raw = await resp.read()
+            status, resp_headers, raw = await self._post(url, payload, headers)
         except (aiohttp.ClientConnectorError, aiohttp.ConnectionTimeoutError) as err:
             slot.refund()
             raise CommunicationError(
@@ -373,6 +368,22 @@ class FusionSolarClient:
             raise
         slot.success()
         return envelope, resp_headers
+
+    async def _post(
+        self, url: str, payload: Mapping[str, Any], headers: Mapping[str, str]
+    ) -> tuple[int, CIMultiDictProxy[str], bytes]:
+        """POST once more if a kept-alive connection turned out closed by the server."""
+        for attempt in range(2):
+            try:
+                async with self._http_session.post(
+                    url, json=dict(payload), headers=headers, timeout=self._timeout, ssl=self._ssl
+                ) as resp:
+                    return resp.status, resp.headers, await resp.read()
+            except (aiohttp.ServerDisconnectedError, aiohttp.ClientOSError) as err:
+                if attempt or isinstance(err, aiohttp.ClientConnectorError):
+                    raise
+                _LOGGER.debug("Connection closed by the server; sending again")
+        raise AssertionError("unreachable")  # pragma: no cover
 
     def _decode(
         self,
