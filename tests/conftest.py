@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncGenerator
-
 import pytest
 from homeassistant.const import CONF_HOST, CONF_PASSWORD, CONF_USERNAME, CONF_VERIFY_SSL
 from homeassistant.core import HomeAssistant
@@ -59,9 +57,9 @@ def mock_config_entry(simulator: Simulator) -> MockConfigEntry:
 @pytest.fixture
 async def init_integration(
     simulator: Simulator, hass: HomeAssistant, mock_config_entry: MockConfigEntry
-) -> AsyncGenerator[MockConfigEntry]:
+) -> MockConfigEntry:
     """Set up the integration against the simulator."""
     mock_config_entry.add_to_hass(hass)
     assert await hass.config_entries.async_setup(mock_config_entry.entry_id)
     await hass.async_block_till_done()
-    yield mock_config_entry
+    return mock_config_entry
