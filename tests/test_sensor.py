@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from datetime import timedelta
 from typing import Any
 
@@ -56,7 +57,7 @@ async def test_entities_snapshot(
     assert entities
     states = {
         entity.entity_id: (
-            {"state": state.state, "attributes": dict(state.attributes)}
+            {"state": state.state, "attributes": json.loads(json.dumps(dict(state.attributes)))}
             if (state := hass.states.get(entity.entity_id))
             else {"disabled_by": str(entity.disabled_by)}
         )
@@ -67,11 +68,11 @@ async def test_entities_snapshot(
 
 @pytest.mark.freeze_time(SUNNY)
 async def test_devices_linked_to_plant(hass: HomeAssistant, simulator: Simulator) -> None:
-    await setup_entry(hass, simulator)
+    entry = await setup_entry(hass, simulator)
     registry = dr.async_get(hass)
-    plant = registry.async_get_device({(DOMAIN, simulator.plants[0].code)})
-    assert plant is not None
-    children = [device for device in registry.devices.values() if device.via_device_id == plant.id]
+    devices = dr.async_entries_for_config_entry(registry, entry.entry_id)
+    plant = next(dev for dev in devices if (DOMAIN, simulator.plants[0].code) in dev.identifiers)
+    children = [device for device in devices if device.via_device_id == plant.id]
     assert sorted(str(device.serial_number) for device in children) == sorted(
         device.sn for device in simulator.plants[0].devices
     )

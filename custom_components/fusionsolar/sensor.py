@@ -38,6 +38,7 @@ from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 from homeassistant.helpers.typing import StateType
 from homeassistant.util import dt as dt_util
 
+from .alarms import alarm_sensors
 from .api import Device, DeviceKind, PlantHealth
 from .coordinator import (
     DeviceCoordinator,
@@ -421,7 +422,13 @@ EMI_SENSORS: tuple[DeviceSensorDescription, ...] = (
         UnitOfTemperature.CELSIUS,
         kpi="pv_temperature",
     ),
-    _measure("wind_speed", SensorDeviceClass.WIND_SPEED, UnitOfSpeed.METERS_PER_SECOND),
+    _measure(
+        "wind_speed",
+        SensorDeviceClass.WIND_SPEED,
+        UnitOfSpeed.METERS_PER_SECOND,
+        suggested_unit_of_measurement=UnitOfSpeed.METERS_PER_SECOND,
+        suggested_display_precision=1,
+    ),
     _measure("wind_direction", None, DEGREE, **_HIDDEN),
 )
 
@@ -457,6 +464,7 @@ async def async_setup_entry(
                 for description in PLANT_SENSORS
             ),
             *(RefreshIntervalSensor(entry, code) for code in plants),
+            *alarm_sensors(entry),
         ]
     )
     async_add_device_entities(
