@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from functools import cached_property
 from typing import Any
 
 from homeassistant.components.sensor import (
@@ -40,6 +41,7 @@ from homeassistant.util import dt as dt_util
 
 from .alarms import alarm_sensors
 from .api import Device, DeviceKind, PlantHealth
+from .api.const import BATTERY_STATES, INVERTER_STATES
 from .coordinator import (
     DeviceCoordinator,
     FusionSolarConfigEntry,
@@ -279,36 +281,6 @@ def _enum(key: str, states: Mapping[int, str], **kwargs: Any) -> DeviceSensorDes
     )
 
 
-# Spec Table 4-1.
-INVERTER_STATES: dict[int, str] = {
-    0: "standby_initializing",
-    1: "standby_insulation_detection",
-    2: "standby_sunlight_detection",
-    3: "standby_grid_detection",
-    256: "starting",
-    512: "on_grid",
-    513: "on_grid_limited",
-    514: "on_grid_self_derating",
-    768: "shutdown_unexpected",
-    769: "shutdown_commanded",
-    770: "shutdown_ovgr",
-    771: "shutdown_communication_lost",
-    772: "shutdown_limited",
-    773: "shutdown_manual_startup_required",
-    774: "shutdown_dc_switch_off",
-    1025: "grid_scheduling_cosphi_p",
-    1026: "grid_scheduling_q_u",
-    1280: "spot_check_ready",
-    1281: "spot_checking",
-    1536: "inspecting",
-    1792: "afci_self_check",
-    2048: "iv_scanning",
-    2304: "dc_input_detection",
-    40960: "standby_no_sunlight",
-    45056: "communication_disconnected",
-    49152: "loading",
-}
-BATTERY_STATES = {0: "offline", 1: "standby", 2: "running", 3: "faulty", 4: "hibernation"}
 BATTERY_MODES = {
     0: "none",
     1: "forced",
@@ -480,7 +452,10 @@ async def async_setup_entry(
 class _CloudValueSensor(RestoreSensor):
     """Compute the value once per update; pass counters through a `CounterGuard`."""
 
-    _guard: CounterGuard | None = None
+    @cached_property
+    def _guard(self) -> CounterGuard | None:
+        counter: CounterPeriod | None = getattr(self.entity_description, "counter", None)
+        return None if counter is None else CounterGuard(counter)
 
     def _read(self) -> StateType:
         """Return the raw cloud value for this sensor."""
@@ -514,14 +489,6 @@ class PlantSensor(_CloudValueSensor, PlantEntity, SensorEntity):
 
     entity_description: PlantSensorDescription
 
-    def __init__(
-        self, entry: FusionSolarConfigEntry, plant_code: str, description: PlantSensorDescription
-    ) -> None:
-        """Initialize the sensor."""
-        super().__init__(entry, plant_code, description)
-        if description.counter is not None:
-            self._guard = CounterGuard(description.counter)
-
     def _read(self) -> StateType:
         state = self.plant_state
         return None if state is None else self.entity_description.value_fn(state)
@@ -538,14 +505,6 @@ class DeviceSensor(_CloudValueSensor, DeviceEntity, SensorEntity):
     """A sensor of an inverter, battery, meter, power sensor or EMI."""
 
     entity_description: DeviceSensorDescription
-
-    def __init__(
-        self, entry: FusionSolarConfigEntry, device: Device, description: DeviceSensorDescription
-    ) -> None:
-        """Initialize the sensor."""
-        super().__init__(entry, device, description)
-        if description.counter is not None:
-            self._guard = CounterGuard(description.counter)
 
     def _read(self) -> StateType:
         if (state := self.device_state) is None:
