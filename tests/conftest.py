@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 from homeassistant.const import CONF_HOST, CONF_PASSWORD, CONF_USERNAME, CONF_VERIFY_SSL
 from homeassistant.core import HomeAssistant
+from homeassistant.helpers import device_registry as dr
 from pytest_homeassistant_custom_component.common import MockConfigEntry
 
 import custom_components.fusionsolar  # noqa: F401 - makes the integration importable
@@ -45,6 +46,15 @@ def entry_for(sim: Simulator, **options: object) -> MockConfigEntry:
             CONF_HISTORY_DAYS: 2,
             **options,
         },
+    )
+
+
+def registry_device(hass: HomeAssistant, identifier: str) -> dr.DeviceEntry:
+    """Find a device of this integration by identifier (on every Home Assistant version)."""
+    return next(
+        device
+        for device in dr.async_get(hass).devices.values()
+        if (DOMAIN, identifier) in device.identifiers
     )
 
 

@@ -73,5 +73,3 @@ async def test_energy_dashboard_accepts_sensors(
     issues.pop("statistics_not_defined", None)
     assert issues == {}
     assert len(result.energy_sources) == 3
-
-

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import json
 from datetime import timedelta
 from typing import Any
@@ -107,9 +108,9 @@ async def test_power_flow_matches_simulator_and_signs(
     assert value(hass, f"{PLANT}_battery_state_of_charge") == pytest.approx(truth.soc, abs=0.5)
     # A sunny morning: PV produces, and the surplus charges the battery or is exported.
     assert truth.pv_kw > 0
-    assert value(hass, f"{PLANT}_grid_import_power") * value(
-        hass, f"{PLANT}_grid_export_power"
-    ) == 0
+    assert (
+        value(hass, f"{PLANT}_grid_import_power") * value(hass, f"{PLANT}_grid_export_power") == 0
+    )
 
 
 @pytest.mark.freeze_time(SUNNY)
@@ -121,8 +122,9 @@ async def test_meter_energy_directions(
     base = f"sensor.meter_{meter.sn.lower()}"
     code = simulator.plants[0].code
     truth = simulator.state(code)
-    assert value(hass, f"{base}_grid_import_energy") == pytest.approx(truth.total["import"], abs=0.01)
-    assert value(hass, f"{base}_grid_export_energy") == pytest.approx(truth.total["export"], abs=0.01)
+    imported, exported = truth.total["import"], truth.total["export"]
+    assert value(hass, f"{base}_grid_import_energy") == pytest.approx(imported, abs=0.01)
+    assert value(hass, f"{base}_grid_export_energy") == pytest.approx(exported, abs=0.01)
 
 
 @pytest.mark.freeze_time(SUNNY)
@@ -210,9 +212,8 @@ async def test_counter_dip_after_midnight_never_reaches_sensors(
     hass: HomeAssistant,
     simulator_factory: Any,
     freezer: FrozenDateTimeFactory,
-    time_zone: str = "Europe/Amsterdam",
 ) -> None:
-    await hass.config.async_set_time_zone(time_zone)
+    await hass.config.async_set_time_zone("Europe/Amsterdam")
     sim: Simulator = await simulator_factory(quirks=["counter_dip"])
     await setup_entry(hass, sim)
     totals, months, todays = [], [], []
@@ -224,6 +225,6 @@ async def test_counter_dip_after_midnight_never_reaches_sensors(
     assert totals == sorted(totals)
     assert months == sorted(months)
     # The day counter resets once, after midnight, and only to about zero.
-    drops = [(a, b) for a, b in zip(todays, todays[1:], strict=False) if b < a]
+    drops = [(a, b) for a, b in itertools.pairwise(todays) if b < a]
     assert len(drops) == 1
     assert drops[0][1] <= 1.0

@@ -657,7 +657,7 @@ async def test_duplicate_request_id_and_busy_plant(make: Factory) -> None:
 
 
 async def test_soc_control_unsupported(make: Factory) -> None:
-    from tests.simulator import DeviceSpec  # noqa: PLC0415
+    from tests.simulator import DeviceSpec
 
     _, client, _ = await make(
         devices=["inverter", DeviceSpec(kind="battery", soc_control_supported=False), "meter"]

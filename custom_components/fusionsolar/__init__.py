@@ -10,8 +10,10 @@ from homeassistant.helpers import device_registry as dr
 from homeassistant.helpers.typing import ConfigType
 
 from .account import AccountSettings, async_get_registry
+from .alarms import async_create_alarm_coordinator, async_remove_alarm_store, async_start_alarms
 from .api import AuthenticationError, FusionSolarError
 from .const import CONF_LEGACY_URL, CONF_V7_URL, DOMAIN
+from .control import DispatchTracker, async_remove_store
 from .coordinator import (
     DeviceCoordinator,
     FusionSolarConfigEntry,
@@ -19,14 +21,24 @@ from .coordinator import (
     MetadataCoordinator,
     PlantCoordinator,
 )
+from .history import async_create_history_importer
+from .repairs import async_setup_issues
+from .services import async_setup_services
 
-PLATFORMS = [Platform.BINARY_SENSOR, Platform.SENSOR]
+PLATFORMS = [
+    Platform.BINARY_SENSOR,
+    Platform.EVENT,
+    Platform.NUMBER,
+    Platform.SENSOR,
+    Platform.SWITCH,
+]
 
 CONFIG_SCHEMA = cv.config_entry_only_config_schema(DOMAIN)
 
 
 async def async_setup(hass: HomeAssistant, config: ConfigType) -> bool:
     """Set up the integration's actions (once, for every entry)."""
+    async_setup_services(hass)
     return True
 
 
@@ -64,9 +76,18 @@ async def async_setup_entry(hass: HomeAssistant, entry: FusionSolarConfigEntry) 
     devices = DeviceCoordinator(hass, entry, account, metadata)
     await plants.async_config_entry_first_refresh()
     await devices.async_config_entry_first_refresh()
+    dispatch = DispatchTracker(hass, entry, account)
+    await dispatch.async_load()
+    entry.async_on_unload(dispatch.async_shutdown)
 
     entry.runtime_data = FusionSolarRuntimeData(
-        account=account, metadata=metadata, plants=plants, devices=devices
+        account=account,
+        metadata=metadata,
+        plants=plants,
+        devices=devices,
+        dispatch=dispatch,
+        alarms=await async_create_alarm_coordinator(hass, entry, metadata),
+        history=async_create_history_importer(hass, entry, account, metadata),
     )
     entry.async_on_unload(entry.add_update_listener(_async_options_updated))
     _async_remove_stale_devices(hass, entry)
@@ -74,6 +95,11 @@ async def async_setup_entry(hass: HomeAssistant, entry: FusionSolarConfigEntry) 
         metadata.async_add_listener(lambda: _async_remove_stale_devices(hass, entry))
     )
     await hass.config_entries.async_forward_entry_setups(entry, PLATFORMS)
+    await async_start_alarms(entry)
+    if (history := entry.runtime_data.history) is not None:
+        history.async_start()
+        entry.async_on_unload(history.async_stop)
+    async_setup_issues(hass, entry)
     return True
 
 
@@ -105,6 +131,8 @@ async def async_unload_entry(hass: HomeAssistant, entry: FusionSolarConfigEntry)
 async def async_remove_entry(hass: HomeAssistant, entry: FusionSolarConfigEntry) -> None:
     """Log out and forget the account's learned quota when its entry is removed."""
     await async_get_registry(hass).async_remove(settings_from_entry(entry).key)
+    await async_remove_alarm_store(hass, entry)
+    await async_remove_store(hass, entry.entry_id)
 
 
 async def async_remove_config_entry_device(

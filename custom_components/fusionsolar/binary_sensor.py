@@ -14,6 +14,7 @@ from homeassistant.const import EntityCategory
 from homeassistant.core import HomeAssistant
 from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 
+from .alarms import alarm_binary_sensors
 from .api import DeviceKind, PlantHealth
 from .coordinator import FusionSolarConfigEntry, PlantState, selected_plants
 from .entity import DeviceEntity, PlantEntity, async_add_device_entities
@@ -118,6 +119,7 @@ async def async_setup_entry(
         for code in selected_plants(entry)
         for description in PLANT_BINARY_SENSORS
     )
+    async_add_entities(alarm_binary_sensors(entry))
     async_add_device_entities(
         entry,
         async_add_entities,

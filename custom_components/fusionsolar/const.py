@@ -31,3 +31,6 @@ POLL_OFFSET: Final = timedelta(seconds=30)
 METADATA_INTERVAL: Final = timedelta(hours=1)
 # Entities stay available while their data is at most this old.
 STALE_AFTER: Final = timedelta(minutes=20)
+
+# Fired once per plant when a forced charge/discharge task completes or times out.
+EVENT_DISPATCH_FINISHED: Final = f"{DOMAIN}_dispatch_finished"

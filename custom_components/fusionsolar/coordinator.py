@@ -34,7 +34,7 @@ from .api import (
     PermissionDeniedError,
     Plant,
     PlantRealtimeKpi,
-    QuotaWouldExceed,
+    QuotaError,
     StationRealtimeKpi,
 )
 from .const import (
@@ -51,6 +51,9 @@ from .const import (
 
 if TYPE_CHECKING:
     from .account import FusionSolarAccount
+    from .alarms import AlarmCoordinator
+    from .control import DispatchTracker
+    from .history import HistoryImporter
 
 LIST_REFRESH = timedelta(days=1)
 
@@ -63,6 +66,9 @@ class FusionSolarRuntimeData:
     metadata: MetadataCoordinator
     plants: PlantCoordinator
     devices: DeviceCoordinator
+    dispatch: DispatchTracker
+    alarms: AlarmCoordinator | None = None
+    history: HistoryImporter | None = None
 
 
 type FusionSolarConfigEntry = ConfigEntry[FusionSolarRuntimeData]
@@ -81,6 +87,13 @@ def until_next_poll(now: datetime) -> timedelta:
 def selected_plants(entry: ConfigEntry) -> list[str]:
     """Return the plant codes the user chose for this entry."""
     return list(entry.options.get(CONF_PLANTS) or entry.data.get(CONF_PLANTS) or [])
+
+
+def queried_plants(entry: ConfigEntry, metadata: Metadata | None) -> list[str]:
+    """Return the selected plants the account still lists: one gone fails a whole call."""
+    selected = selected_plants(entry)
+    listed = metadata.plants if metadata is not None else {}
+    return [code for code in selected if code in listed] or selected
 
 
 class FusionSolarCoordinator[DataT](DataUpdateCoordinator[DataT]):
@@ -183,17 +196,22 @@ class MetadataCoordinator(FusionSolarCoordinator[Metadata]):
         now = dt_util.utcnow()
         if current.lists_fetched is None or now - current.lists_fetched >= LIST_REFRESH:
             plants = await self.account.async_get_plants()
-            devices = await client.async_get_devices(codes) if codes else []
+            listed = {plant.code: plant for plant in plants if plant.code in codes}
+            # A plant gone from the account would make the device list fail for all.
+            device_codes = [code for code in codes if code in listed] if listed else codes
+            devices = await client.async_get_devices(device_codes) if device_codes else []
             current = Metadata(
-                plants={plant.code: plant for plant in plants if plant.code in codes},
+                plants=listed,
                 devices={device.key: device for device in devices},
                 station=current.station,
                 lists_fetched=now,
             )
         if client.families.legacy and client.families.v7 and codes:
             try:
-                current.station = await client.async_get_station_realtime(codes)
-            except (QuotaWouldExceed, PermissionDeniedError) as err:
+                current.station = await client.async_get_station_realtime(
+                    queried_plants(self.config_entry, current)
+                )
+            except (QuotaError, PermissionDeniedError) as err:
                 LOGGER.debug("Plant KPIs skipped this hour: %s", err)
         return current
 
@@ -234,7 +252,7 @@ class PlantCoordinator(_CloudRefreshCoordinator[dict[str, PlantState]]):
 
     async def _async_fetch(self) -> dict[str, PlantState]:
         client = self.account.client
-        codes = selected_plants(self.config_entry)
+        codes = queried_plants(self.config_entry, self._metadata.data)
         updated = cloud_slot(dt_util.utcnow())
         states = dict(self.data or {})
         if client.families.v7:
@@ -300,7 +318,7 @@ class DeviceCoordinator(_CloudRefreshCoordinator[dict[str, DeviceState]]):
         for dev_type, ids in pending:
             try:
                 kpis = await self.account.client.async_get_device_realtime_group(dev_type, ids)
-            except QuotaWouldExceed as err:
+            except QuotaError as err:  # would exceed, or refused: the governor learned
                 self._continue_later(err.retry_after)
                 break
             for dev_id, kpi in kpis.items():

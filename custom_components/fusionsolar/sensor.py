@@ -40,8 +40,9 @@ from homeassistant.helpers.typing import StateType
 from homeassistant.util import dt as dt_util
 
 from .alarms import alarm_sensors
-from .api import Device, DeviceKind, PlantHealth
+from .api import DeviceKind, PlantHealth
 from .api.const import BATTERY_STATES, INVERTER_STATES
+from .control import DispatchStatusSensor
 from .coordinator import (
     DeviceCoordinator,
     FusionSolarConfigEntry,
@@ -56,6 +57,7 @@ from .entity import (
     async_add_device_entities,
     plant_device_info,
 )
+from .history import history_sensors
 
 PARALLEL_UPDATES = 0
 
@@ -436,7 +438,9 @@ async def async_setup_entry(
                 for description in PLANT_SENSORS
             ),
             *(RefreshIntervalSensor(entry, code) for code in plants),
+            *(DispatchStatusSensor(entry, code) for code in plants),
             *alarm_sensors(entry),
+            *history_sensors(entry, plants),
         ]
     )
     async_add_device_entities(

@@ -331,3 +331,10 @@ def test_dod_and_on_off() -> None:
     assert (dod.dn, dod.success, dod.set_dod) == ("D1", True, 88)
     (res,) = m.parse_on_off_results([{"dn": "D2", "result": 1}])
     assert res.success is False
+
+
+def test_to_datetime_ignores_non_ascii_digits() -> None:
+    from custom_components.fusionsolar.api.models import to_datetime
+
+    assert to_datetime("¹") is None
+    assert to_datetime("1700000000000") is not None

@@ -18,12 +18,12 @@ from .config import SimulatorConfig
 
 def make_self_signed(directory: Path, host: str) -> tuple[Path, Path]:
     """Write a self-signed certificate and key for ``host`` into ``directory``."""
-    import ipaddress  # noqa: PLC0415
+    import ipaddress
 
-    from cryptography import x509  # noqa: PLC0415
-    from cryptography.hazmat.primitives import hashes, serialization  # noqa: PLC0415
-    from cryptography.hazmat.primitives.asymmetric import ec  # noqa: PLC0415
-    from cryptography.x509.oid import NameOID  # noqa: PLC0415
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.x509.oid import NameOID
 
     key = ec.generate_private_key(ec.SECP256R1())
     name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, host)])

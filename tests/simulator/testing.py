@@ -31,7 +31,7 @@ class FakeClock:
         return self.t
 
     @classmethod
-    def at(  # noqa: PLR0917 - mirrors datetime(...)
+    def at(
         cls,
         year: int,
         month: int,

@@ -363,6 +363,9 @@ class FusionSolarClient:
         except NotAnNbiHostError:
             slot.refund()  # not the NBI: no NBI quota used
             raise
+        except TokenExpiredError:
+            slot.refund()  # refused before the quota check: the retry may use the slot
+            raise
         except BaseException:
             slot.success()
             raise

@@ -45,7 +45,7 @@ def to_float(value: Any) -> float | None:
         return None
     if result is None or math.isnan(result) or math.isinf(result):
         return None
-    return result
+    return result + 0.0  # -0.0 becomes 0.0
 
 
 def to_int(value: Any) -> int | None:
@@ -104,7 +104,7 @@ def to_datetime(value: Any) -> datetime | None:
     text = value.strip()
     if not text:
         return None
-    if text.isdigit():
+    if text.isascii() and text.isdigit():  # "¹" is a digit to str.isdigit, not to int()
         return from_ms(int(text))
     try:
         parsed = datetime.fromisoformat(text)

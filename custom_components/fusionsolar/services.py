@@ -1,0 +1,242 @@
+"""Actions: forced charge/discharge, stop, depth of discharge, dispatch status.
+
+Every action targets plant or battery devices (a battery stands for its plant where
+a plant is needed) and needs an administrator. Input is fully checked before anything
+is sent; see `control.py` for the commands and their errors.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from functools import partial
+
+import voluptuous as vol
+from homeassistant.config_entries import ConfigEntryState
+from homeassistant.const import ATTR_DEVICE_ID
+from homeassistant.core import (
+    HomeAssistant,
+    ServiceCall,
+    ServiceResponse,
+    SupportsResponse,
+    callback,
+)
+from homeassistant.exceptions import Unauthorized, UnknownUser
+from homeassistant.helpers import config_validation as cv
+from homeassistant.helpers import device_registry as dr
+from homeassistant.util.json import JsonValueType
+
+from .api import Device, DeviceKind, DispatchMode
+from .const import DOMAIN
+from .control import (
+    PlantDispatch,
+    async_dispatch,
+    async_set_dod,
+    control_client,
+    delivered,
+    validation_error,
+)
+from .coordinator import FusionSolarConfigEntry, selected_plants
+
+SERVICE_FORCED_CHARGE = "forced_charge"
+SERVICE_FORCED_DISCHARGE = "forced_discharge"
+SERVICE_STOP = "stop_forced_charge_discharge"
+SERVICE_SET_DOD = "set_depth_of_discharge"
+SERVICE_GET_STATUS = "get_dispatch_status"
+
+ATTR_TARGET_SOC = "target_soc"
+ATTR_DURATION = "duration"
+ATTR_POWER = "power"
+ATTR_DEPTH_OF_DISCHARGE = "depth_of_discharge"
+ATTR_REQUEST_ID = "request_id"
+
+MAX_DURATION = 1440  # minutes (spec §5.3.6)
+MAX_POWER = 1_000_000  # W; the cloud uses the maximum the batteries allow when above it
+
+TARGET_SCHEMA = vol.Schema({vol.Required(ATTR_DEVICE_ID): vol.All(cv.ensure_list, [cv.string])})
+DISPATCH_SCHEMA = TARGET_SCHEMA.extend(
+    {
+        vol.Optional(ATTR_TARGET_SOC): vol.Coerce(float),
+        vol.Optional(ATTR_DURATION): vol.Coerce(int),
+        vol.Optional(ATTR_POWER): vol.Coerce(int),
+    }
+)
+DOD_SCHEMA = TARGET_SCHEMA.extend({vol.Required(ATTR_DEPTH_OF_DISCHARGE): vol.Coerce(int)})
+STATUS_SCHEMA = TARGET_SCHEMA.extend({vol.Optional(ATTR_REQUEST_ID): vol.Coerce(int)})
+
+
+@dataclass(slots=True)
+class EntryTargets:
+    """The plants and batteries an action targets in one config entry."""
+
+    entry: FusionSolarConfigEntry
+    plants: list[str] = field(default_factory=list)
+    batteries: dict[str, Device] = field(default_factory=dict)  # by HA device id
+
+
+def _check_range(name: str, value: float | None, low: float, high: float) -> None:
+    if value is not None and not low <= value <= high:
+        raise validation_error("value_out_of_range", field=name, min=low, max=high, value=value)
+
+
+def _entry_of(
+    hass: HomeAssistant, device: dr.DeviceEntry
+) -> tuple[FusionSolarConfigEntry, str | None]:
+    """Return the loaded FusionSolar entry of a device and its identifier."""
+    name = device.name_by_user or device.name or device.id
+    for entry_id in device.config_entries:
+        entry = hass.config_entries.async_get_entry(entry_id)
+        if entry is None or entry.domain != DOMAIN:
+            continue
+        if entry.state is not ConfigEntryState.LOADED:
+            raise validation_error("entry_not_loaded", device=name)
+        identifier = next((ident for dom, ident in device.identifiers if dom == DOMAIN), None)
+        return entry, identifier
+    raise validation_error("not_fusionsolar_device", device=name)
+
+
+def _resolve(
+    hass: HomeAssistant, device_ids: list[str], *, batteries_only: bool = False
+) -> list[EntryTargets]:
+    """Map device ids to plants and batteries per entry; refuse anything else."""
+    registry = dr.async_get(hass)
+    targets: dict[str, EntryTargets] = {}
+    for device_id in device_ids:
+        if (device := registry.async_get(device_id)) is None:
+            raise validation_error("device_not_found", device_id=device_id)
+        entry, identifier = _entry_of(hass, device)
+        control_client(entry)
+        target = targets.setdefault(entry.entry_id, EntryTargets(entry))
+        battery = entry.runtime_data.metadata.data.devices.get(identifier or "")
+        name = device.name_by_user or device.name or device_id
+        if battery is not None and battery.kind is DeviceKind.BATTERY:
+            if battery.dn is None or battery.plant_code is None:
+                raise validation_error("device_not_controllable", device=name)
+            target.batteries[device_id] = battery
+            plant = battery.plant_code
+        elif not batteries_only and identifier in selected_plants(entry):
+            plant = identifier
+        else:
+            key = "battery_expected" if batteries_only else "plant_or_battery_expected"
+            raise validation_error(key, device=name)
+        if plant not in target.plants:
+            target.plants.append(plant)
+    return list(targets.values())
+
+
+async def _async_forced(mode: DispatchMode, call: ServiceCall) -> ServiceResponse:
+    """Start a forced charge or discharge; return each plant's task."""
+    soc, duration = call.data.get(ATTR_TARGET_SOC), call.data.get(ATTR_DURATION)
+    power = call.data.get(ATTR_POWER)
+    if (soc is None) == (duration is None):
+        raise validation_error("soc_or_duration")
+    _check_range(ATTR_TARGET_SOC, soc, 0, 100)
+    _check_range(ATTR_DURATION, duration, 0, MAX_DURATION)
+    _check_range(ATTR_POWER, power, 1, MAX_POWER)
+    targets = _resolve(call.hass, call.data[ATTR_DEVICE_ID])
+    for target in targets:
+        for code in target.plants:
+            if (task := target.entry.runtime_data.dispatch.running(code)) is not None:
+                raise validation_error("task_running", plant=code, request_id=task.request_id)
+    tasks: list[JsonValueType] = []
+    for target in targets:
+        command = await async_dispatch(
+            target.entry, target.plants, mode, target_soc=soc, duration=duration, power=power
+        )
+        started = delivered(command)
+        tracker = target.entry.runtime_data.dispatch
+        tasks.extend(
+            {**tracker.info(code), "delivered": True}
+            if code in started
+            else {"plant_code": code, "request_id": command.request_id, "delivered": False}
+            for code in target.plants
+        )
+    return {"tasks": tasks}
+
+
+async def _async_stop(call: ServiceCall) -> ServiceResponse:
+    """Stop the forced charge/discharge of the targeted plants."""
+    for target in _resolve(call.hass, call.data[ATTR_DEVICE_ID]):
+        await async_dispatch(target.entry, target.plants, DispatchMode.STOP)
+    return None
+
+
+async def _async_set_dod(call: ServiceCall) -> ServiceResponse:
+    """Set the depth of discharge of batteries; return what each applied."""
+    dod = call.data[ATTR_DEPTH_OF_DISCHARGE]
+    _check_range(ATTR_DEPTH_OF_DISCHARGE, dod, 0, 100)
+    batteries: list[JsonValueType] = []
+    for target in _resolve(call.hass, call.data[ATTR_DEVICE_ID], batteries_only=True):
+        applied = await async_set_dod(target.entry, list(target.batteries.values()), dod)
+        batteries.extend(
+            {"device_id": device_id, ATTR_DEPTH_OF_DISCHARGE: applied.get(battery.key)}
+            for device_id, battery in target.batteries.items()
+        )
+    return {"batteries": batteries}
+
+
+async def _async_get_status(call: ServiceCall) -> ServiceResponse:
+    """Return the targeted plants' tasks, asking the cloud about running ones."""
+    request_id: int | None = call.data.get(ATTR_REQUEST_ID)
+    _check_range(ATTR_REQUEST_ID, request_id, 1, 2**63 - 1)
+    tasks: list[JsonValueType] = []
+    for target in _resolve(call.hass, call.data[ATTR_DEVICE_ID]):
+        tracker = target.entry.runtime_data.dispatch
+        if request_id is not None:
+            status = await tracker.async_query(request_id)
+            tasks.extend(
+                {
+                    "plant_code": entry.plant_code,
+                    **PlantDispatch.from_task(request_id, entry).as_dict(),
+                }
+                for entry in status.entries
+                if entry.plant_code in target.plants
+            )
+            continue
+        running = {task.request_id for code in target.plants if (task := tracker.running(code))}
+        for running_id in sorted(running):
+            await tracker.async_query(running_id)
+        tasks.extend(tracker.info(code) for code in target.plants)
+    return {"tasks": tasks}
+
+
+async def _async_admin(
+    handler: Callable[[ServiceCall], Awaitable[ServiceResponse]], call: ServiceCall
+) -> ServiceResponse:
+    """Run an action for administrators only.
+
+    Like `service.async_register_admin_service`, which cannot return response data
+    on every supported Home Assistant version.
+    """
+    if call.context.user_id:
+        user = await call.hass.auth.async_get_user(call.context.user_id)
+        if user is None:
+            raise UnknownUser(context=call.context)
+        if not user.is_admin:
+            raise Unauthorized(context=call.context)
+    return await handler(call)
+
+
+def _register(
+    hass: HomeAssistant,
+    name: str,
+    handler: Callable[[ServiceCall], Awaitable[ServiceResponse]],
+    schema: vol.Schema,
+    supports_response: SupportsResponse,
+) -> None:
+    hass.services.async_register(
+        DOMAIN, name, partial(_async_admin, handler), schema, supports_response
+    )
+
+
+@callback
+def async_setup_services(hass: HomeAssistant) -> None:
+    """Register the integration's actions (once, in `async_setup`)."""
+    optional, only = SupportsResponse.OPTIONAL, SupportsResponse.ONLY
+    charge = partial(_async_forced, DispatchMode.CHARGE)
+    discharge = partial(_async_forced, DispatchMode.DISCHARGE)
+    _register(hass, SERVICE_FORCED_CHARGE, charge, DISPATCH_SCHEMA, optional)
+    _register(hass, SERVICE_FORCED_DISCHARGE, discharge, DISPATCH_SCHEMA, optional)
+    _register(hass, SERVICE_STOP, _async_stop, TARGET_SCHEMA, SupportsResponse.NONE)
+    _register(hass, SERVICE_SET_DOD, _async_set_dod, DOD_SCHEMA, optional)
+    _register(hass, SERVICE_GET_STATUS, _async_get_status, STATUS_SCHEMA, only)

@@ -1,0 +1,1 @@
+"""Developer tooling: a real Home Assistant on the simulator (``scripts/develop``)."""

@@ -1,0 +1,231 @@
+"""Alarms: events, count sensors and the problem binary sensor against the simulator."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from itertools import pairwise
+from typing import Any
+
+import pytest
+from freezegun.api import FrozenDateTimeFactory
+from homeassistant.const import EVENT_STATE_CHANGED, STATE_OFF, STATE_ON, STATE_UNKNOWN
+from homeassistant.core import Event, HomeAssistant, callback
+from homeassistant.helpers import entity_registry as er
+from pytest_homeassistant_custom_component.common import MockConfigEntry, async_fire_time_changed
+
+from custom_components.fusionsolar.alarms import alarm_language
+from custom_components.fusionsolar.api import Endpoint
+from custom_components.fusionsolar.const import CONF_POLL_ALARMS, DOMAIN
+from tests.conftest import entry_for
+from tests.simulator import Simulator
+from tests.simulator.pytest_plugin import SimulatorFactory
+
+START = "2025-06-02 10:02:00+00:00"
+
+
+@pytest.fixture
+async def sim(simulator_factory: SimulatorFactory, freezer: FrozenDateTimeFactory) -> Simulator:
+    """A simulator without seeded alarms, started at a fixed time."""
+    freezer.move_to(START)
+    return await simulator_factory(alarm_rate_per_day=0)
+
+
+async def _setup(hass: HomeAssistant, sim: Simulator, **options: Any) -> MockConfigEntry:
+    entry = entry_for(sim, **options)
+    entry.add_to_hass(hass)
+    assert await hass.config_entries.async_setup(entry.entry_id)
+    await hass.async_block_till_done(wait_background_tasks=True)
+    return entry
+
+
+async def _advance(hass: HomeAssistant, freezer: FrozenDateTimeFactory, seconds: float) -> None:
+    freezer.tick(timedelta(seconds=seconds))
+    async_fire_time_changed(hass)
+    await hass.async_block_till_done(wait_background_tasks=True)
+
+
+def _entity_id(hass: HomeAssistant, platform: str, unique_id: str) -> str:
+    entity_id = er.async_get(hass).async_get_entity_id(platform, DOMAIN, unique_id)
+    assert entity_id is not None, unique_id
+    return entity_id
+
+
+def _record_events(hass: HomeAssistant, entity_id: str) -> list[dict[str, Any]]:
+    """Collect the events an event entity fires (its state changes)."""
+    fired: list[dict[str, Any]] = []
+
+    @callback
+    def on_change(event: Event[Any]) -> None:
+        new = event.data["new_state"]
+        if (
+            event.data["entity_id"] == entity_id
+            and new is not None
+            and "event_type" in new.attributes
+        ):
+            old = event.data["old_state"]
+            if old is None or old.state != new.state or old.attributes != new.attributes:
+                fired.append(dict(new.attributes))
+
+    hass.bus.async_listen(EVENT_STATE_CHANGED, on_change)
+    return fired
+
+
+async def test_alarm_raised_and_cleared(
+    hass: HomeAssistant, sim: Simulator, freezer: FrozenDateTimeFactory
+) -> None:
+    """A new alarm fires one event and updates the sensors; clearing it too."""
+    await _setup(hass, sim)
+    code = sim.plants[0].code
+    event_id = _entity_id(hass, "event", f"{code}_alarms")
+    major_id = _entity_id(hass, "sensor", f"{code}_major_alarms")
+    critical_id = _entity_id(hass, "sensor", f"{code}_critical_alarms")
+    problem_id = _entity_id(hass, "binary_sensor", f"{code}_active_alarms")
+    assert hass.states.get(event_id).state == STATE_UNKNOWN
+    assert hass.states.get(major_id).state == "0"
+    assert hass.states.get(problem_id).state == STATE_OFF
+    fired = _record_events(hass, event_id)
+
+    alarm = sim.raise_alarm(0, 2032)
+    await _advance(hass, freezer, 300)
+    assert [event["event_type"] for event in fired] == ["alarm_raised"]
+    raised = fired[0]
+    assert raised["alarm_name"] == "Grid Loss"
+    assert raised["level"] == "major"
+    assert raised["alarm_id"] == 2032
+    assert raised["device"] == alarm.device.name
+    assert raised["cause"]
+    assert raised["repair_suggestion"]
+    assert raised["raise_time"].startswith("2025-06-02T10:00:00")
+    assert hass.states.get(major_id).state == "1"
+    assert hass.states.get(critical_id).state == "0"
+    assert hass.states.get(problem_id).state == STATE_ON
+
+    # Still active at the next polls: no second event.
+    await _advance(hass, freezer, 300)
+    await _advance(hass, freezer, 300)
+    assert len(fired) == 1
+    assert hass.states.get(major_id).state == "1"
+
+    assert sim.clear_alarm(alarm.key) == 1
+    await _advance(hass, freezer, 300)
+    assert [event["event_type"] for event in fired] == ["alarm_raised", "alarm_cleared"]
+    assert fired[1]["alarm_name"] == "Grid Loss"
+    assert hass.states.get(major_id).state == "0"
+    assert hass.states.get(problem_id).state == STATE_OFF
+
+
+async def test_alarms_survive_a_reload(
+    hass: HomeAssistant, sim: Simulator, freezer: FrozenDateTimeFactory
+) -> None:
+    """Known alarms are not reported again after a reload; changes meanwhile are."""
+    entry = await _setup(hass, sim)
+    event_id = _entity_id(hass, "event", f"{sim.plants[0].code}_alarms")
+    first = sim.raise_alarm(0, 2032)
+    await _advance(hass, freezer, 300)
+    fired = _record_events(hass, event_id)
+
+    assert await hass.config_entries.async_unload(entry.entry_id)
+    await hass.async_block_till_done()
+    sim.clear_alarm(first.key)
+    sim.raise_alarm(0, 2062)
+    await _advance(hass, freezer, 300)
+    assert await hass.config_entries.async_setup(entry.entry_id)
+    await hass.async_block_till_done(wait_background_tasks=True)
+
+    assert sorted((e["event_type"], e["alarm_name"]) for e in fired) == [
+        ("alarm_cleared", "Grid Loss"),
+        ("alarm_raised", "Low Insulation Resistance"),
+    ]
+
+
+async def test_first_poll_learns_existing_alarms(
+    hass: HomeAssistant, sim: Simulator, freezer: FrozenDateTimeFactory
+) -> None:
+    """Alarms active before the integration was added count, but fire no event."""
+    sim.raise_alarm(0, 2032)
+    await _setup(hass, sim)
+    code = sim.plants[0].code
+    assert hass.states.get(_entity_id(hass, "sensor", f"{code}_major_alarms")).state == "1"
+    assert hass.states.get(_entity_id(hass, "event", f"{code}_alarms")).state == STATE_UNKNOWN
+
+
+@pytest.mark.parametrize(
+    ("language", "expected"),
+    [
+        ("en", "en_UK"),
+        ("en-GB", "en_UK"),
+        ("de", "de_DE"),
+        ("nl", "nl_NL"),
+        ("zh-Hans", "zh_CN"),
+        ("pt-BR", "pt_BR"),
+        ("pt", "pt_BR"),
+        ("pl", "po_PO"),
+        ("ja", "ja_JP"),
+        ("it", "it_IT"),
+        ("fr", "fr_FR"),
+        ("es", "es_ES"),
+        ("sv", "en_UK"),
+        ("", "en_UK"),
+        (None, "en_UK"),
+    ],
+)
+def test_alarm_language(language: str | None, expected: str) -> None:
+    """Home Assistant languages map to the spec's codes, else English."""
+    assert alarm_language(language) == expected
+
+
+async def test_alarms_in_home_assistant_language(
+    hass: HomeAssistant, sim: Simulator, freezer: FrozenDateTimeFactory
+) -> None:
+    """Alarm names come in Home Assistant's language."""
+    hass.config.language = "de"
+    await _setup(hass, sim)
+    fired = _record_events(hass, _entity_id(hass, "event", f"{sim.plants[0].code}_alarms"))
+    sim.raise_alarm(0, 2032)
+    await _advance(hass, freezer, 300)
+    assert [event["alarm_name"] for event in fired] == ["Netzausfall"]
+
+
+async def test_alarm_quota_respected(
+    hass: HomeAssistant, sim: Simulator, freezer: FrozenDateTimeFactory
+) -> None:
+    """One call per cloud refresh, never a 407; a used-up minute keeps the data."""
+    entry = await _setup(hass, sim)
+    code = sim.plants[0].code
+    major_id = _entity_id(hass, "sensor", f"{code}_major_alarms")
+    fired = _record_events(hass, _entity_id(hass, "event", f"{code}_alarms"))
+    sim.raise_alarm(0, 2032)
+    start = sim.now()
+    for _ in range(12):
+        await _advance(hass, freezer, 300)
+    calls = sim.calls.select(Endpoint.ALARM_LIST, since=start + 1)
+    assert len(calls) == 12
+    assert all(later.time - earlier.time >= 60 for earlier, later in pairwise(calls))
+    assert sim.calls.count(Endpoint.ALARM_LIST, fail_code=407) == 0
+
+    # Another caller of the account takes the alarm minute just before the poll
+    # (polls are due 5 min 45 s after each 5-minute boundary; now is 11:02:00).
+    freezer.tick(180)
+    client = entry.runtime_data.account.client
+    await client.async_get_alarms([code], 0, int(sim.now() * 1000))
+    before = len(sim.calls.select(Endpoint.ALARM_LIST))
+    await _advance(hass, freezer, 50)
+    assert len(sim.calls.select(Endpoint.ALARM_LIST)) == before  # skipped, not refused
+    assert hass.states.get(major_id).state == "1"  # kept
+    await _advance(hass, freezer, 15)  # retried as soon as the quota allows
+    assert len(sim.calls.select(Endpoint.ALARM_LIST)) == before + 1
+    assert hass.states.get(major_id).state == "1"
+    assert len(fired) == 1
+    assert sim.calls.count(Endpoint.ALARM_LIST, fail_code=407) == 0
+
+
+async def test_alarms_disabled(
+    hass: HomeAssistant, sim: Simulator, freezer: FrozenDateTimeFactory
+) -> None:
+    """Without alarm polling: no alarm entities and no alarm calls."""
+    entry = await _setup(hass, sim, **{CONF_POLL_ALARMS: False})
+    await _advance(hass, freezer, 600)
+    assert entry.runtime_data.alarms is None
+    registry = er.async_get(hass)
+    assert registry.async_get_entity_id("event", DOMAIN, f"{sim.plants[0].code}_alarms") is None
+    assert sim.calls.count(Endpoint.ALARM_LIST) == 0
