@@ -51,9 +51,11 @@ def entry_for(sim: Simulator, **options: object) -> MockConfigEntry:
 
 def registry_device(hass: HomeAssistant, identifier: str) -> dr.DeviceEntry:
     """Find a device of this integration by identifier (on every Home Assistant version)."""
+    registry = dr.async_get(hass)
     return next(
         device
-        for device in dr.async_get(hass).devices.values()
+        for entry in hass.config_entries.async_entries(DOMAIN)
+        for device in dr.async_entries_for_config_entry(registry, entry.entry_id)
         if (DOMAIN, identifier) in device.identifiers
     )
 
