@@ -13,7 +13,7 @@ from .account import AccountSettings, async_get_registry
 from .alarms import async_create_alarm_coordinator, async_remove_alarm_store, async_start_alarms
 from .api import AuthenticationError, FusionSolarError
 from .const import CONF_LEGACY_URL, CONF_V7_URL, DOMAIN
-from .control import DispatchTracker, async_remove_store
+from .control import DispatchTracker, async_remove_dispatch_store
 from .coordinator import (
     DeviceCoordinator,
     FusionSolarConfigEntry,
@@ -132,7 +132,7 @@ async def async_remove_entry(hass: HomeAssistant, entry: FusionSolarConfigEntry)
     """Log out and forget the account's learned quota when its entry is removed."""
     await async_get_registry(hass).async_remove(settings_from_entry(entry).key)
     await async_remove_alarm_store(hass, entry)
-    await async_remove_store(hass, entry.entry_id)
+    await async_remove_dispatch_store(hass, entry.entry_id)
 
 
 async def async_remove_config_entry_device(

@@ -525,7 +525,7 @@ def store_key(entry_id: str) -> str:
     return f"{DOMAIN}.dispatch.{entry_id}"
 
 
-async def async_remove_store(hass: HomeAssistant, entry_id: str) -> None:
+async def async_remove_dispatch_store(hass: HomeAssistant, entry_id: str) -> None:
     """Delete the stored tasks of a removed config entry."""
     await Store[dict[str, Any]](hass, STORAGE_VERSION, store_key(entry_id)).async_remove()
 
