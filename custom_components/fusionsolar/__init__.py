@@ -72,7 +72,7 @@ async def async_setup_entry(hass: HomeAssistant, entry: FusionSolarConfigEntry) 
 
     metadata = MetadataCoordinator(hass, entry, account)
     await metadata.async_config_entry_first_refresh()
-    plants = PlantCoordinator(hass, entry, account, metadata)
+    plants = PlantCoordinator(hass, entry, account, metadata, "plants")
     devices = DeviceCoordinator(hass, entry, account, metadata)
     await plants.async_config_entry_first_refresh()
     await devices.async_config_entry_first_refresh()

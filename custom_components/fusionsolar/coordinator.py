@@ -163,6 +163,18 @@ class FusionSolarCoordinator[DataT](DataUpdateCoordinator[DataT]):
 class _CloudRefreshCoordinator[DataT](FusionSolarCoordinator[DataT]):
     """A coordinator that runs shortly after each 5-minute cloud refresh."""
 
+    def __init__(
+        self,
+        hass: HomeAssistant,
+        entry: FusionSolarConfigEntry,
+        account: FusionSolarAccount,
+        metadata: MetadataCoordinator,
+        name: str,
+    ) -> None:
+        """Initialize the coordinator; its first poll follows the next cloud refresh."""
+        super().__init__(hass, entry, account, name, until_next_poll(dt_util.utcnow()))
+        self._metadata = metadata
+
     async def _async_update_data(self) -> DataT:
         try:
             return await super()._async_update_data()
@@ -239,17 +251,6 @@ class PlantCoordinator(_CloudRefreshCoordinator[dict[str, PlantState]]):
     without V7 they are the real-time source and are fetched every refresh.
     """
 
-    def __init__(
-        self,
-        hass: HomeAssistant,
-        entry: FusionSolarConfigEntry,
-        account: FusionSolarAccount,
-        metadata: MetadataCoordinator,
-    ) -> None:
-        """Initialize the coordinator."""
-        super().__init__(hass, entry, account, "plants", until_next_poll(dt_util.utcnow()))
-        self._metadata = metadata
-
     async def _async_fetch(self) -> dict[str, PlantState]:
         client = self.account.client
         codes = queried_plants(self.config_entry, self._metadata.data)
@@ -286,8 +287,7 @@ class DeviceCoordinator(_CloudRefreshCoordinator[dict[str, DeviceState]]):
         metadata: MetadataCoordinator,
     ) -> None:
         """Initialize the coordinator."""
-        super().__init__(hass, entry, account, "devices", until_next_poll(dt_util.utcnow()))
-        self._metadata = metadata
+        super().__init__(hass, entry, account, metadata, "devices")
         self._group_fetched: dict[tuple[str, ...], datetime] = {}
         self._group_interval: dict[tuple[str, ...], timedelta] = {}
         self._unsub_continue: CALLBACK_TYPE | None = None
