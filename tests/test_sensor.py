@@ -18,7 +18,7 @@ from syrupy.assertion import SnapshotAssertion
 
 from custom_components.fusionsolar.const import DOMAIN
 from tests.conftest import entry_for
-from tests.simulator import Simulator
+from tests.simulator import Account, Simulator
 
 # A sunny June morning in the plant's time zone (Europe/Amsterdam, UTC+2).
 SUNNY = "2026-06-18 08:02:00+00:00"
@@ -228,3 +228,27 @@ async def test_counter_dip_after_midnight_never_reaches_sensors(
     drops = [(a, b) for a, b in itertools.pairwise(todays) if b < a]
     assert len(drops) == 1
     assert drops[0][1] <= 1.0
+
+
+@pytest.mark.freeze_time(SUNNY)
+async def test_refused_v7_realtime_falls_back_to_legacy_plant_kpis(
+    hass: HomeAssistant, simulator_factory: Any, freezer: FrozenDateTimeFactory
+) -> None:
+    realtime = "/rest/openapi/pvms/v1/vpp/plantRealtimeKpi"
+    sim: Simulator = await simulator_factory(
+        accounts=[Account(username="owner", password="pw", denied_endpoints={realtime: 401})]
+    )
+    entry = entry_for(sim)
+    entry.add_to_hass(hass)
+    hass.config_entries.async_update_entry(
+        entry, data={**entry.data, "username": "owner", "password": "pw"}
+    )
+    assert await hass.config_entries.async_setup(entry.entry_id)
+    await hass.async_block_till_done()
+    for _ in range(3):
+        await next_refresh(hass, freezer)
+    # Asked once, refused, and not asked again; energy comes from the legacy plant KPIs.
+    assert sim.calls.count(endpoint=realtime) == 1
+    truth = sim.state(sim.plants[0].code)
+    assert value(hass, f"{PLANT}_energy_today") == pytest.approx(truth.day["pv"], abs=0.01)
+    assert hass.states.get(f"{PLANT}_pv_power").state == STATE_UNKNOWN

@@ -29,6 +29,7 @@ from .api import (
     AuthenticationError,
     Device,
     DeviceRealtimeKpi,
+    Endpoint,
     FusionSolarClient,
     FusionSolarError,
     PermissionDeniedError,
@@ -251,17 +252,26 @@ class PlantCoordinator(_CloudRefreshCoordinator[dict[str, PlantState]]):
     without V7 they are the real-time source and are fetched every refresh.
     """
 
+    def _v7_realtime_allowed(self) -> bool:
+        client = self.account.client
+        return client.families.v7 and Endpoint.VPP_PLANT_REALTIME not in client.refused_endpoints
+
     async def _async_fetch(self) -> dict[str, PlantState]:
         client = self.account.client
         codes = queried_plants(self.config_entry, self._metadata.data)
         updated = cloud_slot(dt_util.utcnow())
         states = dict(self.data or {})
-        if client.families.v7:
+        if self._v7_realtime_allowed():
             hourly = self._metadata.data.station
-            realtime = await client.async_get_plant_realtime(codes)
-            for code, kpi in realtime.items():
-                states[code] = PlantState(realtime=kpi, station=hourly.get(code), updated=updated)
-        else:
+            try:
+                realtime = await client.async_get_plant_realtime(codes)
+            except PermissionDeniedError:
+                realtime = None  # refused to this account: legacy KPIs from now on
+            if realtime is not None:
+                for code, kpi in realtime.items():
+                    states[code] = PlantState(kpi, station=hourly.get(code), updated=updated)
+                return states
+        if client.families.legacy:
             station = await client.async_get_station_realtime(codes)
             for code, legacy in station.items():
                 states[code] = PlantState(realtime=None, station=legacy, updated=updated)
