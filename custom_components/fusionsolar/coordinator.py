@@ -146,9 +146,9 @@ class FusionSolarCoordinator[DataT](DataUpdateCoordinator[DataT]):
 
     def _keep_or_fail(self, err: FusionSolarError) -> DataT:
         """Keep fresh data through transient trouble; fail once it is stale."""
-        fresh = self.last_success is not None and (
-            dt_util.utcnow() - self.last_success < STALE_AFTER
-        )
+        # Hourly data is not stale after 20 minutes: keep it for two of its intervals.
+        keep = max(STALE_AFTER, 2 * (self.update_interval or STALE_AFTER))
+        fresh = self.last_success is not None and dt_util.utcnow() - self.last_success < keep
         if fresh and self.data is not None:
             if not self._in_trouble:
                 LOGGER.info("%s: keeping the last data for now (%s)", self.name, err)
@@ -257,6 +257,16 @@ class PlantCoordinator(_CloudRefreshCoordinator[dict[str, PlantState]]):
         return client.families.v7 and Endpoint.VPP_PLANT_REALTIME not in client.refused_endpoints
 
     async def _async_fetch(self) -> dict[str, PlantState]:
+        try:
+            return await self._async_fetch_states()
+        except QuotaError:
+            if self.last_success is not None:
+                raise
+            # No data yet: a quota wait must not fail the setup (Home Assistant would
+            # set the entry up again every few seconds, fetching the lists each time).
+            return {}
+
+    async def _async_fetch_states(self) -> dict[str, PlantState]:
         client = self.account.client
         codes = queried_plants(self.config_entry, self._metadata.data)
         updated = cloud_slot(dt_util.utcnow())

@@ -114,18 +114,21 @@ async def test_learns_daily_budget_on_daily_endpoint() -> None:
     assert gov.retry_after(HOUR) > 3600
 
 
-async def test_daily_budget_needs_a_cluster_elsewhere() -> None:
+async def test_unexplained_refusals_elsewhere_back_off_not_for_the_day() -> None:
     clock = FakeClock(datetime(2025, 6, 1, 1, tzinfo=UTC).timestamp())
     gov = _gov(clock)
     for _ in range(4):
         await _call(gov, LIST)
         clock.advance(100)
-    await _call(gov, LIST, refused=True)  # unexplained #1: block the window only
+    await _call(gov, LIST, refused=True)  # unexplained #1: block the window
     assert gov.daily_budget(LIST) is None
     assert gov.retry_after(LIST) == pytest.approx(61.0)
     clock.advance(61)
-    await _call(gov, LIST, refused=True)  # unexplained #2 the same day: a budget
-    assert gov.daily_budget(LIST) == 4
+    await _call(gov, LIST, refused=True)  # unexplained #2: a longer pause, no budget
+    assert gov.daily_budget(LIST) is None
+    assert 61.0 < gov.retry_after(LIST) <= 3600.0
+    clock.advance(gov.retry_after(LIST))
+    assert gov.can_call(LIST)
 
 
 async def test_day_boundary_lag_keeps_budget() -> None:

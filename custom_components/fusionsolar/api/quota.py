@@ -59,6 +59,8 @@ STATE_VERSION = 1
 DECAY_INTERVAL = 48 * 3600.0
 MAX_DECAY_INTERVAL = 14 * 24 * 3600.0
 DAY_BOUNDARY_RETRY = 3600.0
+# Longest pause after refusals the minute window cannot explain (outside daily budgets).
+UNEXPLAINED_BACKOFF_MAX = 3600.0
 _CONTROL_YIELD = 0.05
 _HISTORY = 10
 
@@ -354,11 +356,15 @@ class QuotaGovernor:
         if st.daily_budget is not None and calls_before_today < st.daily_budget:
             # The service's day has not turned yet (plant's local day lags UTC).
             st.blocked_until = max(st.blocked_until, now + DAY_BOUNDARY_RETRY)
-        elif key in DAILY_BUDGET_ENDPOINTS or st.unexplained_count >= 2:
+        elif key in DAILY_BUDGET_ENDPOINTS:
             budget = max(1, calls_before_today)
             if st.daily_budget is None or budget < st.daily_budget:
                 st.daily_budget = budget
             st.blocked_until = max(st.blocked_until, _next_utc_midnight(now))
+        else:
+            # Another tool on the account or a passing limit: back off, then probe again.
+            backoff = min(self._window * 2 ** (st.unexplained_count - 1), UNEXPLAINED_BACKOFF_MAX)
+            st.blocked_until = max(st.blocked_until, now + backoff)
         return self.retry_after(key)
 
     def record_refusal(self, endpoint: str) -> float:

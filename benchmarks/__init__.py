@@ -1,0 +1,1 @@
+"""Quota and efficiency benchmarks of the FusionSolar integration (see README)."""
