@@ -203,6 +203,7 @@ class DayRun:
         self.rss: dict[str, int] = {"baseline": rss_bytes()}
         self._sampled: dict[str, tuple[str, str]] = {}
         self._available: set[str] = set()
+        self._ever_available: set[str] = set()
         self._pending: Segment | None = None
         self._logs = _LogCollector()
         self._session: aiohttp.ClientSession | None = None
@@ -505,6 +506,7 @@ class DayRun:
                     self.flaps.append(self.hours(now))
                 continue
             self._available.add(entity_id)
+            self._ever_available.add(entity_id)
             if age is not None:
                 ages[round(age, 3)] += 1
         self._pending = Segment(now, now, unavailable, unavailable_fresh, ages)
@@ -669,8 +671,11 @@ class DayRun:
         seconds = sum(seg.end - seg.start for seg in self.segments)
         unavailable = sum((seg.end - seg.start) * seg.unavailable for seg in self.segments)
         fresh = sum((seg.end - seg.start) * seg.unavailable_fresh for seg in self.segments)
+        shown = Counter(self._sampled[e][0] for e in self._ever_available)
         return {
             "watched_entities": watched,
+            "plants_with_data": shown["plant"],
+            "devices_with_data": shown["device"],
             "unavailable_entity_hours": round(unavailable / HOUR, 3),
             "unavailable_share": round(unavailable / (seconds * watched), 5)
             if seconds and watched
