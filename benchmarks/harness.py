@@ -34,7 +34,7 @@ import time
 from collections import Counter, defaultdict
 from collections.abc import Awaitable, Callable, Coroutine, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import datetime
 from typing import Any
 
 import aiohttp
@@ -286,7 +286,7 @@ class DayRun:
         for I/O, so only sleeps count.)
         """
         return {
-            handle._args[0]  # type: ignore[attr-defined]
+            handle._args[0]
             for handle in get_scheduled_timer_handles(self.hass.loop)
             if not handle.cancelled() and handle._callback is _SLEEP_WAKEUP  # type: ignore[attr-defined]
         }
@@ -414,7 +414,7 @@ class DayRun:
             *((at, 0, self.restart) for at in scenario.restarts),
             *((at, 1, self.reload) for at in scenario.reloads),
             *((at, 2, self.other_login) for at in scenario.other_logins),
-            *((f.at_h, 3, lambda f=f: self.arm(f)) for f in scenario.faults),  # type: ignore[misc]
+            *((f.at_h, 3, lambda f=f: self.arm(f)) for f in scenario.faults),
         ]
         actions.sort(key=lambda item: (item[0], item[1]))
         try:
@@ -796,11 +796,6 @@ async def start_run(
     return DayRun(hass, freezer, sim, scenario)
 
 
-def hour_start(run: DayRun, hour: float) -> datetime:
-    """The UTC datetime of a simulated hour."""
-    return datetime.fromtimestamp(run.t0, UTC) + timedelta(hours=hour)
-
-
 def _waits_for(task: asyncio.Future[Any], woken: set[object], depth: int = 0) -> bool:
     """Whether ``task`` (or the task it awaits) waits for one of ``woken``."""
     if task in woken:
@@ -815,7 +810,7 @@ def _waits_for(task: asyncio.Future[Any], woken: set[object], depth: int = 0) ->
 
 def _is_housekeeping(handle: asyncio.TimerHandle) -> bool:
     """aiohttp's every-2-seconds check for closed TLS transports: not worth a step."""
-    args = getattr(handle, "_args", None) or ()
+    args: tuple[Any, ...] = getattr(handle, "_args", None) or ()
     return bool(args) and isinstance(args[0], tuple) and "_cleanup_closed" in args[0]
 
 

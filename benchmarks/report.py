@@ -62,7 +62,7 @@ def _age(result: Result) -> str:
 
 
 def _per_hour(result: Result, endpoints: Iterable[str]) -> float:
-    return sum(result["calls"].get(e, 0) for e in endpoints) / result["hours"]
+    return float(sum(result["calls"].get(e, 0) for e in endpoints) / result["hours"])
 
 
 def _short(endpoint: str) -> str:
@@ -79,6 +79,18 @@ def _refusals_after_learning(result: Result) -> int:
         max(0, len(hours) - 1)
         for e, hours in result["refusals"]["per_endpoint"].items()
         if not e.endswith("login")
+    )
+
+
+def _repeated_after_restart(result: Result) -> int:
+    """Quota refusals after the restart on an endpoint refused before it (logins apart)."""
+    restarts = [e["hour"] for e in result["events"] if e["what"] == "restart"]
+    if not restarts:
+        return 0
+    return sum(
+        sum(1 for h in hours if h >= restarts[0])
+        for e, hours in result["refusals"]["per_endpoint"].items()
+        if not e.endswith("login") and hours[0] < restarts[0]
     )
 
 
@@ -167,7 +179,7 @@ def profile_table(results: Mapping[str, Result]) -> list[str]:
         lines.append(
             f"| {name} | {_with_data(r)} | {r['quota_refusals']} "
             f"({r['refusals']['max_per_endpoint']}) | {_refusals_after_learning(r)} "
-            f"| {r['refusals']['repeated_after_restart']} | {_login_refusals(r)} "
+            f"| {_repeated_after_restart(r)} | {_login_refusals(r)} "
             f"| {r['calls_total'] / r['hours']:.1f} | {r['contract']['ratio_realtime']:.3f} "
             f"| {_interval(r)} | {_age(r)} | {availability['became_unavailable']} "
             f"| {availability['unavailable_while_fresh_entity_hours']:.2f} h |"

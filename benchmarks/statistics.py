@@ -52,13 +52,13 @@ async def statistics_lost(hass: HomeAssistant, run: DayRun) -> dict[str, Any]:
             }
             for hour in hours:
                 checked += 1
-                if hour not in stored or stored[hour] is None:
+                if (value := stored.get(hour)) is None:
                     missing += 1
                     continue
                 counter = COUNTERS[kind]
                 start = run.sim.state(plant.code, at=hour.timestamp()).total[counter]
                 end = run.sim.state(plant.code, at=hour.timestamp() + HOUR).total[counter]
-                error = abs(float(stored[hour]) - (end - start))
+                error = abs(float(value) - (end - start))
                 worst = max(worst, error)
                 if error > TOLERANCE_KWH:
                     wrong += 1
