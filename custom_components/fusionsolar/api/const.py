@@ -250,8 +250,8 @@ BATTERY_STATES: Final[dict[int, str]] = {
 # Keys the tables do not list are still returned (as floats where numeric).
 # --------------------------------------------------------------------------------------
 
-_INVERTER_UNITS: Final[dict[str, str]] = {
-    "inverter_state": "",
+#: Grid voltages and currents, shared by inverters and meters.
+_GRID_PHASE_UNITS: Final[dict[str, str]] = {
     "ab_u": "V",
     "bc_u": "V",
     "ca_u": "V",
@@ -261,6 +261,11 @@ _INVERTER_UNITS: Final[dict[str, str]] = {
     "a_i": "A",
     "b_i": "A",
     "c_i": "A",
+}
+
+_INVERTER_UNITS: Final[dict[str, str]] = {
+    "inverter_state": "",
+    **_GRID_PHASE_UNITS,
     "efficiency": "%",
     "temperature": "°C",
     "power_factor": "",
@@ -294,15 +299,7 @@ DEVICE_KPI_UNITS: Final[dict[int, dict[str, str]]] = {
         "run_state": "",
     },
     17: {
-        "ab_u": "V",
-        "bc_u": "V",
-        "ca_u": "V",
-        "a_u": "V",
-        "b_u": "V",
-        "c_u": "V",
-        "a_i": "A",
-        "b_i": "A",
-        "c_i": "A",
+        **_GRID_PHASE_UNITS,
         "active_power": "kW",
         "power_factor": "",
         "active_cap": "kWh",
