@@ -216,6 +216,10 @@ class ServiceUnavailableError(CommunicationError):
     """The service is down for maintenance (HTTP 503 / HTML maintenance page)."""
 
 
+class OutcomeUnknownError(CommunicationError):
+    """A command may have reached the server but no answer came back (never resent blindly)."""
+
+
 class ServerError(CommunicationError):
     """The server reports an internal error (20004, 30008)."""
 
