@@ -15,7 +15,6 @@ from homeassistant.const import (
     SERVICE_TURN_ON,
     STATE_OFF,
     STATE_ON,
-    STATE_UNAVAILABLE,
 )
 from homeassistant.core import Context, HomeAssistant
 from homeassistant.exceptions import HomeAssistantError, ServiceValidationError, Unauthorized
@@ -461,12 +460,14 @@ async def test_account_without_v7(hass: HomeAssistant, simulator_factory: Any) -
     sim: Simulator = await simulator_factory(v7_enabled=False)
     await setup(hass, sim)
     plant = sim.plants[0]
+    registry = er.async_get(hass)
     for platform, unique_id in (
         ("sensor", f"{plant.code}_dispatch_status"),
         ("switch", f"{plant.inverters[0].sn}_inverter_power"),
         ("number", f"{plant.batteries[0].sn}_depth_of_discharge"),
     ):
-        assert state(hass, entity_id(hass, platform, unique_id)) == STATE_UNAVAILABLE
+        # Issue 21: entities that could never work are not created.
+        assert registry.async_get_entity_id(platform, DOMAIN, unique_id) is None
     on_plant = {"device_id": device_id(hass, plant.code)}
     on_battery = {"device_id": device_id(hass, plant.batteries[0].sn)}
     for service, data in (

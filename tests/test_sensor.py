@@ -4,21 +4,32 @@ from __future__ import annotations
 
 import itertools
 import json
+import re
 from datetime import timedelta
 from typing import Any
 
 import pytest
 from freezegun.api import FrozenDateTimeFactory
+from homeassistant.components.sensor import SensorStateClass
 from homeassistant.const import STATE_UNAVAILABLE, STATE_UNKNOWN
 from homeassistant.core import HomeAssistant
 from homeassistant.helpers import device_registry as dr
 from homeassistant.helpers import entity_registry as er
-from pytest_homeassistant_custom_component.common import MockConfigEntry, async_fire_time_changed
+from pytest_homeassistant_custom_component.common import (
+    MockConfigEntry,
+    async_fire_time_changed,
+    async_mock_restore_state_shutdown_restart,
+)
 from syrupy.assertion import SnapshotAssertion
 
-from custom_components.fusionsolar.const import DOMAIN
+from custom_components.fusionsolar.account import DATA_ACCOUNTS
+from custom_components.fusionsolar.alarms import ALARM_COUNT_SENSORS
+from custom_components.fusionsolar.const import DOMAIN, STALE_AFTER
+from custom_components.fusionsolar.sensor import DEVICE_SENSORS, PLANT_SENSORS
 from tests.conftest import entry_for
 from tests.simulator import Account, Simulator
+from tests.simulator.const import REAL_KPI_KEYS
+from tests.simulator.kpis import device_item
 
 # A sunny June morning in the plant's time zone (Europe/Amsterdam, UTC+2).
 SUNNY = "2026-06-18 08:02:00+00:00"
@@ -252,3 +263,260 @@ async def test_refused_v7_realtime_falls_back_to_legacy_plant_kpis(
     truth = sim.state(sim.plants[0].code)
     assert value(hass, f"{PLANT}_energy_today") == pytest.approx(truth.day["pv"], abs=0.01)
     assert hass.states.get(f"{PLANT}_pv_power").state == STATE_UNKNOWN
+
+
+# --------------------------------------------------------------------------- issue 16
+
+
+async def device_entity_ids(
+    hass: HomeAssistant, entry: MockConfigEntry, sim: Simulator
+) -> set[str]:
+    """Return the enabled entities of the plant's devices (not the plant's own)."""
+    devices = dr.async_get(hass)
+    serials = {device.sn for plant in sim.plants for device in plant.devices}
+    return {
+        entity.entity_id
+        for entity in er.async_entries_for_config_entry(er.async_get(hass), entry.entry_id)
+        if entity.disabled_by is None
+        and entity.device_id is not None
+        and (device := devices.async_get(entity.device_id)) is not None
+        and device.serial_number in serials
+    }
+
+
+async def settle_devices(hass: HomeAssistant, freezer: FrozenDateTimeFactory) -> None:
+    """Let every device type take its 1/min turn (strict quota) and refresh twice."""
+    for _ in range(12):
+        freezer.tick(timedelta(seconds=30))
+        async_fire_time_changed(hass)
+        await hass.async_block_till_done(wait_background_tasks=True)
+
+
+def unavailable_transitions(hass: HomeAssistant, watched: set[str]) -> list[str]:
+    """Record every watched entity that turns unavailable from now on."""
+    seen: list[str] = []
+
+    def record(event: Any) -> None:
+        new = event.data["new_state"]
+        if event.data["entity_id"] in watched and new is not None and new.state == "unavailable":
+            seen.append(event.data["entity_id"])
+
+    hass.bus.async_listen("state_changed", record)
+    return seen
+
+
+@pytest.mark.freeze_time(SUNNY)
+async def test_item16_8_reload_keeps_device_entities_available(
+    hass: HomeAssistant, simulator_factory: Any, freezer: FrozenDateTimeFactory
+) -> None:
+    sim: Simulator = await simulator_factory(devices=ALL_DEVICES, quirks=["strict_quota"])
+    entry = await setup_entry(hass, sim)
+    await settle_devices(hass, freezer)
+    watched = await device_entity_ids(hass, entry, sim)
+    assert all(hass.states.get(e).state != "unavailable" for e in watched)
+    before = {e: hass.states.get(e).state for e in watched}
+
+    assert await hass.config_entries.async_unload(entry.entry_id)
+    await hass.async_block_till_done()
+    turned_unavailable = unavailable_transitions(hass, watched)
+    assert await hass.config_entries.async_setup(entry.entry_id)
+    await hass.async_block_till_done()
+    # Device types still waiting for their quota turn show their last value.
+    assert {e: hass.states.get(e).state for e in watched} == before
+    await settle_devices(hass, freezer)
+    assert turned_unavailable == []
+
+
+@pytest.mark.freeze_time(SUNNY)
+async def test_item16_8_restart_keeps_device_entities_available(
+    hass: HomeAssistant, simulator_factory: Any, freezer: FrozenDateTimeFactory
+) -> None:
+    sim: Simulator = await simulator_factory(devices=ALL_DEVICES, quirks=["strict_quota"])
+    entry = await setup_entry(hass, sim)
+    await settle_devices(hass, freezer)
+    watched = await device_entity_ids(hass, entry, sim)
+    before = {e: hass.states.get(e).state for e in watched}
+
+    # Stop: entities store their state, the account is forgotten (a new process).
+    assert await hass.config_entries.async_unload(entry.entry_id)
+    await async_mock_restore_state_shutdown_restart(hass)  # through storage (JSON)
+    hass.data.pop(DATA_ACCOUNTS, None)
+    freezer.tick(timedelta(minutes=1))
+    await hass.async_block_till_done()
+    turned_unavailable = unavailable_transitions(hass, watched)
+    assert await hass.config_entries.async_setup(entry.entry_id)
+    await hass.async_block_till_done()
+    # A minute later: the type fetched first may have new values, the others the last.
+    shown = {e: hass.states.get(e).state for e in watched}
+    assert "unavailable" not in shown.values()
+    assert sum(shown[e] == before[e] for e in watched) > len(watched) / 2
+    await settle_devices(hass, freezer)
+    assert turned_unavailable == []
+
+
+@pytest.mark.freeze_time(SUNNY)
+async def test_item16_8_restored_values_expire_like_live_data(
+    hass: HomeAssistant, simulator_factory: Any, freezer: FrozenDateTimeFactory
+) -> None:
+    sim: Simulator = await simulator_factory(devices=ALL_DEVICES, quirks=["strict_quota"])
+    entry = await setup_entry(hass, sim)
+    await settle_devices(hass, freezer)
+    watched = await device_entity_ids(hass, entry, sim)
+    assert await hass.config_entries.async_unload(entry.entry_id)
+    await async_mock_restore_state_shutdown_restart(hass)  # through storage (JSON)
+    hass.data.pop(DATA_ACCOUNTS, None)
+    # Down for longer than data stays fresh: nothing old is shown as current.
+    freezer.tick(STALE_AFTER)
+    await hass.async_block_till_done()
+    assert await hass.config_entries.async_setup(entry.entry_id)
+    await hass.async_block_till_done()
+    stale = [e for e in watched if hass.states.get(e).state == "unavailable"]
+    fresh = [e for e in watched if hass.states.get(e).state != "unavailable"]
+    assert stale  # device types waiting for their turn
+    assert fresh  # the type fetched at setup
+    await settle_devices(hass, freezer)
+    assert all(hass.states.get(e).state != "unavailable" for e in watched)
+
+
+@pytest.mark.freeze_time(SUNNY)
+async def test_item16_9_absurd_energy_value_does_not_latch(
+    hass: HomeAssistant, simulator: Simulator, freezer: FrozenDateTimeFactory
+) -> None:
+    await setup_entry(hass, simulator)
+    total_before = value(hass, f"{PLANT}_total_energy")
+    today_before = value(hass, f"{PLANT}_energy_today")
+    simulator.faults.add(
+        "vpp/plantRealtimeKpi", "values", values={"totalEnergy": 1e9, "dayEnergy": 1e9}
+    )
+    await next_refresh(hass, freezer)
+    assert value(hass, f"{PLANT}_total_energy") == total_before
+    assert value(hass, f"{PLANT}_energy_today") == today_before
+    await next_refresh(hass, freezer)
+    truth = simulator.state(simulator.plants[0].code)
+    assert value(hass, f"{PLANT}_total_energy") == pytest.approx(truth.total["pv"], abs=0.01)
+    assert value(hass, f"{PLANT}_energy_today") == pytest.approx(truth.day["pv"], abs=0.01)
+    assert value(hass, f"{PLANT}_energy_today") > today_before
+
+
+async def test_item16_14_simulator_sends_only_reference_keys(simulator_factory: Any) -> None:
+    for profile in ("spec", "field"):
+        sim: Simulator = await simulator_factory(
+            devices=[*ALL_DEVICES, "string_inverter"], profile=profile
+        )
+        plant = sim.plants[0]
+        state = sim.state(plant.code)
+        for device in plant.devices:
+            item = device_item(
+                plant, device, state, realtime=True, power_sensor_export_positive=False
+            )
+            unlisted = set(item) - REAL_KPI_KEYS[device.dev_type_id]
+            assert not unlisted, (device.kind, unlisted)
+
+
+@pytest.mark.freeze_time(SUNNY)
+async def test_item16_14_meter_has_no_connected_sensor(
+    hass: HomeAssistant, simulator_factory: Any
+) -> None:
+    sim: Simulator = await simulator_factory(devices=ALL_DEVICES)
+    entry = await setup_entry(hass, sim)
+    registry = er.async_get(hass)
+    connected = {
+        entity.unique_id.removesuffix("_connected")
+        for entity in er.async_entries_for_config_entry(registry, entry.entry_id)
+        if entity.domain == "binary_sensor" and entity.unique_id.endswith("_connected")
+    }
+    serials = {device.kind: device.sn for device in sim.plants[0].devices}
+    # The inverter, battery and EMI tables list `run_state`; the meter's does not.
+    assert {serials["inverter"], serials["battery"], serials["emi"]} <= connected
+    assert serials["meter"] not in connected
+    for kind in ("inverter", "battery", "emi"):
+        entity_id = registry.async_get_entity_id(
+            "binary_sensor", DOMAIN, f"{serials[kind]}_connected"
+        )
+        assert hass.states.get(entity_id).state == "on"
+
+
+# --------------------------------------------------------------------------- issue 21
+
+
+def test_item21_every_measurement_description_has_a_display_precision() -> None:
+    descriptions = [
+        *PLANT_SENSORS,
+        *(d for group in DEVICE_SENSORS.values() for d in group),
+        *ALARM_COUNT_SENSORS,
+    ]
+    missing = [
+        d.key
+        for d in descriptions
+        if d.state_class is SensorStateClass.MEASUREMENT and d.suggested_display_precision is None
+    ]
+    assert missing == []
+
+
+@pytest.mark.freeze_time(SUNNY)
+async def test_item21_every_measurement_sensor_entity_has_a_display_precision(
+    hass: HomeAssistant, simulator_factory: Any
+) -> None:
+    sim: Simulator = await simulator_factory(devices=ALL_DEVICES)
+    entry = await setup_entry(hass, sim)
+    registry = er.async_get(hass)
+    measured = [
+        entity
+        for entity in er.async_entries_for_config_entry(registry, entry.entry_id)
+        if entity.domain == "sensor"
+        and (entity.capabilities or {}).get("state_class") == SensorStateClass.MEASUREMENT
+    ]
+    assert len(measured) > 20
+    missing = [
+        entity.entity_id
+        for entity in measured
+        if entity.disabled_by is None
+        and "suggested_display_precision" not in entity.options.get("sensor", {})
+    ]
+    assert missing == []
+
+
+@pytest.mark.freeze_time(SUNNY)
+async def test_item21_control_entities_only_with_v7(
+    hass: HomeAssistant, simulator_factory: Any
+) -> None:
+    sim: Simulator = await simulator_factory(quirks=["no_v7"])
+    entry = await setup_entry(hass, sim)
+    plant = sim.plants[0]
+    registry = er.async_get(hass)
+    control = (
+        ("sensor", f"{plant.code}_dispatch_status"),
+        ("switch", f"{plant.inverters[0].sn}_inverter_power"),
+        ("number", f"{plant.batteries[0].sn}_depth_of_discharge"),
+    )
+    assert [registry.async_get_entity_id(p, DOMAIN, uid) for p, uid in control] == [None] * 3
+    assert registry.async_get_entity_id("sensor", DOMAIN, f"{plant.code}_energy_total")
+
+    # The account gains V7: after a reload it has the control entities, and they work.
+    sim.quirks.no_v7 = False
+    assert await hass.config_entries.async_reload(entry.entry_id)
+    await hass.async_block_till_done()
+    for platform, unique_id in control:
+        entity_id = registry.async_get_entity_id(platform, DOMAIN, unique_id)
+        assert entity_id is not None, unique_id
+        assert hass.states.get(entity_id).state != "unavailable", entity_id
+
+
+@pytest.mark.freeze_time(SUNNY)
+async def test_item21_depth_of_discharge_keeps_one_format(
+    hass: HomeAssistant, simulator: Simulator
+) -> None:
+    await setup_entry(hass, simulator)
+    battery = simulator.plants[0].batteries[0]
+    number = er.async_get(hass).async_get_entity_id(
+        "number", DOMAIN, f"{battery.sn}_depth_of_discharge"
+    )
+    listed = hass.states.get(number)
+    assert listed.attributes["step"] == 1
+    await hass.services.async_call(
+        "number", "set_value", {"entity_id": number, "value": 92}, blocking=True
+    )
+    applied = hass.states.get(number).state
+    # The listed value (a float) and the applied one (an int) look alike: "92.0".
+    assert re.fullmatch(r"\d+\.0", listed.state)
+    assert applied == "92.0"

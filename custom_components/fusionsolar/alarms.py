@@ -238,6 +238,7 @@ ALARM_COUNT_SENSORS = tuple(
         key=f"{level.name.lower()}_alarms",
         translation_key=f"{level.name.lower()}_alarms",
         state_class=SensorStateClass.MEASUREMENT,
+        suggested_display_precision=0,
         level=level,
     )
     for level in AlarmLevel

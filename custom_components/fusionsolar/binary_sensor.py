@@ -93,7 +93,7 @@ DEVICE_BINARY_SENSORS: Mapping[DeviceKind, tuple[DeviceBinaryDescription, ...]] 
             is_on_fn=lambda value: int(value) == BATTERY_FAULTY,
         ),
     ),
-    DeviceKind.METER: (_LINK,),
+    # The grid meter's table (17) has no `run_state` (2021 reference and 26.2): no link.
     DeviceKind.POWER_SENSOR: (
         DeviceBinaryDescription(
             key="meter_online",
@@ -137,10 +137,15 @@ class PlantBinarySensor(PlantEntity, BinarySensorEntity):
 
     @property
     def is_on(self) -> bool | None:
-        """Return the state derived from the plant's health."""
+        """Return the state derived from the plant's health (or the restored one)."""
+        if (restored := self.restored) is not None:
+            return bool(restored.value)
         if (state := self.plant_state) is None or (health := _plant_health(state)) is None:
             return None
         return self.entity_description.is_on_fn(health)
+
+    def _shown_value(self) -> bool | None:
+        return self.is_on
 
 
 class DeviceBinarySensor(DeviceEntity, BinarySensorEntity):
@@ -150,8 +155,13 @@ class DeviceBinarySensor(DeviceEntity, BinarySensorEntity):
 
     @property
     def is_on(self) -> bool | None:
-        """Return the state derived from the device's KPI."""
+        """Return the state derived from the device's KPI (or the restored one)."""
+        if (restored := self.restored) is not None:
+            return bool(restored.value)
         if (state := self.device_state) is None:
             return None
         value = state.kpi.values.get(self.entity_description.kpi)
         return None if value is None else self.entity_description.is_on_fn(value)
+
+    def _shown_value(self) -> bool | None:
+        return self.is_on

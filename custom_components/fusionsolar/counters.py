@@ -13,17 +13,33 @@ energy. So a counter sensor only ever shows:
 
 Lifetime counters never reset; a lower value is held until the cloud catches
 up again.
+
+A jump up is held too when it is more energy than the plant could have produced
+or drawn since the highest value was shown: `max_power_kw` (the plant's
+capacity) times `JUMP_MARGIN`, at least `MIN_RATE_KW`, times the time elapsed (at
+least one cloud slot), plus `JUMP_SLACK_KWH`. Without a known capacity the rate
+is `UNKNOWN_RATE_KW`. A rejected value never becomes the highest, so the next
+plausible value is shown again; a real step (say a replaced meter) is shown once
+enough time has passed to explain it.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from enum import StrEnum
 
 # A value this small (or this fraction of the previous maximum) starts a new period.
 RESET_ABSOLUTE = 1.0
 RESET_FRACTION = 0.1
+
+# Plausible growth: capacity x margin (grid charging, rounding), at least a household's
+# grid connection with an EV charger; 10 MW when the capacity is unknown.
+JUMP_MARGIN = 2.0
+MIN_RATE_KW = 50.0
+UNKNOWN_RATE_KW = 10_000.0
+JUMP_SLACK_KWH = 1.0
+MIN_ELAPSED = timedelta(minutes=5)
 
 
 class CounterPeriod(StrEnum):
@@ -48,8 +64,10 @@ class CounterGuard:
     """The highest value shown, and the period it was shown in."""
 
     period: CounterPeriod
+    max_power_kw: float | None = None
     highest: float | None = None
     highest_period: str | None = None
+    highest_at: datetime | None = None
 
     def accept(self, value: float | None, local_now: datetime) -> float | None:
         """Return what to show for a new cloud value."""
@@ -57,13 +75,28 @@ class CounterGuard:
             return self.highest
         current = period_key(self.period, local_now)
         if self.highest is None or value >= self.highest:
-            if value != self.highest:
-                self.highest, self.highest_period = value, current
-            return value
-        if self._is_reset(value, current):
-            self.highest, self.highest_period = value, current
-            return value
-        return self.highest
+            if value == self.highest:
+                return value
+            if not self._is_plausible_rise(value, local_now):
+                return self.highest
+        elif not self._is_reset(value, current):
+            return self.highest
+        self.highest, self.highest_period, self.highest_at = value, current, local_now
+        return value
+
+    def max_rise(self, elapsed: timedelta) -> float:
+        """Return the most energy (kWh) the counter may plausibly gain in `elapsed`."""
+        if self.max_power_kw is None or self.max_power_kw <= 0:
+            rate = UNKNOWN_RATE_KW
+        else:
+            rate = max(JUMP_MARGIN * self.max_power_kw, MIN_RATE_KW)
+        hours = max(elapsed, MIN_ELAPSED).total_seconds() / 3600
+        return rate * hours + JUMP_SLACK_KWH
+
+    def _is_plausible_rise(self, value: float, local_now: datetime) -> bool:
+        if self.highest is None or self.highest_at is None:
+            return True
+        return value - self.highest <= self.max_rise(local_now - self.highest_at)
 
     def _is_reset(self, value: float, current: str) -> bool:
         if self.period is CounterPeriod.LIFETIME or self.highest_period == current:

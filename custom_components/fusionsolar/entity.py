@@ -1,8 +1,16 @@
-"""Base entities: one device per plant, one per physical device under it."""
+"""Base entities: one device per plant, one per physical device under it.
+
+Plant and device entities remember what they showed and the time of the cloud
+data it came from (Home Assistant's restore state). After a reload or restart
+they show it again until fresh data arrives, as long as it is still fresh by
+the rule live data follows (`STALE_AFTER`): device types waiting for their
+quota turn do not flap to unavailable.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -10,6 +18,7 @@ from homeassistant.core import callback
 from homeassistant.helpers.device_registry import DeviceInfo
 from homeassistant.helpers.entity import Entity, EntityDescription
 from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
+from homeassistant.helpers.restore_state import ExtraStoredData, RestoreEntity
 from homeassistant.helpers.update_coordinator import CoordinatorEntity
 from homeassistant.util import dt as dt_util
 
@@ -77,7 +86,108 @@ class FusionSolarEntity[CoordinatorT: FusionSolarCoordinator[Any]](CoordinatorEn
         self._attr_unique_id = f"{owner_id}_{description.key}"
 
 
-class PlantEntity(FusionSolarEntity[PlantCoordinator]):
+def plant_capacity_kw(entry: FusionSolarConfigEntry, plant_code: str | None) -> float | None:
+    """Return a plant's capacity (kWp) as the plant list reports it, if known."""
+    plant = entry.runtime_data.metadata.data.plants.get(plant_code or "")
+    return None if plant is None else plant.capacity_kwp
+
+
+def can_control(entry: FusionSolarConfigEntry) -> bool:
+    """Return whether the account has the V7 API, which every control needs."""
+    return entry.runtime_data.account.client.families.v7
+
+
+type ShownValue = str | int | float | bool | None
+
+UPDATED = "data_updated"
+
+
+@dataclass(slots=True)
+class CloudData(ExtraStoredData):
+    """What an entity showed, and the time of the cloud data it came from."""
+
+    value: ShownValue
+    updated: datetime | None
+
+    def as_dict(self) -> dict[str, Any]:
+        """Return the data to store."""
+        return {"value": self.value, UPDATED: stored_time(self.updated)}
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> CloudData | None:
+        """Return the stored data, or None when it is not usable."""
+        value = data.get("value")
+        if not isinstance(value, str | int | float | bool):
+            return None
+        return cls(value, restored_time(data))
+
+
+def stored_time(moment: datetime | None) -> str | None:
+    """Return a data time as stored."""
+    return None if moment is None else moment.isoformat()
+
+
+def restored_time(data: Mapping[str, Any]) -> datetime | None:
+    """Return the data time stored with an entity's last value, if any."""
+    raw = data.get(UPDATED)
+    return dt_util.parse_datetime(raw) if isinstance(raw, str) else None
+
+
+class CloudDataEntity[CoordinatorT: FusionSolarCoordinator[Any]](
+    FusionSolarEntity[CoordinatorT], RestoreEntity
+):
+    """An entity showing cloud data; restores its last value while that is fresh."""
+
+    _restored: CloudData | None = None
+
+    def _live_updated(self) -> datetime | None:
+        """Return the time of the live data for this entity, if any."""
+        raise NotImplementedError
+
+    def _shown_value(self) -> ShownValue:
+        """Return the value the entity shows (stored for a restart)."""
+        raise NotImplementedError
+
+    def _load_restored(self, data: Mapping[str, Any]) -> CloudData | None:
+        """Parse what `extra_restore_state_data` stored."""
+        return CloudData.from_dict(data)
+
+    async def async_added_to_hass(self) -> None:
+        """Restore the last value shown and the time of its data."""
+        await super().async_added_to_hass()
+        if (extra := await self.async_get_last_extra_data()) is not None:
+            restored = self._load_restored(extra.as_dict())
+            if restored is not None and restored.updated is not None:
+                self._restored = restored
+
+    @property
+    def restored(self) -> CloudData | None:
+        """Return the restored data while no live data exists and it is fresh."""
+        restored = self._restored
+        if restored is None or self._live_updated() is not None:
+            return None
+        return restored if is_fresh(restored.updated) else None
+
+    @property
+    def data_updated(self) -> datetime | None:
+        """Return the time of the data shown: live, else restored."""
+        live = self._live_updated()
+        if live is not None or self._restored is None:
+            return live
+        return self._restored.updated
+
+    @property
+    def available(self) -> bool:
+        """Return whether the data shown (live or restored) is fresh."""
+        return super().available and is_fresh(self.data_updated)
+
+    @property
+    def extra_restore_state_data(self) -> ExtraStoredData:
+        """Store the value shown and the time of its data."""
+        return CloudData(self._shown_value(), self.data_updated)
+
+
+class PlantEntity(CloudDataEntity[PlantCoordinator]):
     """An entity of a plant, fed by the real-time plant coordinator."""
 
     def __init__(
@@ -97,14 +207,11 @@ class PlantEntity(FusionSolarEntity[PlantCoordinator]):
         """Return this plant's latest values."""
         return (self.coordinator.data or {}).get(self.plant_code)
 
-    @property
-    def available(self) -> bool:
-        """Return whether fresh data exists for this plant."""
-        state = self.plant_state
-        return super().available and state is not None and is_fresh(state.updated)
+    def _live_updated(self) -> datetime | None:
+        return None if (state := self.plant_state) is None else state.updated
 
 
-class DeviceEntity(FusionSolarEntity[DeviceCoordinator]):
+class DeviceEntity(CloudDataEntity[DeviceCoordinator]):
     """An entity of a physical device, fed by the device coordinator."""
 
     def __init__(
@@ -120,11 +227,8 @@ class DeviceEntity(FusionSolarEntity[DeviceCoordinator]):
         """Return this device's latest values."""
         return (self.coordinator.data or {}).get(self.device.key)
 
-    @property
-    def available(self) -> bool:
-        """Return whether fresh data exists for this device."""
-        state = self.device_state
-        return super().available and state is not None and is_fresh(state.updated)
+    def _live_updated(self) -> datetime | None:
+        return None if (state := self.device_state) is None else state.updated
 
 
 def async_add_device_entities(
@@ -144,3 +248,34 @@ def async_add_device_entities(
 
     add_new_devices()
     entry.async_on_unload(entry.runtime_data.metadata.async_add_listener(add_new_devices))
+
+
+def async_when_ready(
+    entry: FusionSolarConfigEntry, ready: Callable[[], bool], start: Callable[[], None]
+) -> None:
+    """Call `start` now if `ready()`, else after the first refresh that makes it so.
+
+    Entities that need a capability (e.g. V7 for control) are only created once the
+    account has it; an account that gains it later gets them then.
+    """
+    if ready():
+        start()
+        return
+    runtime = entry.runtime_data
+    unsubscribe: list[Callable[[], None]] = []
+
+    @callback
+    def stop_waiting() -> None:
+        while unsubscribe:
+            unsubscribe.pop()()
+
+    @callback
+    def check() -> None:
+        if unsubscribe and ready():
+            stop_waiting()
+            start()
+
+    unsubscribe.extend(
+        coordinator.async_add_listener(check) for coordinator in (runtime.metadata, runtime.plants)
+    )
+    entry.async_on_unload(stop_waiting)

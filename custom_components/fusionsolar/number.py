@@ -18,7 +18,13 @@ from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 from .api import Device, DeviceKind
 from .control import async_set_dod
 from .coordinator import FusionSolarConfigEntry, MetadataCoordinator
-from .entity import FusionSolarEntity, async_add_device_entities, device_info
+from .entity import (
+    FusionSolarEntity,
+    async_add_device_entities,
+    async_when_ready,
+    can_control,
+    device_info,
+)
 
 PARALLEL_UPDATES = 1
 
@@ -32,7 +38,7 @@ DEPTH_OF_DISCHARGE = NumberEntityDescription(
     translation_key="depth_of_discharge",
     entity_category=EntityCategory.CONFIG,
     native_unit_of_measurement=PERCENTAGE,
-    native_step=1,
+    native_step=1.0,
     mode=NumberMode.BOX,
 )
 
@@ -47,12 +53,16 @@ async def async_setup_entry(
     entry: FusionSolarConfigEntry,
     async_add_entities: AddConfigEntryEntitiesCallback,
 ) -> None:
-    """Set up a depth-of-discharge number per battery."""
-    async_add_device_entities(
+    """Set up a depth-of-discharge number per battery, once the account has control (V7)."""
+    async_when_ready(
         entry,
-        async_add_entities,
-        lambda device: (
-            [DepthOfDischargeNumber(entry, device)] if device.kind is DeviceKind.BATTERY else []
+        lambda: can_control(entry),
+        lambda: async_add_device_entities(
+            entry,
+            async_add_entities,
+            lambda device: (
+                [DepthOfDischargeNumber(entry, device)] if device.kind is DeviceKind.BATTERY else []
+            ),
         ),
     )
 
@@ -66,7 +76,8 @@ class DepthOfDischargeNumber(FusionSolarEntity[MetadataCoordinator], NumberEntit
         self._entry = entry
         self._key = device.key
         self._attr_device_info = device_info(device)
-        self._attr_native_min_value, self._attr_native_max_value = dod_range(device)
+        low, high = dod_range(device)
+        self._attr_native_min_value, self._attr_native_max_value = float(low), float(high)
 
     @property
     def _device(self) -> Device | None:
@@ -92,13 +103,18 @@ class DepthOfDischargeNumber(FusionSolarEntity[MetadataCoordinator], NumberEntit
 
     @property
     def native_value(self) -> float | None:
-        """Return the DoD the cloud applied, until the device list reports one."""
+        """Return the DoD the cloud applied, until the device list reports one.
+
+        Always a whole percentage as a float: the applied value (an int) and the
+        listed one (a float) look the same.
+        """
         applied = self._entry.runtime_data.dispatch.dod.get(self._key)
         fetched = self.coordinator.data.lists_fetched
         if applied is not None and (fetched is None or fetched <= applied.at):
-            return applied.value
+            return float(round(applied.value))
         device = self._device
-        return None if device is None else device.battery_dod
+        dod = None if device is None else device.battery_dod
+        return None if dod is None else float(round(dod))
 
     async def async_set_native_value(self, value: float) -> None:
         """Set the battery's depth of discharge."""

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from datetime import datetime
 from functools import cached_property
 from typing import Any
 
@@ -17,6 +18,7 @@ from homeassistant.components.sensor import (
     SensorDeviceClass,
     SensorEntity,
     SensorEntityDescription,
+    SensorExtraStoredData,
     SensorStateClass,
 )
 from homeassistant.const import (
@@ -51,11 +53,20 @@ from .coordinator import (
 )
 from .counters import CounterGuard, CounterPeriod
 from .entity import (
+    UPDATED,
+    CloudData,
+    CloudDataEntity,
     DeviceEntity,
     FusionSolarEntity,
     PlantEntity,
+    ShownValue,
     async_add_device_entities,
+    async_when_ready,
+    can_control,
+    plant_capacity_kw,
     plant_device_info,
+    restored_time,
+    stored_time,
 )
 from .history import history_sensors
 
@@ -299,7 +310,13 @@ _GRID_PHASES = (
     *(_voltage(key, enabled=False) for key in ("ab_u", "bc_u", "ca_u")),
     *(_current(key) for key in ("a_i", "b_i", "c_i")),
 )
-_POWER_FACTOR = _measure("power_factor", SensorDeviceClass.POWER_FACTOR, None, **_HIDDEN)
+_POWER_FACTOR = _measure(
+    "power_factor",
+    SensorDeviceClass.POWER_FACTOR,
+    None,
+    suggested_display_precision=2,
+    **_HIDDEN,
+)
 _FREQUENCY_UNIT = UnitOfFrequency.HERTZ
 
 INVERTER_SENSORS: tuple[DeviceSensorDescription, ...] = (
@@ -309,6 +326,7 @@ INVERTER_SENSORS: tuple[DeviceSensorDescription, ...] = (
         device_class=SensorDeviceClass.REACTIVE_POWER,
         state_class=SensorStateClass.MEASUREMENT,
         native_unit_of_measurement=UnitOfReactivePower.VOLT_AMPERE_REACTIVE,
+        suggested_display_precision=0,
         value_fn=lambda kvar: None if kvar is None else round(kvar * 1000, 1),
         **_HIDDEN,
     ),
@@ -321,9 +339,16 @@ INVERTER_SENSORS: tuple[DeviceSensorDescription, ...] = (
         SensorDeviceClass.TEMPERATURE,
         UnitOfTemperature.CELSIUS,
         kpi="temperature",
+        suggested_display_precision=1,
         **_DIAGNOSTIC,
     ),
-    _measure("grid_frequency", SensorDeviceClass.FREQUENCY, _FREQUENCY_UNIT, kpi="elec_freq"),
+    _measure(
+        "grid_frequency",
+        SensorDeviceClass.FREQUENCY,
+        _FREQUENCY_UNIT,
+        kpi="elec_freq",
+        suggested_display_precision=2,
+    ),
     _POWER_FACTOR,
     _enum("inverter_state", INVERTER_STATES),
     *_GRID_PHASES,
@@ -337,7 +362,14 @@ BATTERY_SENSORS: tuple[DeviceSensorDescription, ...] = (
         kpi="battery_soc",
         suggested_display_precision=0,
     ),
-    _measure("state_of_health", None, PERCENTAGE, kpi="battery_soh", **_DIAGNOSTIC),
+    _measure(
+        "state_of_health",
+        None,
+        PERCENTAGE,
+        kpi="battery_soh",
+        suggested_display_precision=0,
+        **_DIAGNOSTIC,
+    ),
     _power("charge_discharge_power", "ch_discharge_power"),
     _power("max_charge_power", **_DIAGNOSTIC, **_HIDDEN),
     _power("max_discharge_power", **_DIAGNOSTIC, **_HIDDEN),
@@ -354,7 +386,12 @@ _METER_COMMON: tuple[DeviceSensorDescription, ...] = (
     _power("active_power"),
     _energy_counter("grid_export_energy", "active_cap", CounterPeriod.LIFETIME),
     _energy_counter("grid_import_energy", "reverse_active_cap", CounterPeriod.LIFETIME),
-    _measure("grid_frequency", SensorDeviceClass.FREQUENCY, _FREQUENCY_UNIT),
+    _measure(
+        "grid_frequency",
+        SensorDeviceClass.FREQUENCY,
+        _FREQUENCY_UNIT,
+        suggested_display_precision=2,
+    ),
     _POWER_FACTOR,
 )
 
@@ -376,12 +413,14 @@ EMI_SENSORS: tuple[DeviceSensorDescription, ...] = (
         SensorDeviceClass.IRRADIANCE,
         UnitOfIrradiance.WATTS_PER_SQUARE_METER,
         kpi="radiant_line",
+        suggested_display_precision=0,
     ),
     _measure(
         "horizontal_irradiance",
         SensorDeviceClass.IRRADIANCE,
         UnitOfIrradiance.WATTS_PER_SQUARE_METER,
         kpi="horiz_radiant_line",
+        suggested_display_precision=0,
         **_HIDDEN,
     ),
     _measure(
@@ -389,12 +428,14 @@ EMI_SENSORS: tuple[DeviceSensorDescription, ...] = (
         SensorDeviceClass.TEMPERATURE,
         UnitOfTemperature.CELSIUS,
         kpi="temperature",
+        suggested_display_precision=1,
     ),
     _measure(
         "module_temperature",
         SensorDeviceClass.TEMPERATURE,
         UnitOfTemperature.CELSIUS,
         kpi="pv_temperature",
+        suggested_display_precision=1,
     ),
     _measure(
         "wind_speed",
@@ -403,7 +444,7 @@ EMI_SENSORS: tuple[DeviceSensorDescription, ...] = (
         suggested_unit_of_measurement=UnitOfSpeed.METERS_PER_SECOND,
         suggested_display_precision=1,
     ),
-    _measure("wind_direction", None, DEGREE, **_HIDDEN),
+    _measure("wind_direction", None, DEGREE, suggested_display_precision=0, **_HIDDEN),
 )
 
 DEVICE_SENSORS: dict[DeviceKind, tuple[DeviceSensorDescription, ...]] = {
@@ -438,10 +479,14 @@ async def async_setup_entry(
                 for description in PLANT_SENSORS
             ),
             *(RefreshIntervalSensor(entry, code) for code in plants),
-            *(DispatchStatusSensor(entry, code) for code in plants),
             *alarm_sensors(entry),
             *history_sensors(entry, plants),
         ]
+    )
+    async_when_ready(
+        entry,
+        lambda: can_control(entry),
+        lambda: async_add_entities(DispatchStatusSensor(entry, code) for code in plants),
     )
     async_add_device_entities(
         entry,
@@ -453,34 +498,72 @@ async def async_setup_entry(
     )
 
 
-class _CloudValueSensor(RestoreSensor):
+@dataclass
+class CloudSensorData(SensorExtraStoredData):
+    """A sensor's stored value and unit, with the time of its cloud data."""
+
+    data_updated: datetime | None
+
+    def as_dict(self) -> dict[str, Any]:
+        """Return the data to store."""
+        return {**super().as_dict(), UPDATED: stored_time(self.data_updated)}
+
+
+class _CloudValueSensor(RestoreSensor, CloudDataEntity[Any]):
     """Compute the value once per update; pass counters through a `CounterGuard`."""
 
     @cached_property
     def _guard(self) -> CounterGuard | None:
         counter: CounterPeriod | None = getattr(self.entity_description, "counter", None)
-        return None if counter is None else CounterGuard(counter)
+        return None if counter is None else CounterGuard(counter, self._capacity_kw())
+
+    def _capacity_kw(self) -> float | None:
+        """Return the capacity of the plant behind this sensor's counter, if known."""
+        raise NotImplementedError
 
     def _read(self) -> StateType:
         """Return the raw cloud value for this sensor."""
         raise NotImplementedError
 
+    def _shown_value(self) -> ShownValue:
+        value = self._attr_native_value
+        return value if isinstance(value, str | int | float) else None
+
+    def _load_restored(self, data: Mapping[str, Any]) -> CloudData | None:
+        last = SensorExtraStoredData.from_dict(dict(data))
+        if last is None or not isinstance(last.native_value, str | int | float):
+            return None
+        return CloudData(last.native_value, restored_time(data))
+
+    @property
+    def extra_restore_state_data(self) -> CloudSensorData:
+        """Store the sensor's value and unit, and the time of its data."""
+        return CloudSensorData(
+            self.native_value, self.native_unit_of_measurement, self.data_updated
+        )
+
     async def async_added_to_hass(self) -> None:
-        """Restore the highest counter value shown before a restart."""
+        """Restore the last value, and the highest counter value shown before."""
         await super().async_added_to_hass()
         if self._guard is not None:
             last = await self.async_get_last_sensor_data()
             state = await self.async_get_last_state()
+            extra = await self.async_get_last_extra_data()
+            at = restored_time(extra.as_dict()) if extra is not None else None
             if last is not None and isinstance(last.native_value, (int, float)) and state:
-                self._guard.accept(float(last.native_value), dt_util.as_local(state.last_changed))
+                shown_at = dt_util.as_local(at or state.last_changed)
+                self._guard.accept(float(last.native_value), shown_at)
         self._update_value()
 
     @callback
     def _handle_coordinator_update(self) -> None:
         self._update_value()
-        super()._handle_coordinator_update()  # type: ignore[misc]
+        super()._handle_coordinator_update()
 
     def _update_value(self) -> None:
+        if (restored := self.restored) is not None:
+            self._attr_native_value = restored.value
+            return
         value = self._read()
         if self._guard is not None:
             number = float(value) if isinstance(value, (int, float)) else None
@@ -496,6 +579,9 @@ class PlantSensor(_CloudValueSensor, PlantEntity, SensorEntity):
     def _read(self) -> StateType:
         state = self.plant_state
         return None if state is None else self.entity_description.value_fn(state)
+
+    def _capacity_kw(self) -> float | None:
+        return plant_capacity_kw(self.coordinator.config_entry, self.plant_code)
 
     @property
     def native_unit_of_measurement(self) -> str | None:
@@ -517,6 +603,9 @@ class DeviceSensor(_CloudValueSensor, DeviceEntity, SensorEntity):
         if self.entity_description.value_fn is not None:
             return self.entity_description.value_fn(raw)
         return raw
+
+    def _capacity_kw(self) -> float | None:
+        return plant_capacity_kw(self.coordinator.config_entry, self.device.plant_code)
 
 
 class RefreshIntervalSensor(FusionSolarEntity[DeviceCoordinator], SensorEntity):

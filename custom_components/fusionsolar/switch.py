@@ -25,7 +25,7 @@ from homeassistant.util import dt as dt_util
 from .api import Device, DeviceKind
 from .control import async_switch_inverter
 from .coordinator import FusionSolarConfigEntry, cloud_slot
-from .entity import DeviceEntity, async_add_device_entities
+from .entity import DeviceEntity, async_add_device_entities, async_when_ready, can_control
 
 PARALLEL_UPDATES = 1
 
@@ -54,12 +54,16 @@ async def async_setup_entry(
     entry: FusionSolarConfigEntry,
     async_add_entities: AddConfigEntryEntitiesCallback,
 ) -> None:
-    """Set up a power switch per inverter."""
-    async_add_device_entities(
+    """Set up a power switch per inverter, once the account has control (V7)."""
+    async_when_ready(
         entry,
-        async_add_entities,
-        lambda device: (
-            [InverterSwitch(entry, device)] if device.kind is DeviceKind.INVERTER else []
+        lambda: can_control(entry),
+        lambda: async_add_device_entities(
+            entry,
+            async_add_entities,
+            lambda device: (
+                [InverterSwitch(entry, device)] if device.kind is DeviceKind.INVERTER else []
+            ),
         ),
     )
 
@@ -92,8 +96,13 @@ class InverterSwitch(DeviceEntity, SwitchEntity):
         """Return the commanded state until the cloud reports on it, then the reported one."""
         if self._commanded is not None:
             return self._commanded[0]
+        if (restored := self.restored) is not None:
+            return bool(restored.value)
         state = self.device_state
         return None if state is None else reported_on(state.kpi.values)
+
+    def _shown_value(self) -> bool | None:
+        return self.is_on
 
     @callback
     def _handle_coordinator_update(self) -> None:

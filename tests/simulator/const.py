@@ -229,6 +229,117 @@ V7_EMI: Final = 20824
 REAL_KPI_TYPES: Final = frozenset({1, 10, 17, 38, 39, 47})
 FIVE_MINUTE_TYPES: Final = frozenset({1, 10, 17, 38, 39, 47})
 DEV_KPI_PERIOD_TYPES: Final = frozenset({1, 38, 39})
+
+# The keys of each type's §4.6 real-time table (getDevRealKpi dataItemMap). The grid
+# meter (17) has no `run_state` (neither has the 26.2 table). Its string-inverter row
+# `active_power` is printed outside the key column (a table glitch) but listed.
+_GRID_PHASES: Final = ("ab_u", "bc_u", "ca_u", "a_u", "b_u", "c_u", "a_i", "b_i", "c_i")
+_INVERTER_KEYS: Final = (
+    "inverter_state",
+    *_GRID_PHASES,
+    "efficiency",
+    "temperature",
+    "power_factor",
+    "elec_freq",
+    "active_power",
+    "reactive_power",
+    "day_cap",
+    "mppt_power",
+    "total_cap",
+    "open_time",
+    "close_time",
+    "run_state",
+)
+
+
+def _numbered(template: str, count: int) -> tuple[str, ...]:
+    return tuple(template.format(n) for n in range(1, count + 1))
+
+
+_TARIFF_COUNTERS: Final = tuple(
+    f"{direction}_{kind}_{tariff}"
+    for kind in ("active", "reactive")
+    for direction in ("reverse", "positive")
+    for tariff in ("peak", "power", "valley", "top")
+)
+REAL_KPI_KEYS: Final[dict[int, frozenset[str]]] = {
+    1: frozenset(
+        (
+            *_INVERTER_KEYS,
+            *_numbered("pv{}_u", 24),
+            *_numbered("pv{}_i", 24),
+            "mppt_total_cap",
+            *_numbered("mppt_{}_cap", 10),
+        )
+    ),
+    38: frozenset(
+        (
+            *_INVERTER_KEYS,
+            *_numbered("pv{}_u", 8),
+            *_numbered("pv{}_i", 8),
+            *_numbered("mppt_{}_cap", 4),
+        )
+    ),
+    10: frozenset(
+        {
+            "temperature",
+            "pv_temperature",
+            "wind_speed",
+            "wind_direction",
+            "radiant_total",
+            "radiant_line",
+            "horiz_radiant_line",
+            "horiz_radiant_total",
+            "run_state",
+        }
+    ),
+    17: frozenset(
+        {
+            *_GRID_PHASES,
+            "active_power",
+            "power_factor",
+            "active_cap",
+            "reactive_power",
+            "reverse_active_cap",
+            "forward_reactive_cap",
+            "reverse_reactive_cap",
+            *(f"active_power_{phase}" for phase in "abc"),
+            *(f"reactive_power_{phase}" for phase in "abc"),
+            "total_apparent_power",
+            "grid_frequency",
+            *_TARIFF_COUNTERS,
+        }
+    ),
+    47: frozenset(
+        {
+            "meter_status",
+            "meter_u",
+            "meter_i",
+            "active_power",
+            "reactive_power",
+            "power_factor",
+            "grid_frequency",
+            "active_cap",
+            "reverse_active_cap",
+            "run_state",
+        }
+    ),
+    39: frozenset(
+        {
+            "battery_status",
+            "max_charge_power",
+            "max_discharge_power",
+            "ch_discharge_power",
+            "busbar_u",
+            "battery_soc",
+            "battery_soh",
+            "ch_discharge_model",
+            "charge_cap",
+            "discharge_cap",
+            "run_state",
+        }
+    ),
+}
 KNOWN_LEGACY_TYPES: Final = frozenset(
     {1, 2, 8, 10, 13, 16, 17, 22, 37, 38, 39, 40, 45, 46, 47, 62, 63, 70}
 )

@@ -27,6 +27,8 @@ Kinds applied to the normal answer (the call is processed and counted):
 * ``data_as_map``: a list ``data`` becomes a map (``shape="paged"`` -> paged map, default
   ``"first"`` -> the first element).
 * ``strings``: every number inside ``data`` becomes a string.
+* ``values``: every key of ``values`` (a map) found anywhere in ``data`` gets that value
+  (an absurd reading, e.g. ``values={"totalEnergy": 1e9}``).
 """
 
 from __future__ import annotations
@@ -37,7 +39,15 @@ from typing import Any
 PRE_KINDS = frozenset({"fail_code", "http_status", "quota_403", "timeout", "html", "empty_body"})
 DELAY_KINDS = frozenset({"delay"})
 POST_KINDS = frozenset(
-    {"malformed_json", "nulls", "missing_keys", "data_as_list", "data_as_map", "strings"}
+    {
+        "malformed_json",
+        "nulls",
+        "missing_keys",
+        "data_as_list",
+        "data_as_map",
+        "strings",
+        "values",
+    }
 )
 KINDS = PRE_KINDS | DELAY_KINDS | POST_KINDS
 
@@ -155,7 +165,17 @@ def mutate_data(data: Any, fault: Fault, endpoint: str) -> Any:
         return data
     if kind == "strings":
         return _strings(data)
+    if kind == "values":
+        return _set_values(data, dict(fault.opts.get("values") or {}))
     return data
+
+
+def _set_values(value: Any, values: dict[str, Any]) -> Any:
+    if isinstance(value, dict):
+        return {k: values[k] if k in values else _set_values(v, values) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_set_values(v, values) for v in value]
+    return value
 
 
 def _nulls(value: Any, *, keep_ids: bool, key: str | None = None) -> Any:

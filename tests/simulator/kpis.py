@@ -148,7 +148,7 @@ def battery_item(plant: Plant, device: Device, state: SlotState, *, realtime: bo
     return item
 
 
-def meter_item(state: SlotState, *, realtime: bool = True) -> Item:
+def meter_item(state: SlotState) -> Item:
     """Grid meter (17) map; ``active_power`` kW > 0 export."""
     t = state.slot_start
     power = state.export_kw - state.import_kw
@@ -190,8 +190,7 @@ def meter_item(state: SlotState, *, realtime: bool = True) -> Item:
     for direction in ("reverse", "positive"):
         for tariff in ("peak", "power", "valley", "top"):
             item[f"{direction}_reactive_{tariff}"] = 0.0
-    if realtime:
-        item["run_state"] = 1
+    # The meter's table (17) has no `run_state`, unlike the other types'.
     return item
 
 
@@ -246,7 +245,31 @@ def device_item(
     day_cap: float | None = None,
     total_cap: float | None = None,
 ) -> Item:
-    """The map of any device type."""
+    """The map of any device type; a real-time map has only the keys its §4.6 table lists."""
+    item = _device_item(
+        plant,
+        device,
+        state,
+        realtime=realtime,
+        power_sensor_export_positive=power_sensor_export_positive,
+        day_cap=day_cap,
+        total_cap=total_cap,
+    )
+    if realtime and (unlisted := set(item) - const.REAL_KPI_KEYS[device.dev_type_id]):
+        raise ValueError(f"{device.kind} keys not in the reference: {sorted(unlisted)}")
+    return item
+
+
+def _device_item(
+    plant: Plant,
+    device: Device,
+    state: SlotState,
+    *,
+    realtime: bool,
+    power_sensor_export_positive: bool,
+    day_cap: float | None,
+    total_cap: float | None,
+) -> Item:
     kind = device.kind
     if kind in ("inverter", "string_inverter"):
         return inverter_item(
@@ -255,7 +278,7 @@ def device_item(
     if kind == "battery":
         return battery_item(plant, device, state, realtime=realtime)
     if kind == "meter":
-        return meter_item(state, realtime=realtime)
+        return meter_item(state)
     if kind == "power_sensor":
         return power_sensor_item(
             state, export_positive=power_sensor_export_positive, realtime=realtime

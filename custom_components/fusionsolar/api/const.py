@@ -331,7 +331,6 @@ DEVICE_KPI_UNITS: Final[dict[int, dict[str, str]]] = {
         "positive_reactive_power": "kvarh",
         "positive_reactive_valley": "kvarh",
         "positive_reactive_top": "kvarh",
-        "run_state": "",
     },
     47: {
         "meter_status": "",
