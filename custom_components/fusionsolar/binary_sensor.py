@@ -17,7 +17,7 @@ from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 from .alarms import alarm_binary_sensors
 from .api import DeviceKind, PlantHealth
 from .coordinator import FusionSolarConfigEntry, PlantState, selected_plants
-from .entity import DeviceEntity, PlantEntity, async_add_device_entities
+from .entity import DeviceEntity, PlantEntity, as_bool, async_add_device_entities
 
 PARALLEL_UPDATES = 0
 
@@ -139,7 +139,7 @@ class PlantBinarySensor(PlantEntity, BinarySensorEntity):
     def is_on(self) -> bool | None:
         """Return the state derived from the plant's health (or the restored one)."""
         if (restored := self.restored) is not None:
-            return bool(restored.value)
+            return as_bool(restored.value)
         if (state := self.plant_state) is None or (health := _plant_health(state)) is None:
             return None
         return self.entity_description.is_on_fn(health)
@@ -157,7 +157,7 @@ class DeviceBinarySensor(DeviceEntity, BinarySensorEntity):
     def is_on(self) -> bool | None:
         """Return the state derived from the device's KPI (or the restored one)."""
         if (restored := self.restored) is not None:
-            return bool(restored.value)
+            return as_bool(restored.value)
         if (state := self.device_state) is None:
             return None
         value = state.kpi.values.get(self.entity_description.kpi)

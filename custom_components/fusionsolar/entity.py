@@ -117,9 +117,14 @@ class CloudData(ExtraStoredData):
     def from_dict(cls, data: Mapping[str, Any]) -> CloudData | None:
         """Return the stored data, or None when it is not usable."""
         value = data.get("value")
-        if not isinstance(value, str | int | float | bool):
+        if value is not None and not isinstance(value, str | int | float | bool):
             return None
         return cls(value, restored_time(data))
+
+
+def as_bool(value: ShownValue) -> bool | None:
+    """Return a restored on/off state (None stays unknown)."""
+    return None if value is None else bool(value)
 
 
 def stored_time(moment: datetime | None) -> str | None:

@@ -531,7 +531,7 @@ class _CloudValueSensor(RestoreSensor, CloudDataEntity[Any]):
 
     def _load_restored(self, data: Mapping[str, Any]) -> CloudData | None:
         last = SensorExtraStoredData.from_dict(dict(data))
-        if last is None or not isinstance(last.native_value, str | int | float):
+        if last is None or not isinstance(last.native_value, str | int | float | None):
             return None
         return CloudData(last.native_value, restored_time(data))
 

@@ -25,7 +25,13 @@ from homeassistant.util import dt as dt_util
 from .api import Device, DeviceKind
 from .control import async_switch_inverter
 from .coordinator import FusionSolarConfigEntry, cloud_slot
-from .entity import DeviceEntity, async_add_device_entities, async_when_ready, can_control
+from .entity import (
+    DeviceEntity,
+    as_bool,
+    async_add_device_entities,
+    async_when_ready,
+    can_control,
+)
 
 PARALLEL_UPDATES = 1
 
@@ -97,7 +103,7 @@ class InverterSwitch(DeviceEntity, SwitchEntity):
         if self._commanded is not None:
             return self._commanded[0]
         if (restored := self.restored) is not None:
-            return bool(restored.value)
+            return as_bool(restored.value)
         state = self.device_state
         return None if state is None else reported_on(state.kpi.values)
 
