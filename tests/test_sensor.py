@@ -520,4 +520,3 @@ async def test_item21_depth_of_discharge_keeps_one_format(
     # The listed value (a float) and the applied one (an int) look alike: "92.0".
     assert re.fullmatch(r"\d+\.0", listed.state)
     assert applied == "92.0"
-
