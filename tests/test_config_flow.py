@@ -2,15 +2,21 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import Any
 
 import pytest
 from freezegun.api import FrozenDateTimeFactory
-from homeassistant.config_entries import SOURCE_USER, ConfigEntryState
+from homeassistant.config_entries import (
+    SOURCE_REAUTH,
+    SOURCE_RECONFIGURE,
+    SOURCE_USER,
+    ConfigEntryState,
+)
 from homeassistant.const import CONF_HOST, CONF_PASSWORD, CONF_USERNAME, CONF_VERIFY_SSL
 from homeassistant.core import HomeAssistant
 from homeassistant.data_entry_flow import FlowResultType
-from pytest_homeassistant_custom_component.common import MockConfigEntry
+from pytest_homeassistant_custom_component.common import MockConfigEntry, async_fire_time_changed
 
 from custom_components.fusionsolar.const import (
     CONF_HISTORY_DAYS,
@@ -25,6 +31,7 @@ from tests.simulator import Account, Simulator
 
 LEGACY_LOGIN = "/thirdData/login"
 V7_LOGIN = "/rest/openapi/pvms/v1/login"
+ALARMS = "/thirdData/getAlarmList"
 
 
 def user_input(sim: Simulator, **overrides: Any) -> dict[str, Any]:
@@ -296,3 +303,169 @@ async def test_options_flow(
     assert entry.options[CONF_HISTORY_DAYS] == 7
     assert hass.states.get("sensor.plant_2_pv_power") is not None
     assert sim.calls.count(fail_code=407) == 0
+
+
+# --- issue 17: never break a working entry -----------------------------------------------
+
+
+async def advance(hass: HomeAssistant, freezer: FrozenDateTimeFactory, minutes: int) -> None:
+    """Let simulated time pass minute by minute, running the coordinators' timers."""
+    for _ in range(minutes):
+        freezer.tick(timedelta(minutes=1))
+        async_fire_time_changed(hass)
+        await hass.async_block_till_done(wait_background_tasks=True)
+
+
+async def start_flow(hass: HomeAssistant, entry: MockConfigEntry, source: str) -> str:
+    if source == SOURCE_REAUTH:
+        result = await entry.start_reauth_flow(hass)
+    else:
+        result = await entry.start_reconfigure_flow(hass)
+    return str(result["flow_id"])
+
+
+def password_form(sim: Simulator, source: str, password: str) -> dict[str, Any]:
+    if source == SOURCE_REAUTH:
+        return {CONF_PASSWORD: password}
+    return user_input(sim, **{CONF_PASSWORD: password})
+
+
+@pytest.mark.parametrize("source", [SOURCE_RECONFIGURE, SOURCE_REAUTH])
+async def test_item17_7_failed_flow_keeps_the_running_entry(
+    hass: HomeAssistant,
+    init_integration: MockConfigEntry,
+    simulator: Simulator,
+    freezer: FrozenDateTimeFactory,
+    source: str,
+) -> None:
+    entry = init_integration
+    freezer.tick(61)
+    flow_id = await start_flow(hass, entry, source)
+    result = await hass.config_entries.flow.async_configure(
+        flow_id, password_form(simulator, source, "typo")
+    )
+    assert result["errors"] == {"base": "invalid_auth"}
+    assert simulator.calls.count(fail_code=20400) == 1
+    # The running entry loses its session right after the validation login: its next
+    # login must wait for the account's login window and use the working password.
+    simulator.invalidate_sessions()
+    await advance(hass, freezer, 15)
+    hass.config_entries.flow.async_abort(flow_id)
+    await advance(hass, freezer, 15)
+
+    assert simulator.calls.count(fail_code=20400) == 1
+    assert simulator.calls.count(fail_code=407) == 0
+    assert simulator.calls.count(endpoint=LEGACY_LOGIN) == 3  # setup, validation, re-login
+    assert entry.state is ConfigEntryState.LOADED
+    assert entry.data[CONF_PASSWORD] == simulator.password
+    assert not hass.config_entries.flow.async_progress_by_handler(DOMAIN)
+    assert entry.runtime_data.plants.last_update_success
+    assert entry.runtime_data.account.client.families.legacy
+
+
+async def test_item17_7_successful_reconfigure_reuses_the_validation_login(
+    hass: HomeAssistant,
+    init_integration: MockConfigEntry,
+    simulator: Simulator,
+    freezer: FrozenDateTimeFactory,
+) -> None:
+    freezer.tick(61)
+    flow_id = await start_flow(hass, init_integration, SOURCE_RECONFIGURE)
+    result = await hass.config_entries.flow.async_configure(flow_id, user_input(simulator))
+    await hass.async_block_till_done()
+    assert result["reason"] == "reconfigure_successful"
+    assert init_integration.state is ConfigEntryState.LOADED
+    # One login per family for the setup, one for the validation; the reload reuses it.
+    assert simulator.calls.count(endpoint=LEGACY_LOGIN) == 2
+    assert simulator.calls.count(endpoint=V7_LOGIN) == 2
+
+
+async def test_item17_8_reconfigure_moves_the_host(
+    hass: HomeAssistant,
+    init_integration: MockConfigEntry,
+    simulator: Simulator,
+    simulator_factory: Any,
+    freezer: FrozenDateTimeFactory,
+) -> None:
+    """A new host for the same account (the 2026 EU operator move) keeps the entry."""
+    moved: Simulator = await simulator_factory()
+    entry = init_integration
+    unique_id = entry.unique_id
+    hass.config_entries.async_update_entry(entry, title=f"nbi_user ({simulator.url})")
+    freezer.tick(61)
+    flow_id = await start_flow(hass, entry, SOURCE_RECONFIGURE)
+    result = await hass.config_entries.flow.async_configure(flow_id, user_input(moved))
+    await hass.async_block_till_done()
+    assert result["type"] is FlowResultType.ABORT
+    assert result["reason"] == "reconfigure_successful"
+    assert entry.data[CONF_HOST] == moved.url
+    assert entry.unique_id == unique_id == simulator.username
+    assert entry.title == f"{moved.username} ({moved.url})"
+    assert entry.state is ConfigEntryState.LOADED
+    calls_before = simulator.calls.count()
+    await advance(hass, freezer, 10)
+    assert simulator.calls.count() == calls_before
+    assert moved.calls.count(endpoint="/rest/openapi/pvms/v1/vpp/plantRealtimeKpi") >= 1
+
+
+async def test_item17_8_reconfigure_to_a_host_without_the_plants_is_refused(
+    hass: HomeAssistant,
+    init_integration: MockConfigEntry,
+    simulator: Simulator,
+    simulator_factory: Any,
+    freezer: FrozenDateTimeFactory,
+) -> None:
+    other: Simulator = await simulator_factory(
+        plants=2, accounts=[Account(username="nbi_user", password="nbi_pass", plants=[1])]
+    )
+    freezer.tick(61)
+    flow_id = await start_flow(hass, init_integration, SOURCE_RECONFIGURE)
+    result = await hass.config_entries.flow.async_configure(flow_id, user_input(other))
+    assert result["errors"] == {CONF_HOST: "other_plants"}
+    assert init_integration.data[CONF_HOST] == simulator.url
+    assert init_integration.state is ConfigEntryState.LOADED
+
+
+async def test_item17_8_same_user_on_another_host_is_the_same_account(
+    hass: HomeAssistant, simulator: Simulator, mock_config_entry: MockConfigEntry
+) -> None:
+    mock_config_entry.add_to_hass(hass)
+    flow_id = await start_user_flow(hass)
+    result = await hass.config_entries.flow.async_configure(
+        flow_id,
+        user_input(
+            simulator,
+            **{CONF_HOST: "eu5.fusionsolar.huawei.com", CONF_USERNAME: " NBI_User "},
+        ),
+    )
+    assert result["type"] is FlowResultType.ABORT
+    assert result["reason"] == "already_configured"
+    assert simulator.calls.count() == 0
+
+
+async def test_item17_8_migration_keys_the_entry_by_user_name(
+    hass: HomeAssistant, simulator: Simulator, hass_storage: dict[str, Any]
+) -> None:
+    entry = entry_for(simulator)
+    old_key = f"{simulator.url.removeprefix('http://')}|nbi_user"
+    old_store = "fusionsolar.quota." + "".join(c if c.isalnum() else "_" for c in old_key)
+    learned = {"version": 1, "endpoints": {ALARMS: {"learned_limit": 1}}}
+    hass_storage[old_store] = {"version": 1, "minor_version": 1, "key": old_store, "data": learned}
+    entry = MockConfigEntry(
+        domain=DOMAIN,
+        title=entry.title,
+        unique_id=old_key,
+        data=dict(entry.data),
+        options=dict(entry.options),
+        version=1,
+        minor_version=1,
+    )
+    entry.add_to_hass(hass)
+    assert await hass.config_entries.async_setup(entry.entry_id)
+    await hass.async_block_till_done()
+    assert entry.state is ConfigEntryState.LOADED
+    assert entry.unique_id == "nbi_user"
+    assert entry.minor_version == 2
+    assert old_store not in hass_storage
+    assert hass_storage["fusionsolar.quota.nbi_user"]["data"] == learned
+    assert entry.runtime_data.account.governor.limit(ALARMS) == 1
