@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import logging
 from datetime import timedelta
 from typing import Any
+from unittest.mock import patch
 
 import pytest
 from freezegun.api import FrozenDateTimeFactory
@@ -15,11 +17,14 @@ from homeassistant.config_entries import (
 )
 from homeassistant.const import CONF_HOST, CONF_PASSWORD, CONF_USERNAME, CONF_VERIFY_SSL
 from homeassistant.core import HomeAssistant
-from homeassistant.data_entry_flow import FlowResultType
+from homeassistant.data_entry_flow import FlowResultType, InvalidData
 from pytest_homeassistant_custom_component.common import MockConfigEntry, async_fire_time_changed
 
+from custom_components.fusionsolar.account import async_get_registry
+from custom_components.fusionsolar.api import FusionSolarClient
 from custom_components.fusionsolar.const import (
     CONF_HISTORY_DAYS,
+    CONF_LEGACY_URL,
     CONF_PLANTS,
     CONF_POLL_ALARMS,
     CONF_POLL_DEVICES,
@@ -469,3 +474,213 @@ async def test_item17_8_migration_keys_the_entry_by_user_name(
     assert old_store not in hass_storage
     assert hass_storage["fusionsolar.quota.nbi_user"]["data"] == learned
     assert entry.runtime_data.account.governor.limit(ALARMS) == 1
+
+
+async def test_item17_9_plant_in_another_entry_is_not_offered(
+    hass: HomeAssistant, simulator_factory: Any
+) -> None:
+    sim: Simulator = await simulator_factory(
+        plants=2, accounts=[Account(username="second", password="pw2")]
+    )
+    first, second = (plant.code for plant in sim.plants)
+    entry_for(sim, **{CONF_PLANTS: [first]}).add_to_hass(hass)
+    flow_id = await start_user_flow(hass)
+    result = await hass.config_entries.flow.async_configure(
+        flow_id, user_input(sim, **{CONF_USERNAME: "second", CONF_PASSWORD: "pw2"})
+    )
+    assert result["step_id"] == "plants"
+    selector = result["data_schema"].schema[CONF_PLANTS]
+    assert [option["value"] for option in selector.config["options"]] == [second]
+    with pytest.raises(InvalidData):
+        await hass.config_entries.flow.async_configure(flow_id, {CONF_PLANTS: [first]})
+    result = await hass.config_entries.flow.async_configure(flow_id, {CONF_PLANTS: [second]})
+    assert result["type"] is FlowResultType.CREATE_ENTRY
+    assert result["options"][CONF_PLANTS] == [second]
+
+
+async def test_item17_9_plant_taken_while_choosing_is_named(
+    hass: HomeAssistant, simulator_factory: Any
+) -> None:
+    sim: Simulator = await simulator_factory(
+        plants=2, accounts=[Account(username="second", password="pw2")]
+    )
+    flow_id = await start_user_flow(hass)
+    await hass.config_entries.flow.async_configure(
+        flow_id, user_input(sim, **{CONF_USERNAME: "second", CONF_PASSWORD: "pw2"})
+    )
+    # Meanwhile another flow added the first plant with the main account.
+    entry_for(sim, **{CONF_PLANTS: [sim.plants[0].code]}).add_to_hass(hass)
+    result = await hass.config_entries.flow.async_configure(
+        flow_id, {CONF_PLANTS: [plant.code for plant in sim.plants]}
+    )
+    assert result["errors"] == {CONF_PLANTS: "plant_configured_elsewhere"}
+    assert result["description_placeholders"] == {"plants": sim.plants[0].name}
+
+
+async def test_item17_9_every_plant_in_another_entry_aborts(
+    hass: HomeAssistant, simulator_factory: Any
+) -> None:
+    sim: Simulator = await simulator_factory(
+        plants=1, accounts=[Account(username="second", password="pw2")]
+    )
+    entry_for(sim).add_to_hass(hass)
+    flow_id = await start_user_flow(hass)
+    result = await hass.config_entries.flow.async_configure(
+        flow_id, user_input(sim, **{CONF_USERNAME: "second", CONF_PASSWORD: "pw2"})
+    )
+    assert result["type"] is FlowResultType.ABORT
+    assert result["reason"] == "plants_configured_elsewhere"
+    assert result["description_placeholders"] == {"plants": sim.plants[0].name}
+
+
+async def test_item17_9_options_do_not_offer_plants_of_another_entry(
+    hass: HomeAssistant, simulator_factory: Any
+) -> None:
+    sim: Simulator = await simulator_factory(
+        plants=3, accounts=[Account(username="second", password="pw2")]
+    )
+    codes = [plant.code for plant in sim.plants]
+    entry = entry_for(sim, **{CONF_PLANTS: [codes[0]]})
+    entry.add_to_hass(hass)
+    other = MockConfigEntry(
+        domain=DOMAIN, unique_id="second", data={}, options={CONF_PLANTS: [codes[1]]}
+    )
+    other.add_to_hass(hass)
+    assert await hass.config_entries.async_setup(entry.entry_id)
+    await hass.async_block_till_done()
+    result = await hass.config_entries.options.async_init(entry.entry_id)
+    selector = result["data_schema"].schema[CONF_PLANTS]
+    assert [option["value"] for option in selector.config["options"]] == [codes[0], codes[2]]
+
+    # Taken by the other entry after the form was shown: named, nothing changes.
+    hass.config_entries.async_update_entry(other, options={CONF_PLANTS: codes[1:]})
+    form = {CONF_POLL_DEVICES: True, CONF_POLL_ALARMS: True, CONF_HISTORY_DAYS: 2}
+    result = await hass.config_entries.options.async_configure(
+        result["flow_id"], {CONF_PLANTS: [codes[0], codes[2]], **form}
+    )
+    assert result["errors"] == {CONF_PLANTS: "plant_configured_elsewhere"}
+    assert result["description_placeholders"] == {"plants": sim.plants[2].name}
+    assert entry.options[CONF_PLANTS] == [codes[0]]
+
+
+BAD_HOSTS = ["", "   ", "::1", "host:99999", "host:-1", "host:abc", "https://", "a b.example"]
+
+
+@pytest.mark.parametrize("host", BAD_HOSTS)
+async def test_item17_10_unparsable_host_is_a_form_error_in_the_user_step(
+    hass: HomeAssistant, simulator: Simulator, host: str
+) -> None:
+    flow_id = await start_user_flow(hass)
+    result = await hass.config_entries.flow.async_configure(
+        flow_id, user_input(simulator, **{CONF_HOST: host})
+    )
+    assert result["type"] is FlowResultType.FORM
+    assert result["errors"] == {CONF_HOST: "invalid_host"}
+    assert simulator.calls.count() == 0
+
+
+@pytest.mark.parametrize("host", BAD_HOSTS)
+async def test_item17_10_unparsable_host_is_a_form_error_when_reconfiguring(
+    hass: HomeAssistant, init_integration: MockConfigEntry, simulator: Simulator, host: str
+) -> None:
+    calls = simulator.calls.count()
+    flow_id = await start_flow(hass, init_integration, SOURCE_RECONFIGURE)
+    result = await hass.config_entries.flow.async_configure(
+        flow_id, user_input(simulator, **{CONF_HOST: host})
+    )
+    assert result["errors"] == {CONF_HOST: "invalid_host"}
+    assert simulator.calls.count() == calls
+    assert init_integration.data[CONF_HOST] == simulator.url
+
+
+@pytest.mark.parametrize(
+    ("field", "error"), [(CONF_LEGACY_URL, "invalid_legacy_url"), (CONF_V7_URL, "invalid_v7_url")]
+)
+@pytest.mark.parametrize("url", ["https://", "host:99999", "http://user:secret@host"])
+async def test_item17_10_unparsable_advanced_url_is_a_form_error(
+    hass: HomeAssistant, simulator: Simulator, field: str, error: str, url: str
+) -> None:
+    flow_id = await start_user_flow(hass)
+    form = user_input(simulator)
+    form["advanced"][field] = url
+    result = await hass.config_entries.flow.async_configure(flow_id, form)
+    assert result["errors"] == {"advanced": error}
+    assert simulator.calls.count() == 0
+
+
+async def test_item17_13_credentials_in_the_host_never_reach_the_log(
+    hass: HomeAssistant, socket_enabled: None, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.DEBUG)
+    flow_id = await start_user_flow(hass)
+    result = await hass.config_entries.flow.async_configure(
+        flow_id,
+        {
+            CONF_HOST: "http://admin:s3cr3t-in-host@127.0.0.1:9",
+            CONF_USERNAME: "user",
+            CONF_PASSWORD: "pass",
+            "advanced": {},
+        },
+    )
+    assert result["errors"] == {CONF_HOST: "host_credentials"}
+    # Without them the host is tried (and fails); the debug log names only the host.
+    result = await hass.config_entries.flow.async_configure(
+        flow_id,
+        {
+            CONF_HOST: "http://127.0.0.1:9",
+            CONF_USERNAME: "user",
+            CONF_PASSWORD: "pass",
+            "advanced": {},
+        },
+    )
+    assert result["errors"] == {"base": "cannot_connect"}
+    assert "Validation of 127.0.0.1 failed: CommunicationError" in caplog.text
+    assert "s3cr3t" not in caplog.text
+    assert "admin:" not in caplog.text
+
+
+# --- issue 21: config flow coverage ------------------------------------------------------
+
+
+async def test_item21_unexpected_validation_error_is_a_form_error(
+    hass: HomeAssistant, simulator: Simulator, caplog: pytest.LogCaptureFixture
+) -> None:
+    flow_id = await start_user_flow(hass)
+    with patch.object(FusionSolarClient, "async_login", side_effect=RuntimeError("boom")):
+        result = await hass.config_entries.flow.async_configure(flow_id, user_input(simulator))
+    assert result["errors"] == {"base": "unknown"}
+    assert "Unexpected error while validating the account" in caplog.text
+
+
+async def test_item21_options_flow_aborts_when_the_cloud_fails(
+    hass: HomeAssistant,
+    init_integration: MockConfigEntry,
+    simulator: Simulator,
+    freezer: FrozenDateTimeFactory,
+) -> None:
+    init_integration.runtime_data.account.forget_plants()
+    freezer.tick(61)
+    simulator.faults.add(None, "malformed_json", count=0)
+    result = await hass.config_entries.options.async_init(init_integration.entry_id)
+    assert result["type"] is FlowResultType.ABORT
+    assert result["reason"] == "cannot_connect"
+
+
+async def test_item21_options_flow_of_an_entry_that_is_not_running_aborts(
+    hass: HomeAssistant, simulator: Simulator, mock_config_entry: MockConfigEntry
+) -> None:
+    mock_config_entry.add_to_hass(hass)
+    result = await hass.config_entries.options.async_init(mock_config_entry.entry_id)
+    assert result["type"] is FlowResultType.ABORT
+    assert result["reason"] == "not_loaded"
+    assert simulator.calls.count() == 0
+
+
+async def test_item21_abandoned_user_flow_drops_its_validation_session(
+    hass: HomeAssistant, simulator: Simulator
+) -> None:
+    flow_id = await start_user_flow(hass)
+    result = await hass.config_entries.flow.async_configure(flow_id, user_input(simulator))
+    assert result["step_id"] == "plants"
+    hass.config_entries.flow.async_abort(flow_id)
+    assert async_get_registry(hass).get_existing(simulator.username) is None
