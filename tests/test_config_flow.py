@@ -451,20 +451,10 @@ async def test_item17_8_same_user_on_another_host_is_the_same_account(
 async def test_item17_8_migration_keys_the_entry_by_user_name(
     hass: HomeAssistant, simulator: Simulator, hass_storage: dict[str, Any]
 ) -> None:
-    entry = entry_for(simulator)
-    old_key = f"{simulator.url.removeprefix('http://')}|nbi_user"
-    old_store = "fusionsolar.quota." + "".join(c if c.isalnum() else "_" for c in old_key)
+    entry = legacy_entry(simulator)
+    old_store = "fusionsolar.quota." + "".join(c if c.isalnum() else "_" for c in entry.unique_id)
     learned = {"version": 1, "endpoints": {ALARMS: {"learned_limit": 1}}}
     hass_storage[old_store] = {"version": 1, "minor_version": 1, "key": old_store, "data": learned}
-    entry = MockConfigEntry(
-        domain=DOMAIN,
-        title=entry.title,
-        unique_id=old_key,
-        data=dict(entry.data),
-        options=dict(entry.options),
-        version=1,
-        minor_version=1,
-    )
     entry.add_to_hass(hass)
     assert await hass.config_entries.async_setup(entry.entry_id)
     await hass.async_block_till_done()
@@ -684,3 +674,51 @@ async def test_item21_abandoned_user_flow_drops_its_validation_session(
     assert result["step_id"] == "plants"
     hass.config_entries.flow.async_abort(flow_id)
     assert async_get_registry(hass).get_existing(simulator.username) is None
+
+
+def legacy_entry(sim: Simulator, **options: Any) -> MockConfigEntry:
+    """A config entry as version 1.1 stored it (unique id: host and user name)."""
+    entry = entry_for(sim, **options)
+    return MockConfigEntry(
+        domain=DOMAIN,
+        title=entry.title,
+        unique_id=f"{sim.url.removeprefix('http://')}|{sim.username}",
+        data=dict(entry.data),
+        options=dict(entry.options),
+        version=1,
+        minor_version=1,
+    )
+
+
+async def test_item17_8_migration_keeps_a_second_entry_of_the_same_user_name(
+    hass: HomeAssistant, simulator: Simulator, simulator_factory: Any
+) -> None:
+    """Two 1.1 entries of one user name on two systems both keep working."""
+    other: Simulator = await simulator_factory(
+        plants=2, accounts=[Account(username="nbi_user", password="nbi_pass", plants=[1])]
+    )
+    first, second = legacy_entry(simulator), legacy_entry(other, plants=[other.plants[1].code])
+    for entry in (first, second):
+        entry.add_to_hass(hass)
+        assert await hass.config_entries.async_setup(entry.entry_id)
+        await hass.async_block_till_done()
+    assert (first.unique_id, first.state) == ("nbi_user", ConfigEntryState.LOADED)
+    assert second.unique_id == f"{other.url.removeprefix('http://')}|nbi_user"
+    assert second.state is ConfigEntryState.LOADED
+    assert second.minor_version == 2
+    assert first.runtime_data.account is not second.runtime_data.account
+    assert other.calls.count(endpoint=LEGACY_LOGIN) == 1
+
+
+async def test_item17_8_entry_from_a_newer_version_is_left_alone(
+    hass: HomeAssistant, simulator: Simulator
+) -> None:
+    entry = legacy_entry(simulator)
+    newer = MockConfigEntry(
+        domain=DOMAIN, unique_id=entry.unique_id, data=dict(entry.data), version=2
+    )
+    newer.add_to_hass(hass)
+    assert not await hass.config_entries.async_setup(newer.entry_id)
+    assert newer.state is ConfigEntryState.MIGRATION_ERROR
+    assert newer.unique_id == entry.unique_id
+    assert simulator.calls.count() == 0

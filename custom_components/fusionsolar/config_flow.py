@@ -277,7 +277,9 @@ class FusionSolarConfigFlow(ConfigFlow, domain=DOMAIN):
         if not offered:
             return self.async_abort(
                 reason="plants_configured_elsewhere",
-                description_placeholders={"plants": _taken_labels(self._plants, taken, taken)},
+                description_placeholders={
+                    "plants": _taken_labels(self._plants, (p.code for p in self._plants), taken)
+                },
             )
         errors: dict[str, str] = {}
         placeholders: dict[str, str] = {}
@@ -351,9 +353,12 @@ class FusionSolarConfigFlow(ConfigFlow, domain=DOMAIN):
                 errors = {CONF_HOST: "other_plants"}
             if not errors:
                 return self._async_update_entry(entry, data)
-        defaults = {**entry.data, **{ADVANCED: {}}}
+        schema = _account_schema({**entry.data, ADVANCED: {}})
         return self.async_show_form(
-            step_id="reconfigure", data_schema=_account_schema(defaults), errors=errors
+            step_id="reconfigure",
+            # After an error the form shows what was typed, next to the error.
+            data_schema=self.add_suggested_values_to_schema(schema, user_input or {}),
+            errors=errors,
         )
 
     def _async_update_entry(self, entry: ConfigEntry, data: dict[str, Any]) -> ConfigFlowResult:
