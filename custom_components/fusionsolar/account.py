@@ -184,7 +184,9 @@ class AccountRegistry:
 
     def adopt(self, probe: AccountProbe) -> FusionSolarAccount:
         """Make a validated probe the account's client: its flow succeeded."""
-        governor, store = self._quotas[probe.key]
+        governor, store = self._quotas.setdefault(
+            probe.key, (probe.client.governor, _quota_store(self._hass, probe.key))
+        )
         account = self._accounts.get(probe.key)
         if account is None:
             account = FusionSolarAccount(

@@ -131,7 +131,7 @@ def _url_problem(value: str) -> str | None:
     if url.user is not None or url.password is not None:
         return "credentials"
     host = url.host or ""
-    if url.scheme not in ("http", "https") or not host or not port or " " in host:
+    if url.scheme not in ("http", "https") or not host or not port or any(map(str.isspace, host)):
         return "invalid"
     return None
 
