@@ -32,7 +32,8 @@ def entry_for(sim: Simulator, **options: object) -> MockConfigEntry:
     return MockConfigEntry(
         domain=DOMAIN,
         title=f"{sim.username} (simulator)",
-        unique_id=account_key(sim.url, sim.username),
+        unique_id=account_key(sim.username),
+        minor_version=2,
         data={
             CONF_HOST: sim.url,
             CONF_USERNAME: sim.username,

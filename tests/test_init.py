@@ -50,7 +50,7 @@ async def test_remove_entry_logs_out_and_forgets_the_account(
     await hass.async_block_till_done()
     assert simulator.calls.count(endpoint="/thirdData/logout") == 1
     assert simulator.calls.count(endpoint="/rest/openapi/pvms/v1/logout") == 1
-    assert async_get_registry(hass).get_existing(account_key(simulator.url, "nbi_user")) is None
+    assert async_get_registry(hass).get_existing(account_key("nbi_user")) is None
 
 
 async def test_only_unknown_devices_can_be_removed(
@@ -70,7 +70,7 @@ async def test_new_password_reuses_the_account_governor(
     hass: HomeAssistant, simulator: Simulator, init_integration: MockConfigEntry
 ) -> None:
     registry = async_get_registry(hass)
-    account = registry.get_existing(account_key(simulator.url, simulator.username))
+    account = registry.get_existing(account_key(simulator.username))
     assert account is not None
     settings = replace(account.settings, password="new-password")
     again = await registry.async_get(settings)

@@ -2,17 +2,24 @@
 
 from __future__ import annotations
 
-from homeassistant.const import CONF_HOST, CONF_PASSWORD, CONF_USERNAME, CONF_VERIFY_SSL, Platform
+from homeassistant.const import CONF_HOST, CONF_USERNAME, Platform
 from homeassistant.core import HomeAssistant, callback
 from homeassistant.exceptions import ConfigEntryAuthFailed, ConfigEntryNotReady
 from homeassistant.helpers import config_validation as cv
 from homeassistant.helpers import device_registry as dr
 from homeassistant.helpers.typing import ConfigType
 
-from .account import AccountSettings, async_get_registry
+from .account import (
+    account_key,
+    async_get_registry,
+    async_move_quota_store,
+    entry_account_key,
+    legacy_account_key,
+    settings_from_data,
+)
 from .alarms import async_create_alarm_coordinator, async_remove_alarm_store, async_start_alarms
 from .api import AuthenticationError, FusionSolarError
-from .const import CONF_LEGACY_URL, CONF_V7_URL, DOMAIN
+from .const import DOMAIN
 from .control import DispatchTracker, async_remove_dispatch_store
 from .coordinator import (
     DeviceCoordinator,
@@ -42,21 +49,30 @@ async def async_setup(hass: HomeAssistant, config: ConfigType) -> bool:
     return True
 
 
-def settings_from_entry(entry: FusionSolarConfigEntry) -> AccountSettings:
-    """Build the account settings stored in a config entry."""
-    return AccountSettings(
-        host=entry.data[CONF_HOST],
-        username=entry.data[CONF_USERNAME],
-        password=entry.data[CONF_PASSWORD],
-        legacy_url=entry.data.get(CONF_LEGACY_URL),
-        v7_url=entry.data.get(CONF_V7_URL),
-        verify_ssl=entry.data.get(CONF_VERIFY_SSL, True),
-    )
+async def async_migrate_entry(hass: HomeAssistant, entry: FusionSolarConfigEntry) -> bool:
+    """Migrate an entry: 1.1 -> 1.2 keys the account by user name, not host and user name."""
+    if entry.version > 1:
+        return False
+    if entry.minor_version < 2:
+        old_key = legacy_account_key(entry.data[CONF_HOST], entry.data[CONF_USERNAME])
+        new_key = account_key(entry.data[CONF_USERNAME])
+        if any(
+            other.unique_id == new_key and other.entry_id != entry.entry_id
+            for other in hass.config_entries.async_entries(DOMAIN)
+        ):
+            # The same user name on another host: keep this entry as it is.
+            new_key = entry.unique_id or old_key
+        else:
+            await async_move_quota_store(hass, old_key, new_key)
+        hass.config_entries.async_update_entry(entry, unique_id=new_key, minor_version=2)
+    return True
 
 
 async def async_setup_entry(hass: HomeAssistant, entry: FusionSolarConfigEntry) -> bool:
     """Set up a FusionSolar account from a config entry."""
-    account = await async_get_registry(hass).async_get(settings_from_entry(entry))
+    account = await async_get_registry(hass).async_get(
+        settings_from_data(entry.data), entry_account_key(entry)
+    )
     try:
         await account.client.async_login()
     except AuthenticationError as err:
@@ -130,7 +146,7 @@ async def async_unload_entry(hass: HomeAssistant, entry: FusionSolarConfigEntry)
 
 async def async_remove_entry(hass: HomeAssistant, entry: FusionSolarConfigEntry) -> None:
     """Log out and forget the account's learned quota when its entry is removed."""
-    await async_get_registry(hass).async_remove(settings_from_entry(entry).key)
+    await async_get_registry(hass).async_remove(entry_account_key(entry))
     await async_remove_alarm_store(hass, entry)
     await async_remove_dispatch_store(hass, entry.entry_id)
 

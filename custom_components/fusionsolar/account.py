@@ -1,19 +1,29 @@
 """One client, one quota governor and one token per NBI account.
 
 The NBI counts quota per account, and a new login may end the other sessions
-of the same account. So everything that talks to one account (config flows,
-every config entry of it, reloads) shares one `FusionSolarAccount`: one
-client, one governor whose learned limits survive restarts, and a short cache
-of the plant list (a 1/min endpoint) between the config flow and the setup.
+of the same account. So everything that talks to one account (its config
+entry, reloads) shares one `FusionSolarAccount`: one client, one governor whose
+learned limits survive restarts, and a short cache of the plant list (a 1/min
+endpoint) between the config flow and the setup. Config flows validate with an
+`AccountProbe` (own client, same governor) that replaces the account's client
+only when the flow succeeds.
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
 import aiohttp
-from homeassistant.const import EVENT_HOMEASSISTANT_STOP
+from homeassistant.config_entries import ConfigEntry
+from homeassistant.const import (
+    CONF_HOST,
+    CONF_PASSWORD,
+    CONF_USERNAME,
+    CONF_VERIFY_SSL,
+    EVENT_HOMEASSISTANT_STOP,
+)
 from homeassistant.core import Event, HomeAssistant, callback
 from homeassistant.helpers.aiohttp_client import async_create_clientsession
 from homeassistant.helpers.storage import Store
@@ -21,7 +31,7 @@ from homeassistant.util import dt as dt_util
 from homeassistant.util.hass_dict import HassKey
 
 from .api import FusionSolarClient, Plant, QuotaGovernor
-from .const import DOMAIN, LOGGER
+from .const import CONF_LEGACY_URL, CONF_V7_URL, DOMAIN, LOGGER
 
 STORAGE_VERSION = 1
 SAVE_DELAY = 30
@@ -37,7 +47,7 @@ def utc_clock() -> float:
 
 @dataclass(frozen=True, slots=True)
 class AccountSettings:
-    """What identifies and reaches one NBI account."""
+    """What reaches one NBI account."""
 
     host: str
     username: str
@@ -48,14 +58,35 @@ class AccountSettings:
 
     @property
     def key(self) -> str:
-        """Identify the account: quota and sessions are per host and user."""
-        return account_key(self.host, self.username)
+        """Identify the account: its user name, whatever host serves it."""
+        return account_key(self.username)
 
 
-def account_key(host: str, username: str) -> str:
-    """Build the unique id of an account."""
+def settings_from_data(data: Mapping[str, Any]) -> AccountSettings:
+    """Build the account settings stored in a config entry's data."""
+    return AccountSettings(
+        host=data[CONF_HOST],
+        username=data[CONF_USERNAME],
+        password=data[CONF_PASSWORD],
+        legacy_url=data.get(CONF_LEGACY_URL),
+        v7_url=data.get(CONF_V7_URL),
+        verify_ssl=data.get(CONF_VERIFY_SSL, True),
+    )
+
+
+def account_key(username: str) -> str:
+    """Build the unique id of an account: the user name, as the cloud compares it.
+
+    The host is left out on purpose: a host move (the 2026 change of the EU operator)
+    keeps the account, its entry and its learned quota.
+    """
+    return username.strip().lower()
+
+
+def legacy_account_key(host: str, username: str) -> str:
+    """The unique id of config entries before version 1.2 (host and user name)."""
     host = host.strip().lower().removeprefix("https://").removeprefix("http://").rstrip("/")
-    return f"{host}|{username.strip().lower()}"
+    return f"{host}|{account_key(username)}"
 
 
 @dataclass(slots=True)
@@ -74,8 +105,12 @@ class FusionSolarAccount:
         if self._plants and utc_clock() - self._plants[0] < PLANT_CACHE_SECONDS:
             return self._plants[1]
         plants = await self.client.async_get_plants()
-        self._plants = (utc_clock(), plants)
+        self.remember_plants(plants)
         return plants
+
+    def remember_plants(self, plants: list[Plant]) -> None:
+        """Keep a plant list just fetched (by a config flow's validation)."""
+        self._plants = (utc_clock(), plants)
 
     def forget_plants(self) -> None:
         """Drop the cached plant list so the next call asks the cloud."""
@@ -87,6 +122,32 @@ class FusionSolarAccount:
         self.store.async_delay_save(self.governor.export_state, SAVE_DELAY)
 
 
+@dataclass(slots=True)
+class AccountProbe:
+    """A throw-away client that validates settings in a config flow.
+
+    It has its own session and credentials, so a typo never reaches the running
+    entry, but the account's governor, so its login counts in the account's login
+    window. The registry adopts it only when the flow succeeds.
+    """
+
+    key: str
+    settings: AccountSettings
+    client: FusionSolarClient
+    session: aiohttp.ClientSession
+    plants: list[Plant] = field(default_factory=list)
+
+    async def async_validate(self) -> list[Plant]:
+        """Log in and list the account's plants."""
+        await self.client.async_login()
+        self.plants = await self.client.async_get_plants()
+        return self.plants
+
+    def discard(self) -> None:
+        """Drop the probe (the flow failed or was abandoned)."""
+        self.session.detach()
+
+
 class AccountRegistry:
     """All accounts known to this Home Assistant instance."""
 
@@ -94,39 +155,51 @@ class AccountRegistry:
         """Initialize the registry and close sessions when Home Assistant stops."""
         self._hass = hass
         self._accounts: dict[str, FusionSolarAccount] = {}
+        self._quotas: dict[str, tuple[QuotaGovernor, Store[dict[str, Any]]]] = {}
         hass.bus.async_listen_once(EVENT_HOMEASSISTANT_STOP, self._async_on_stop)
 
-    async def async_get(self, settings: AccountSettings) -> FusionSolarAccount:
-        """Return the account for these settings, creating or updating it."""
-        account = self._accounts.get(settings.key)
+    async def async_get(
+        self, settings: AccountSettings, key: str | None = None
+    ) -> FusionSolarAccount:
+        """Return the account for these settings, creating or updating it.
+
+        ``key`` is the config entry's unique id (default: the settings' user name).
+        """
+        key = key or settings.key
+        account = self._accounts.get(key)
         if account is not None and account.settings == settings:
             return account
-        if account is not None:
-            # New password or URLs: a new client, but the same governor.
-            account.client = self._new_client(settings, account.session, account.governor)
-            account.settings = settings
-            account.forget_plants()
-            return account
-        governor = QuotaGovernor(clock=utc_clock)
-        store: Store[dict[str, Any]] = Store(
-            self._hass, STORAGE_VERSION, f"{DOMAIN}.quota.{_slug(settings.key)}"
-        )
-        if (stored := await store.async_load()) is not None:
-            governor.restore_state(stored)
+        return self.adopt(await self.async_probe(settings, key))
+
+    async def async_probe(self, settings: AccountSettings, key: str) -> AccountProbe:
+        """Return a throw-away client for these settings that shares the account's governor."""
+        governor, _store = await self._async_quota(key)
         session = async_create_clientsession(
             self._hass,
             verify_ssl=settings.verify_ssl,
             auto_cleanup=False,
             cookie_jar=aiohttp.CookieJar(unsafe=True),
         )
-        account = FusionSolarAccount(
-            settings=settings,
-            client=self._new_client(settings, session, governor),
-            governor=governor,
-            session=session,
-            store=store,
+        return AccountProbe(key, settings, self._new_client(settings, session, governor), session)
+
+    def adopt(self, probe: AccountProbe) -> FusionSolarAccount:
+        """Make a validated probe the account's client: its flow succeeded."""
+        governor, store = self._quotas.setdefault(
+            probe.key, (probe.client.governor, _quota_store(self._hass, probe.key))
         )
-        self._accounts[settings.key] = account
+        account = self._accounts.get(probe.key)
+        if account is None:
+            account = FusionSolarAccount(
+                probe.settings, probe.client, governor, probe.session, store
+            )
+            self._accounts[probe.key] = account
+        else:
+            account.session.detach()
+            account.settings, account.client = probe.settings, probe.client
+            account.session = probe.session
+        account.forget_plants()
+        if probe.plants:
+            account.remember_plants(probe.plants)
         return account
 
     def get_existing(self, key: str) -> FusionSolarAccount | None:
@@ -135,10 +208,21 @@ class AccountRegistry:
 
     async def async_remove(self, key: str) -> None:
         """Log out and forget an account (its config entry was removed)."""
+        self._quotas.pop(key, None)
         if (account := self._accounts.pop(key, None)) is None:
             return
         await _async_close(account)
         await account.store.async_remove()
+
+    async def _async_quota(self, key: str) -> tuple[QuotaGovernor, Store[dict[str, Any]]]:
+        """The account's governor (with what it learned before) and its store."""
+        if (quota := self._quotas.get(key)) is None:
+            governor = QuotaGovernor(clock=utc_clock)
+            store = _quota_store(self._hass, key)
+            if (stored := await store.async_load()) is not None:
+                governor.restore_state(stored)
+            quota = self._quotas[key] = (governor, store)
+        return quota
 
     @staticmethod
     def _new_client(
@@ -159,6 +243,23 @@ class AccountRegistry:
             await account.store.async_save(account.governor.export_state())
             await _async_close(account)
         self._accounts.clear()
+
+
+def _quota_store(hass: HomeAssistant, key: str) -> Store[dict[str, Any]]:
+    return Store(hass, STORAGE_VERSION, f"{DOMAIN}.quota.{_slug(key)}")
+
+
+async def async_move_quota_store(hass: HomeAssistant, old_key: str, new_key: str) -> None:
+    """Keep what the governor learned when an account's key changes (entry migration)."""
+    old = _quota_store(hass, old_key)
+    if (data := await old.async_load()) is not None:
+        await _quota_store(hass, new_key).async_save(data)
+    await old.async_remove()
+
+
+def entry_account_key(entry: ConfigEntry) -> str:
+    """The registry key of a config entry's account: its unique id."""
+    return entry.unique_id or account_key(entry.data[CONF_USERNAME])
 
 
 async def _async_close(account: FusionSolarAccount) -> None:
