@@ -16,7 +16,7 @@ from homeassistant.core import HomeAssistant
 from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 
 from .api import Device, DeviceKind
-from .control import async_set_dod
+from .control import async_set_dod, current_dod
 from .coordinator import FusionSolarConfigEntry, MetadataCoordinator
 from .entity import FusionSolarEntity, async_add_device_entities, device_info
 
@@ -93,14 +93,9 @@ class DepthOfDischargeNumber(FusionSolarEntity[MetadataCoordinator], NumberEntit
     @property
     def native_value(self) -> float | None:
         """Return the DoD the cloud applied, until the device list reports one."""
-        applied = self._entry.runtime_data.dispatch.dod.get(self._key)
-        fetched = self.coordinator.data.lists_fetched
-        if applied is not None and (fetched is None or fetched <= applied.at):
-            return applied.value
-        device = self._device
-        return None if device is None else device.battery_dod
+        return current_dod(self._entry, self._key)
 
     async def async_set_native_value(self, value: float) -> None:
         """Set the battery's depth of discharge."""
         if (device := self._device) is not None:
-            await async_set_dod(self._entry, [device], round(value))
+            await async_set_dod(self._entry, [device], value)  # checked there (NaN, range)

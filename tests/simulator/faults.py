@@ -27,6 +27,11 @@ Kinds applied to the normal answer (the call is processed and counted):
 * ``data_as_map``: a list ``data`` becomes a map (``shape="paged"`` -> paged map, default
   ``"first"`` -> the first element).
 * ``strings``: every number inside ``data`` becomes a string.
+
+Kind applied after the answer is ready (the call is processed and counted):
+
+* ``drop_answer``: the connection is closed instead of answering, as when a command
+  reached the cloud but its answer was lost (the client sees a dropped connection).
 """
 
 from __future__ import annotations
@@ -39,7 +44,8 @@ DELAY_KINDS = frozenset({"delay"})
 POST_KINDS = frozenset(
     {"malformed_json", "nulls", "missing_keys", "data_as_list", "data_as_map", "strings"}
 )
-KINDS = PRE_KINDS | DELAY_KINDS | POST_KINDS
+DROP_KINDS = frozenset({"drop_answer"})
+KINDS = PRE_KINDS | DELAY_KINDS | POST_KINDS | DROP_KINDS
 
 ID_KEYS = frozenset(
     {
