@@ -23,8 +23,21 @@ from pytest_homeassistant_custom_component.common import (
     async_capture_events,
 )
 
-from custom_components.fusionsolar.api import FusionSolarClient, OutcomeUnknownError
+from custom_components.fusionsolar.api import (
+    ApiFamilyUnavailableError,
+    AuthenticationError,
+    CommunicationError,
+    DispatchMode,
+    FusionSolarClient,
+    FusionSolarError,
+    InvalidRequestError,
+    OutcomeUnknownError,
+    PermissionDeniedError,
+    QuotaWouldExceed,
+)
 from custom_components.fusionsolar.const import DOMAIN, EVENT_DISPATCH_FINISHED
+from custom_components.fusionsolar.control import control_error, store_key
+from tests.conftest import entry_for
 from tests.simulator import Simulator
 from tests.test_control import (
     CHARGE,
@@ -508,3 +521,161 @@ async def test_item21_4_stopped_translated(hass: HomeAssistant) -> None:
         translations = await async_get_translations(hass, language, "entity", [DOMAIN])
         key = f"component.{DOMAIN}.entity.sensor.dispatch_status.state.stopped"
         assert translations[key] == text
+
+
+# ----------------------------------------------------------------------------- coverage
+
+
+@pytest.mark.freeze_time(NIGHT)
+async def test_item21_tasks_given_up_25_hours_after_the_request(
+    hass: HomeAssistant, simulator_factory: Any, freezer: FrozenDateTimeFactory
+) -> None:
+    """The cloud never answers for the tasks: the tracker gives up on its own after 25 h."""
+    sim: Simulator = await simulator_factory(plants=2)
+    await setup(hass, sim)
+    charging, stopped = (plant.code for plant in sim.plants)
+    sensors = [entity_id(hass, "sensor", PLANT_SENSOR.format(code)) for code in (charging, stopped)]
+    events = async_capture_events(hass, EVENT_DISPATCH_FINISHED)
+    await call(hass, "forced_charge", {"device_id": device_id(hass, charging), "duration": 600})
+    await call(hass, "forced_charge", {"device_id": device_id(hass, stopped), "duration": 600})
+    await call(hass, "stop_forced_charge_discharge", {"device_id": device_id(hass, stopped)})
+    sim.faults.add(STATUS, "http_status", count=0, status=502)
+
+    await advance(hass, freezer, 3)
+    assert [state(hass, sensor) for sensor in sensors] == ["in_progress", "stopped"]
+    freezer.tick(timedelta(hours=24, minutes=50))
+    await advance(hass, freezer, 3)
+    assert [state(hass, sensor) for sensor in sensors] == ["in_progress", "stopped"]
+    assert events == []
+
+    await advance(hass, freezer, 9)
+
+    assert [state(hass, sensor) for sensor in sensors] == ["timeout", "stopped"]
+    assert {event.data["plant_code"]: event.data["state"] for event in events} == {
+        charging: "timeout",
+        stopped: "stopped",
+    }
+    polls = sim.calls.count(endpoint=STATUS)
+    await advance(hass, freezer, 6)
+    assert sim.calls.count(endpoint=STATUS) == polls  # given up: no more polling
+
+
+@pytest.mark.freeze_time(NIGHT)
+async def test_item21_quota_refusal_ends_a_polling_round(
+    hass: HomeAssistant, simulator_factory: Any, freezer: FrozenDateTimeFactory
+) -> None:
+    sim: Simulator = await simulator_factory(plants=2)
+    entry = await setup(hass, sim)
+    for plant in sim.plants:
+        await call(
+            hass, "forced_charge", {"device_id": device_id(hass, plant.code), "duration": 60}
+        )
+    asked: list[int] = []
+
+    async def refused(request_id: int, **_kwargs: Any) -> Any:
+        asked.append(request_id)
+        raise QuotaWouldExceed(STATUS, 30)
+
+    with patch.object(client_of(entry), "async_charge_discharge_status", refused):
+        await advance(hass, freezer, 3)
+
+    assert len(asked) == 1  # the second request waits for the next round
+    await advance(hass, freezer, 3)
+    assert sim.calls.count(endpoint=STATUS) == 2
+
+
+@pytest.mark.freeze_time(NIGHT)
+async def test_item21_stored_tasks_restored(
+    hass: HomeAssistant, simulator: Simulator, hass_storage: dict[str, Any]
+) -> None:
+    """Tasks stored by an older version (stopped flag) and broken ones."""
+    entry = entry_for(simulator)
+    code = simulator.plants[0].code
+    hass_storage[store_key(entry.entry_id)] = {
+        "version": 1,
+        "key": store_key(entry.entry_id),
+        "data": {
+            "plants": {
+                code: {
+                    "request_id": 42,
+                    "mode": "charge",
+                    "state": "in_progress",
+                    "requested": "2026-06-18T00:50:00+00:00",
+                    "start": "2026-06-18T00:50:00+00:00",
+                    "end": None,
+                    "stopped": True,
+                },
+                "NE=broken": {"state": "in_progress"},
+            }
+        },
+    }
+    entry.add_to_hass(hass)
+    assert await hass.config_entries.async_setup(entry.entry_id)
+    await hass.async_block_till_done()
+
+    sensor = entity_id(hass, "sensor", PLANT_SENSOR.format(code))
+    assert state(hass, sensor) == "stopped"
+    assert hass.states.get(sensor).attributes["request_id"] == 42
+    assert list(entry.runtime_data.dispatch.plants) == [code]
+
+
+@pytest.mark.freeze_time(NIGHT)
+async def test_item21_status_of_idle_plant_and_of_a_discharge(
+    hass: HomeAssistant, simulator: Simulator
+) -> None:
+    await setup(hass, simulator)
+    code = simulator.plants[0].code
+    plant_device = {"device_id": device_id(hass, code)}
+    sensor = entity_id(hass, "sensor", PLANT_SENSOR.format(code))
+
+    idle = await call(hass, "get_dispatch_status", plant_device, response=True)
+    await call(hass, "stop_forced_charge_discharge", plant_device)  # nothing to stop
+
+    assert idle == {"tasks": [{"plant_code": code, "request_id": None, "state": "idle"}]}
+    assert state(hass, sensor) == "idle"
+    response = await call(hass, "forced_discharge", {**plant_device, "duration": 30}, response=True)
+    request_id = response["tasks"][0]["request_id"]
+    status = await call(
+        hass, "get_dispatch_status", {**plant_device, "request_id": request_id}, response=True
+    )
+    (task,) = status["tasks"]
+    assert (task["plant_code"], task["mode"], task["state"]) == (code, "discharge", "in_progress")
+
+
+@pytest.mark.parametrize(
+    ("error", "key"),
+    [
+        (ApiFamilyUnavailableError("no V7"), "control_unavailable"),
+        (AuthenticationError(fail_code=20001), "authentication_failed"),
+        (PermissionDeniedError(fail_code=401), "control_permission"),
+        (QuotaWouldExceed(CHARGE, 30), "control_quota"),
+        (InvalidRequestError(fail_code=20040), "control_rejected"),
+        (CommunicationError("Request timed out"), "control_communication"),
+        (FusionSolarError(fail_code=20048), "duplicate_request"),
+    ],
+)
+def test_item21_client_errors_keep_their_meaning(error: FusionSolarError, key: str) -> None:
+    translated = control_error(error, "Plant 1")
+    assert translated.translation_key == key
+    assert translated.translation_placeholders["devices"] == "Plant 1"
+
+
+@pytest.mark.freeze_time(NIGHT)
+async def test_item21_4_task_stopped_elsewhere_has_consistent_times(
+    hass: HomeAssistant, simulator: Simulator, freezer: FrozenDateTimeFactory
+) -> None:
+    """Stopped from the FusionSolar app: the cloud ends it at its slot, before it started."""
+    entry = await setup(hass, simulator)
+    code = simulator.plants[0].code
+    sensor = entity_id(hass, "sensor", PLANT_SENSOR.format(code))
+    await call(hass, "forced_charge", {"device_id": device_id(hass, code), "duration": 60})
+    await client_of(entry).async_charge_discharge([code], DispatchMode.STOP)
+
+    await advance(hass, freezer, 3)
+
+    assert state(hass, sensor) == "complete"
+    attributes = hass.states.get(sensor).attributes
+    start = dt_util.parse_datetime(attributes["start"])
+    end = dt_util.parse_datetime(attributes["end"])
+    assert start is not None
+    assert end == start  # the cloud said 01:00, before the 01:02 start
