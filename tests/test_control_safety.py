@@ -679,3 +679,26 @@ async def test_item21_4_task_stopped_elsewhere_has_consistent_times(
     end = dt_util.parse_datetime(attributes["end"])
     assert start is not None
     assert end == start  # the cloud said 01:00, before the 01:02 start
+
+
+@pytest.mark.freeze_time(NIGHT)
+async def test_item17_5_dropped_answer_with_todays_resending_client(
+    hass: HomeAssistant, simulator: Simulator
+) -> None:
+    """A client that sends once more after a dropped connection gets 20048 (duplicate).
+
+    The first attempt arrived: the user is not told it failed, the task is followed.
+    """
+    await setup(hass, simulator)
+    code = simulator.plants[0].code
+    simulator.faults.add(CHARGE, "drop_answer")
+
+    response = await call(
+        hass, "forced_charge", {"device_id": device_id(hass, code), "duration": 60}, response=True
+    )
+
+    (task,) = response["tasks"]
+    assert (task["delivered"], task["state"]) == (True, "in_progress")
+    assert list(simulator.tasks.by_request) == [task["request_id"]]  # processed once
+    assert simulator.calls.count(endpoint=CHARGE, fail_code=0) <= 1
+    assert state(hass, entity_id(hass, "sensor", PLANT_SENSOR.format(code))) == "in_progress"

@@ -9,7 +9,8 @@ carry the spec's meaning of the failCode. Commands to one plant are serialised
 with another command to that plant.
 
 A charge/discharge command whose answer is lost (the connection dropped after sending,
-a timeout, a malformed answer) is never sent again: the task's status is asked with the
+a timeout, a malformed answer, or a resent attempt refused as a duplicate) is never
+sent again by us: the task's status is asked with the
 same request ID. A task the cloud knows is tracked as if the answer had come; a task it
 does not know was not received (the original error is raised); when the status cannot
 be had either, the user is told that the outcome is unknown and the task is tracked
@@ -90,6 +91,7 @@ _FAIL_CODE_KEYS: Mapping[int, str] = {
     20052: "on_off_failed",
     20053: "soc_control_not_supported",
 }
+DUPLICATE_REQUEST = 20048
 TASK_NOT_FOUND = 20050
 
 # One lock per plant code, shared by every entry: commands to a plant never interleave.
@@ -286,10 +288,10 @@ async def async_dispatch(
             power_w=power,
             request_id=request_id,
         )
-    except CommunicationError as err:
-        command, status = await _async_confirm(entry, plant_codes, mode, request_id, err)
     except FusionSolarError as err:
-        raise control_error(err, plants) from err
+        if not _answer_lost(err):
+            raise control_error(err, plants) from err
+        command, status = await _async_confirm(entry, plant_codes, mode, request_id, err)
     if missed := set(plant_codes) - delivered(command):
         LOGGER.warning(
             "%s: the command was not delivered to %s",
@@ -306,12 +308,21 @@ async def async_dispatch(
     return DispatchOutcome(command, note)
 
 
+def _answer_lost(err: FusionSolarError) -> bool:
+    """Return whether a command may have been received despite the error.
+
+    A duplicate request ID (20048) for an ID chosen just now means that a first,
+    unanswered attempt arrived (a client resending after a dropped connection).
+    """
+    return isinstance(err, CommunicationError) or err.fail_code == DUPLICATE_REQUEST
+
+
 async def _async_confirm(
     entry: FusionSolarConfigEntry,
     plant_codes: list[str],
     mode: DispatchMode,
     request_id: int,
-    err: CommunicationError,
+    err: FusionSolarError,
 ) -> tuple[DispatchCommand, DispatchStatus]:
     """Ask the status of a command whose answer was lost; never send it again.
 
