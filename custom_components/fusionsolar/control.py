@@ -10,11 +10,11 @@ with another command to that plant.
 
 A charge/discharge command whose answer is lost (the connection dropped after sending,
 a timeout, a malformed answer, or a resent attempt refused as a duplicate) is never
-sent again by us: the task's status is asked with the
-same request ID. A task the cloud knows is tracked as if the answer had come; a task it
-does not know was not received (the original error is raised); when the status cannot
-be had either, the user is told that the outcome is unknown and the task is tracked
-until the cloud answers for it.
+sent again by us: the task's status is asked with the same request ID. A task the
+cloud knows is tracked as if the answer had come; a task it does not know was not
+received (the original error is raised); when the status cannot be had either, the
+user is told that the outcome is unknown and the task is tracked until the cloud
+answers for it.
 
 `DispatchTracker` follows the forced charge/discharge tasks of one config entry. The
 cloud updates a task's status every 3 minutes, so the tracker polls
@@ -326,8 +326,9 @@ async def _async_confirm(
 ) -> tuple[DispatchCommand, DispatchStatus]:
     """Ask the status of a command whose answer was lost; never send it again.
 
-    Return the command as the cloud knows it, and its status; raise the original error if the cloud
-    does not know it, or "outcome unknown" (the task is tracked) if it cannot tell.
+    Return the command as the cloud knows it, and its status. Raise the original error
+    if the cloud does not know it, or "outcome unknown" (the task is tracked) if it
+    cannot tell.
     """
     plants = ", ".join(plant_codes)
     LOGGER.warning(

@@ -153,7 +153,9 @@ class DispatchSettings:
             raise validation_error("soc_and_duration")
         return cls(
             None if soc is None else checked(ATTR_TARGET_SOC, soc, 0, 100),
-            None if duration is None else checked_whole(ATTR_DURATION, duration, 1, MAX_DURATION),
+            None
+            if duration is None
+            else checked_whole(ATTR_DURATION, duration, MIN_DURATION, MAX_DURATION),
             None if power is None else round(checked(ATTR_POWER, power, 1, MAX_POWER)),
         )
 
