@@ -207,9 +207,10 @@ async def test_stop_forced_charge(
 
     stop_request = max(simulator.tasks.by_request)
     assert simulator.tasks.by_request[stop_request][0].switch == 0
-    await run_until(hass, freezer, sensor, "complete", limit=10)
+    assert state(hass, sensor) == "stopped"
+    await advance(hass, freezer, 3)  # the cloud confirms the end and the final energy
     (event,) = events
-    assert event.data["state"] == "complete"
+    assert event.data["state"] == "stopped"
     # Charged for 10 minutes only, at the batteries' default power (5 kW).
     assert event.data["charged_energy"] == pytest.approx(5.0 * 10 / 60, rel=0.05)
     await call(hass, "forced_discharge", {"device_id": plant_device, "duration": 10})
@@ -383,17 +384,20 @@ async def test_validation_errors_send_nothing(hass: HomeAssistant, simulator: Si
     on_battery = {"device_id": device_id(hass, plant.batteries[0].sn)}
     on_inverter = {"device_id": device_id(hass, plant.inverters[0].sn)}
     elsewhere = {"device_id": _not_fusionsolar_device(hass)}
-    out_of_range = "value_out_of_range"
     cases: list[tuple[str, dict[str, Any], str]] = [
-        ("forced_charge", on_plant, "soc_or_duration"),
-        ("forced_charge", {**on_plant, "target_soc": 50, "duration": 5}, "soc_or_duration"),
-        ("forced_charge", {**on_plant, "target_soc": 101}, out_of_range),
-        ("forced_discharge", {**on_plant, "target_soc": -1}, out_of_range),
-        ("forced_charge", {**on_plant, "duration": 1441}, out_of_range),
-        ("forced_discharge", {**on_plant, "duration": -5}, out_of_range),
-        ("forced_charge", {**on_plant, "duration": 5, "power": 0}, out_of_range),
-        ("set_depth_of_discharge", {**on_battery, "depth_of_discharge": 101}, out_of_range),
-        ("get_dispatch_status", {**on_plant, "request_id": 0}, out_of_range),
+        ("forced_charge", on_plant, "soc_or_duration_missing"),
+        ("forced_charge", {**on_plant, "target_soc": 50, "duration": 5}, "soc_and_duration"),
+        ("forced_charge", {**on_plant, "target_soc": 101}, "target_soc_out_of_range"),
+        ("forced_discharge", {**on_plant, "target_soc": -1}, "target_soc_out_of_range"),
+        ("forced_charge", {**on_plant, "duration": 1441}, "duration_out_of_range"),
+        ("forced_discharge", {**on_plant, "duration": -5}, "duration_out_of_range"),
+        ("forced_charge", {**on_plant, "duration": 5, "power": 0}, "power_out_of_range"),
+        (
+            "set_depth_of_discharge",
+            {**on_battery, "depth_of_discharge": 101},
+            "depth_of_discharge_out_of_range",
+        ),
+        ("get_dispatch_status", {**on_plant, "request_id": 0}, "request_id_out_of_range"),
         ("forced_charge", {"device_id": "nope", "duration": 5}, "device_not_found"),
         ("forced_charge", {**elsewhere, "duration": 5}, "not_fusionsolar_device"),
         ("forced_charge", {**on_inverter, "duration": 5}, "plant_or_battery_expected"),
@@ -644,7 +648,7 @@ async def test_commands_logged_once_without_secrets(
     await setup(hass, simulator)
     plant = simulator.plants[0]
     caplog.clear()
-    caplog.set_level("INFO", logger="custom_components.fusionsolar")
+    caplog.set_level("DEBUG", logger="custom_components.fusionsolar")
 
     await call(hass, "forced_charge", {"device_id": device_id(hass, plant.code), "duration": 5})
     await call(
@@ -654,7 +658,7 @@ async def test_commands_logged_once_without_secrets(
     )
 
     ours = [r for r in caplog.records if r.name.startswith("custom_components.fusionsolar")]
-    commands = [r.getMessage() for r in ours if r.levelname == "INFO"]
+    commands = [r.getMessage() for r in ours if "control.py" in r.pathname]
     assert len(commands) == 2, commands
     assert "forced charge" in commands[0]
     assert "depth of discharge 90" in commands[1]

@@ -2,8 +2,19 @@
 
 Every control command (forced charge/discharge, stop, depth of discharge, inverter
 on/off) goes through the `async_*` helpers here: they check that the account has the
-V7 API, log the command once, and turn client errors into translated Home Assistant
-errors that carry the spec's meaning of the failCode.
+V7 API and the values, log the command once (at debug, devices by their DN: names often
+hold serial numbers), and turn client errors into translated Home Assistant errors that
+carry the spec's meaning of the failCode. Commands to one plant are serialised
+(`plant_locks`), so "is a task running?" and the command that follows cannot interleave
+with another command to that plant.
+
+A charge/discharge command whose answer is lost (the connection dropped after sending,
+a timeout, a malformed answer, or a resent attempt refused as a duplicate) is never
+sent again by us: the task's status is asked with the same request ID. A task the
+cloud knows is tracked as if the answer had come; a task it does not know was not
+received (the original error is raised); when the status cannot be had either, the
+user is told that the outcome is unknown and the task is tracked until the cloud
+answers for it.
 
 `DispatchTracker` follows the forced charge/discharge tasks of one config entry. The
 cloud updates a task's status every 3 minutes, so the tracker polls
@@ -17,7 +28,9 @@ reports it.
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Mapping
+import asyncio
+from collections.abc import AsyncIterator, Awaitable, Iterable, Mapping
+from contextlib import AsyncExitStack, asynccontextmanager
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from enum import StrEnum
@@ -32,14 +45,19 @@ from homeassistant.core import CALLBACK_TYPE, HomeAssistant, callback
 from homeassistant.exceptions import HomeAssistantError, ServiceValidationError
 from homeassistant.helpers.event import async_track_time_interval
 from homeassistant.helpers.storage import Store
+from homeassistant.helpers.translation import async_get_exception_message
 from homeassistant.util import dt as dt_util
+from homeassistant.util.hass_dict import HassKey
 
 from .api import (
     ApiFamilyUnavailableError,
     AuthenticationError,
+    CommunicationError,
     Device,
+    DeviceKind,
     DispatchCommand,
     DispatchMode,
+    DispatchResult,
     DispatchState,
     DispatchStatus,
     DispatchTask,
@@ -73,7 +91,11 @@ _FAIL_CODE_KEYS: Mapping[int, str] = {
     20052: "on_off_failed",
     20053: "soc_control_not_supported",
 }
+DUPLICATE_REQUEST = 20048
 TASK_NOT_FOUND = 20050
+
+# One lock per plant code, shared by every entry: commands to a plant never interleave.
+PLANT_LOCKS: HassKey[dict[str, asyncio.Lock]] = HassKey(f"{DOMAIN}_plant_locks")
 
 
 class DispatchPhase(StrEnum):
@@ -83,6 +105,7 @@ class DispatchPhase(StrEnum):
     IN_PROGRESS = "in_progress"
     COMPLETE = "complete"
     TIMEOUT = "timeout"
+    STOPPED = "stopped"
 
 
 _PHASES: Mapping[DispatchState, DispatchPhase] = {
@@ -102,6 +125,34 @@ def validation_error(key: str, **placeholders: object) -> ServiceValidationError
         translation_key=key,
         translation_placeholders={name: str(value) for name, value in placeholders.items()},
     )
+
+
+def _number(value: float) -> str:
+    """Show a limit as people write it: 100, not 100.0."""
+    return str(int(value)) if value == int(value) else str(value)
+
+
+def checked(field: str, value: float, low: float, high: float) -> float:
+    """Return `value` if it lies in [low, high] (NaN never does); refuse it otherwise.
+
+    The error's key is `<field>_out_of_range`: its text names the field as the action
+    shows it, with the unit.
+    """
+    if not low <= value <= high:
+        raise validation_error(f"{field}_out_of_range", min=_number(low), max=_number(high))
+    return value
+
+
+def checked_whole(field: str, value: float, low: float, high: float) -> int:
+    """Return `value` as an int if it is a whole number in [low, high]; refuse it otherwise."""
+    if checked(field, value, low, high) != int(value):
+        raise validation_error(f"{field}_out_of_range", min=_number(low), max=_number(high))
+    return int(value)
+
+
+def checked_dod(dod: float) -> int:
+    """Return a depth of discharge (whole %, 0-100) or refuse it with a translated error."""
+    return checked_whole("depth_of_discharge", dod, 0, 100)
 
 
 def control_error(err: FusionSolarError, devices: str) -> HomeAssistantError:
@@ -148,11 +199,58 @@ def control_client(entry: FusionSolarConfigEntry) -> FusionSolarClient:
 
 
 def device_label(device: Device) -> str:
-    """Name a device in logs and errors, as the cloud names it."""
+    """Name a device in errors, as the cloud names it."""
     return device.name or device.dn or device.key
 
 
+def log_label(device: Device) -> str:
+    """Name a device in logs by its DN: names and keys often hold a serial number."""
+    return device.dn or "(no DN)"
+
+
+@asynccontextmanager
+async def plant_locks(hass: HomeAssistant, plant_codes: Iterable[str]) -> AsyncIterator[None]:
+    """Hold the control locks of plants (in a fixed order, so never a deadlock)."""
+    locks = hass.data.setdefault(PLANT_LOCKS, {})
+    async with AsyncExitStack() as stack:
+        for code in sorted(set(plant_codes)):
+            await stack.enter_async_context(locks.setdefault(code, asyncio.Lock()))
+        yield
+
+
+def current_dod(entry: FusionSolarConfigEntry, key: str) -> float | None:
+    """Return a battery's DoD: the one the cloud applied, until the device list reports one."""
+    metadata = entry.runtime_data.metadata.data
+    applied = entry.runtime_data.dispatch.dod.get(key)
+    if applied is not None and (
+        metadata.lists_fetched is None or metadata.lists_fetched <= applied.at
+    ):
+        return applied.value
+    device = metadata.devices.get(key)
+    return None if device is None else device.battery_dod
+
+
+def end_of_discharge(entry: FusionSolarConfigEntry, plant_code: str) -> float | None:
+    """Return the highest end-of-discharge SOC (100 % - DoD) of a plant's batteries."""
+    levels = [
+        100 - dod
+        for device in entry.runtime_data.metadata.data.devices.values()
+        if device.kind is DeviceKind.BATTERY
+        and device.plant_code == plant_code
+        and (dod := current_dod(entry, device.key)) is not None
+    ]
+    return max(levels, default=None)
+
+
 # ----------------------------------------------------------------------------- commands
+
+
+@dataclass(frozen=True, slots=True)
+class DispatchOutcome:
+    """A delivered charge/discharge command; `note` tells how it was confirmed if unusual."""
+
+    command: DispatchCommand
+    note: str | None = None
 
 
 async def async_dispatch(
@@ -163,24 +261,37 @@ async def async_dispatch(
     target_soc: float | None = None,
     duration: int | None = None,
     power: int | None = None,
-) -> DispatchCommand:
-    """Send a forced charge, discharge or stop to plants, and track the task."""
+) -> DispatchOutcome:
+    """Send a forced charge, discharge or stop to plants, and track the task.
+
+    Callers hold the plants' `plant_locks` across their checks and this call.
+    """
     client = control_client(entry)
     plants = ", ".join(plant_codes)
     settings = {"target SOC %": target_soc, "minutes": duration, "W": power}
-    LOGGER.info(
-        "%s: %s of %s %s",
+    request_id = client.new_request_id()
+    LOGGER.debug(
+        "%s: %s of %s %s (request %s)",
         entry.title,
         "stop" if mode is DispatchMode.STOP else f"forced {mode.name.lower()}",
         plants,
         {name: value for name, value in settings.items() if value is not None},
+        request_id,
     )
-    command = await _run(
-        client.async_charge_discharge(
-            plant_codes, mode, target_soc=target_soc, duration_min=duration, power_w=power
-        ),
-        plants,
-    )
+    status: DispatchStatus | None = None
+    try:
+        command = await client.async_charge_discharge(
+            plant_codes,
+            mode,
+            target_soc=target_soc,
+            duration_min=duration,
+            power_w=power,
+            request_id=request_id,
+        )
+    except FusionSolarError as err:
+        if not _answer_lost(err):
+            raise control_error(err, plants) from err
+        command, status = await _async_confirm(entry, plant_codes, mode, request_id, err)
     if missed := set(plant_codes) - delivered(command):
         LOGGER.warning(
             "%s: the command was not delivered to %s",
@@ -188,7 +299,70 @@ async def async_dispatch(
             ", ".join(sorted(missed)),
         )
     entry.runtime_data.dispatch.async_track(command, mode)
-    return command
+    if status is None:
+        return DispatchOutcome(command)
+    entry.runtime_data.dispatch.async_apply(status)
+    note = async_get_exception_message(
+        DOMAIN, "answer_lost_task_confirmed", {"request_id": str(request_id)}
+    )
+    return DispatchOutcome(command, note)
+
+
+def _answer_lost(err: FusionSolarError) -> bool:
+    """Return whether a command may have been received despite the error.
+
+    A duplicate request ID (20048) for an ID chosen just now means that a first,
+    unanswered attempt arrived (a client resending after a dropped connection).
+    """
+    return isinstance(err, CommunicationError) or err.fail_code == DUPLICATE_REQUEST
+
+
+async def _async_confirm(
+    entry: FusionSolarConfigEntry,
+    plant_codes: list[str],
+    mode: DispatchMode,
+    request_id: int,
+    err: FusionSolarError,
+) -> tuple[DispatchCommand, DispatchStatus]:
+    """Ask the status of a command whose answer was lost; never send it again.
+
+    Return the command as the cloud knows it, and its status. Raise the original error
+    if the cloud does not know it, or "outcome unknown" (the task is tracked) if it
+    cannot tell.
+    """
+    plants = ", ".join(plant_codes)
+    LOGGER.warning(
+        "%s: no answer to request %s for %s (%s); asking the cloud whether it arrived",
+        entry.title,
+        request_id,
+        plants,
+        err,
+    )
+    tracker = entry.runtime_data.dispatch
+    try:
+        status = await entry.runtime_data.account.client.async_charge_discharge_status(request_id)
+    except FusionSolarError as status_err:
+        if status_err.fail_code == TASK_NOT_FOUND:
+            raise control_error(err, plants) from err
+        LOGGER.debug("Status of request %s unavailable: %s", request_id, status_err)
+        if mode is not DispatchMode.STOP:
+            tracker.async_track(_assumed_command(request_id, plant_codes), mode)
+        raise HomeAssistantError(
+            translation_domain=DOMAIN,
+            translation_key="outcome_unknown",
+            translation_placeholders={"devices": plants, "request_id": str(request_id)},
+        ) from err
+    only = plant_codes[0] if len(plant_codes) == 1 else None
+    known = {task.plant_code or only for task in status.entries}
+    return _assumed_command(request_id, [code for code in plant_codes if code in known]), status
+
+
+def _assumed_command(request_id: int, plant_codes: Iterable[str]) -> DispatchCommand:
+    """Describe a command the cloud received for plants (from its status, not its answer)."""
+    return DispatchCommand(
+        request_id,
+        tuple(DispatchResult(code, None, None, True) for code in plant_codes),
+    )
 
 
 def delivered(command: DispatchCommand) -> set[str]:
@@ -197,12 +371,18 @@ def delivered(command: DispatchCommand) -> set[str]:
 
 
 async def async_set_dod(
-    entry: FusionSolarConfigEntry, batteries: list[Device], dod: int
+    entry: FusionSolarConfigEntry, batteries: list[Device], value: float
 ) -> dict[str, int | None]:
     """Set the depth of discharge of batteries; return what each applied (by key)."""
+    dod = checked_dod(value)
     client = control_client(entry)
     names = ", ".join(device_label(battery) for battery in batteries)
-    LOGGER.info("%s: depth of discharge %s %% for %s", entry.title, dod, names)
+    LOGGER.debug(
+        "%s: depth of discharge %s %% for %s",
+        entry.title,
+        dod,
+        ", ".join(log_label(battery) for battery in batteries),
+    )
     results = await _run(client.async_set_dod([b.dn for b in batteries if b.dn], dod), names)
     by_dn = {result.dn: result for result in results}
     applied = {
@@ -220,7 +400,9 @@ async def async_switch_inverter(entry: FusionSolarConfigEntry, inverter: Device,
     """Start or shut down an inverter."""
     client = control_client(entry)
     name = device_label(inverter)
-    LOGGER.info("%s: switching inverter %s %s", entry.title, name, "on" if on else "off")
+    LOGGER.debug(
+        "%s: switching inverter %s %s", entry.title, log_label(inverter), "on" if on else "off"
+    )
     results = await _run(client.async_device_on_off([inverter.dn or ""], on), name)
     if not any(result.dn == inverter.dn and result.success is not False for result in results):
         raise control_error(FusionSolarError(fail_code=20052), name)
@@ -235,7 +417,11 @@ def _iso(moment: datetime | None) -> str | None:
 
 @dataclass(slots=True)
 class PlantDispatch:
-    """The latest forced charge/discharge task of one plant."""
+    """The latest forced charge/discharge task of one plant.
+
+    `phase` is what the sensor shows; `final` tells that the cloud reported the task's
+    end (until then it is polled, also when stopped, for its final energy).
+    """
 
     request_id: int
     mode: DispatchMode | None
@@ -245,12 +431,18 @@ class PlantDispatch:
     discharged_energy: float | None = None
     start: datetime | None = None
     end: datetime | None = None
-    stopped: bool = False
+    final: bool = False
 
     @property
     def running(self) -> bool:
         """Return whether the task runs and was not asked to stop."""
-        return self.phase is DispatchPhase.IN_PROGRESS and not self.stopped
+        return self.phase is DispatchPhase.IN_PROGRESS
+
+    def stop(self, now: datetime) -> None:
+        """Mark the task stopped now (the cloud confirms it within minutes)."""
+        self.phase = DispatchPhase.STOPPED
+        self.start = self.start or min(self.requested, now)
+        self.end = now
 
     @classmethod
     def from_task(cls, request_id: int, task: DispatchTask) -> PlantDispatch:
@@ -263,13 +455,20 @@ class PlantDispatch:
         return dispatch
 
     def apply(self, task: DispatchTask) -> None:
-        """Take the cloud's latest status of this task."""
+        """Take the cloud's latest status of this task (a stopped task stays stopped)."""
         if task.state is not None:
-            self.phase = _PHASES[task.state]
+            self.final = task.state is not DispatchState.IN_PROGRESS
+            if self.phase is not DispatchPhase.STOPPED:
+                self.phase = _PHASES[task.state]
         self.charged_energy = task.charged_kwh
         self.discharged_energy = task.discharged_kwh
         self.start = task.start or self.start
-        self.end = task.end
+        if self.phase is not DispatchPhase.STOPPED:
+            self.end = task.end
+        elif task.end is not None and self.end is not None:
+            self.end = max(self.end, task.end)
+        if self.start is not None and self.end is not None and self.end < self.start:
+            self.end = self.start  # the cloud ends a task stopped early at its 5-minute slot
 
     def as_dict(self) -> dict[str, Any]:
         """Return the task as response data, event data and state attributes."""
@@ -285,22 +484,26 @@ class PlantDispatch:
 
     def to_store(self) -> dict[str, Any]:
         """Return the task as stored across restarts."""
-        return {**self.as_dict(), "requested": _iso(self.requested), "stopped": self.stopped}
+        return {**self.as_dict(), "requested": _iso(self.requested), "final": self.final}
 
     @classmethod
     def from_store(cls, data: Mapping[str, Any]) -> PlantDispatch:
-        """Rebuild a stored task."""
+        """Rebuild a stored task (also as stored before tasks could show stopped)."""
         mode = data.get("mode")
+        phase = DispatchPhase(data.get("state", DispatchPhase.IN_PROGRESS))
+        if phase is DispatchPhase.IN_PROGRESS and data.get("stopped"):
+            phase = DispatchPhase.STOPPED
+        default_final = phase not in (DispatchPhase.IN_PROGRESS, DispatchPhase.STOPPED)
         return cls(
             request_id=int(data["request_id"]),
             mode=DispatchMode[mode.upper()] if mode else None,
             requested=_parse(data.get("requested")) or dt_util.utcnow(),
-            phase=DispatchPhase(data.get("state", DispatchPhase.IN_PROGRESS)),
+            phase=phase,
             charged_energy=data.get("charged_energy"),
             discharged_energy=data.get("discharged_energy"),
             start=_parse(data.get("start")),
             end=_parse(data.get("end")),
-            stopped=bool(data.get("stopped")),
+            final=bool(data.get("final", default_final)),
         )
 
 
@@ -385,8 +588,8 @@ class DispatchTracker:
         for code in delivered(command):
             if mode is not DispatchMode.STOP:
                 self.plants[code] = PlantDispatch(command.request_id, mode, now)
-            elif (task := self.plants.get(code)) is not None:
-                task.stopped = True
+            elif (task := self.running(code)) is not None:
+                task.stop(now)
         self._async_changed()
 
     @callback
@@ -403,15 +606,11 @@ class DispatchTracker:
         status = await _run(
             self._account.client.async_charge_discharge_status(request_id), str(request_id)
         )
-        self._apply(status)
+        self.async_apply(status)
         return status
 
     def _active_requests(self) -> set[int]:
-        return {
-            task.request_id
-            for task in self.plants.values()
-            if task.phase is DispatchPhase.IN_PROGRESS
-        }
+        return {task.request_id for task in self.plants.values() if not task.final}
 
     async def _async_poll(self, _now: datetime | None = None) -> None:
         """Poll every running request once (skipped while a poll still runs)."""
@@ -439,10 +638,11 @@ class DispatchTracker:
             else:
                 LOGGER.debug("Status of task %s not available now: %s", request_id, err)
             return True
-        self._apply(status)
+        self.async_apply(status)
         return True
 
-    def _apply(self, status: DispatchStatus) -> None:
+    @callback
+    def async_apply(self, status: DispatchStatus) -> None:
         """Update the tracked plants of this request; fire events for finished ones."""
         plants = [
             code for code, task in self.plants.items() if task.request_id == status.request_id
@@ -452,9 +652,9 @@ class DispatchTracker:
             if code is None or code not in plants:
                 continue
             task = self.plants[code]
-            was_running = task.phase is DispatchPhase.IN_PROGRESS
+            was_final = task.final
             task.apply(entry)
-            if was_running and task.phase is not DispatchPhase.IN_PROGRESS:
+            if task.final and not was_final:
                 self._fire_finished(code, task)
         self._async_changed()
 
@@ -469,10 +669,12 @@ class DispatchTracker:
         overdue = [
             (code, task)
             for code, task in self.plants.items()
-            if task.phase is DispatchPhase.IN_PROGRESS and now - task.requested > GIVE_UP_AFTER
+            if not task.final and now - task.requested > GIVE_UP_AFTER
         ]
         for code, task in overdue:
-            task.phase = DispatchPhase.TIMEOUT
+            task.final = True
+            if task.running:
+                task.phase = DispatchPhase.TIMEOUT
             self._fire_finished(code, task)
         if overdue:
             self._async_changed()

@@ -16,7 +16,7 @@ from homeassistant.core import HomeAssistant
 from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 
 from .api import Device, DeviceKind
-from .control import async_set_dod
+from .control import async_set_dod, current_dod
 from .coordinator import FusionSolarConfigEntry, MetadataCoordinator
 from .entity import (
     FusionSolarEntity,
@@ -108,15 +108,10 @@ class DepthOfDischargeNumber(FusionSolarEntity[MetadataCoordinator], NumberEntit
         Always a whole percentage as a float: the applied value (an int) and the
         listed one (a float) look the same.
         """
-        applied = self._entry.runtime_data.dispatch.dod.get(self._key)
-        fetched = self.coordinator.data.lists_fetched
-        if applied is not None and (fetched is None or fetched <= applied.at):
-            return float(round(applied.value))
-        device = self._device
-        dod = None if device is None else device.battery_dod
+        dod = current_dod(self._entry, self._key)
         return None if dod is None else float(round(dod))
 
     async def async_set_native_value(self, value: float) -> None:
         """Set the battery's depth of discharge."""
         if (device := self._device) is not None:
-            await async_set_dod(self._entry, [device], round(value))
+            await async_set_dod(self._entry, [device], value)  # checked there (NaN, range)

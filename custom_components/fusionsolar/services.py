@@ -2,7 +2,10 @@
 
 Every action targets plant or battery devices (a battery stands for its plant where
 a plant is needed) and needs an administrator. Input is fully checked before anything
-is sent; see `control.py` for the commands and their errors.
+is sent, and refused with a translated error naming the field as the action shows it
+(numbers are taken as given, never truncated); see `control.py` for the commands and
+their errors. A forced discharge to a target below the batteries' end-of-discharge level
+(100 % - depth of discharge) is refused: the batteries would stop there anyway.
 """
 
 from __future__ import annotations
@@ -32,8 +35,13 @@ from .control import (
     PlantDispatch,
     async_dispatch,
     async_set_dod,
+    checked,
+    checked_dod,
+    checked_whole,
     control_client,
     delivered,
+    end_of_discharge,
+    plant_locks,
     validation_error,
 )
 from .coordinator import FusionSolarConfigEntry, selected_plants
@@ -50,18 +58,23 @@ ATTR_POWER = "power"
 ATTR_DEPTH_OF_DISCHARGE = "depth_of_discharge"
 ATTR_REQUEST_ID = "request_id"
 
+MIN_DURATION = 1  # minutes; the spec allows 0, a task that does nothing
 MAX_DURATION = 1440  # minutes (spec §5.3.6)
 MAX_POWER = 1_000_000  # W; the cloud uses the maximum the batteries allow when above it
+MAX_REQUEST_ID = 2**63 - 1
 
+# Numbers are coerced to float only (request IDs, too long for a float, to int): the
+# range and whole-number checks that follow give translated errors (an int coercion
+# would silently turn 0.9 minutes into 0).
 TARGET_SCHEMA = vol.Schema({vol.Required(ATTR_DEVICE_ID): vol.All(cv.ensure_list, [cv.string])})
 DISPATCH_SCHEMA = TARGET_SCHEMA.extend(
     {
         vol.Optional(ATTR_TARGET_SOC): vol.Coerce(float),
-        vol.Optional(ATTR_DURATION): vol.Coerce(int),
-        vol.Optional(ATTR_POWER): vol.Coerce(int),
+        vol.Optional(ATTR_DURATION): vol.Coerce(float),
+        vol.Optional(ATTR_POWER): vol.Coerce(float),
     }
 )
-DOD_SCHEMA = TARGET_SCHEMA.extend({vol.Required(ATTR_DEPTH_OF_DISCHARGE): vol.Coerce(int)})
+DOD_SCHEMA = TARGET_SCHEMA.extend({vol.Required(ATTR_DEPTH_OF_DISCHARGE): vol.Coerce(float)})
 STATUS_SCHEMA = TARGET_SCHEMA.extend({vol.Optional(ATTR_REQUEST_ID): vol.Coerce(int)})
 
 
@@ -72,11 +85,6 @@ class EntryTargets:
     entry: FusionSolarConfigEntry
     plants: list[str] = field(default_factory=list)
     batteries: dict[str, Device] = field(default_factory=dict)  # by HA device id
-
-
-def _check_range(name: str, value: float | None, low: float, high: float) -> None:
-    if value is not None and not low <= value <= high:
-        raise validation_error("value_out_of_range", field=name, min=low, max=high, value=value)
 
 
 def _entry_of(
@@ -99,6 +107,8 @@ def _resolve(
     hass: HomeAssistant, device_ids: list[str], *, batteries_only: bool = False
 ) -> list[EntryTargets]:
     """Map device ids to plants and batteries per entry; refuse anything else."""
+    if not device_ids:
+        raise validation_error("no_battery" if batteries_only else "no_plant_or_battery")
     registry = dr.async_get(hass)
     targets: dict[str, EntryTargets] = {}
     for device_id in device_ids:
@@ -124,47 +134,100 @@ def _resolve(
     return list(targets.values())
 
 
+@dataclass(frozen=True, slots=True)
+class DispatchSettings:
+    """The checked settings of a forced charge or discharge."""
+
+    target_soc: float | None
+    duration: int | None
+    power: int | None
+
+    @classmethod
+    def from_call(cls, call: ServiceCall) -> DispatchSettings:
+        """Check a forced charge/discharge call's numbers; refuse them with clear errors."""
+        soc, duration = call.data.get(ATTR_TARGET_SOC), call.data.get(ATTR_DURATION)
+        power = call.data.get(ATTR_POWER)
+        if soc is None and duration is None:
+            raise validation_error("soc_or_duration_missing")
+        if soc is not None and duration is not None:
+            raise validation_error("soc_and_duration")
+        return cls(
+            None if soc is None else checked(ATTR_TARGET_SOC, soc, 0, 100),
+            None
+            if duration is None
+            else checked_whole(ATTR_DURATION, duration, MIN_DURATION, MAX_DURATION),
+            None if power is None else round(checked(ATTR_POWER, power, 1, MAX_POWER)),
+        )
+
+
+def _check_end_of_discharge(target: EntryTargets, target_soc: float) -> None:
+    """Refuse a discharge target below a plant's end-of-discharge SOC (it stops there)."""
+    for code in target.plants:
+        limit = end_of_discharge(target.entry, code)
+        if limit is not None and target_soc < limit:
+            plant = target.entry.runtime_data.metadata.data.plants.get(code)
+            raise validation_error(
+                "target_below_end_of_discharge",
+                plant=(plant.name if plant else None) or code,
+                limit=f"{limit:g}",
+                dod=f"{100 - limit:g}",
+            )
+
+
+def _check_idle(target: EntryTargets) -> None:
+    """Refuse plants that run a task (call with their `plant_locks` held)."""
+    for code in target.plants:
+        if (task := target.entry.runtime_data.dispatch.running(code)) is not None:
+            raise validation_error("task_running", plant=code, request_id=task.request_id)
+
+
 async def _async_forced(mode: DispatchMode, call: ServiceCall) -> ServiceResponse:
     """Start a forced charge or discharge; return each plant's task."""
-    soc, duration = call.data.get(ATTR_TARGET_SOC), call.data.get(ATTR_DURATION)
-    power = call.data.get(ATTR_POWER)
-    if (soc is None) == (duration is None):
-        raise validation_error("soc_or_duration")
-    _check_range(ATTR_TARGET_SOC, soc, 0, 100)
-    _check_range(ATTR_DURATION, duration, 0, MAX_DURATION)
-    _check_range(ATTR_POWER, power, 1, MAX_POWER)
+    settings = DispatchSettings.from_call(call)
     targets = _resolve(call.hass, call.data[ATTR_DEVICE_ID])
-    for target in targets:
-        for code in target.plants:
-            if (task := target.entry.runtime_data.dispatch.running(code)) is not None:
-                raise validation_error("task_running", plant=code, request_id=task.request_id)
+    if mode is DispatchMode.DISCHARGE and settings.target_soc is not None:
+        for target in targets:
+            _check_end_of_discharge(target, settings.target_soc)
     tasks: list[JsonValueType] = []
-    for target in targets:
-        command = await async_dispatch(
-            target.entry, target.plants, mode, target_soc=soc, duration=duration, power=power
-        )
-        started = delivered(command)
-        tracker = target.entry.runtime_data.dispatch
-        tasks.extend(
-            {**tracker.info(code), "delivered": True}
-            if code in started
-            else {"plant_code": code, "request_id": command.request_id, "delivered": False}
-            for code in target.plants
-        )
+    async with plant_locks(call.hass, (code for t in targets for code in t.plants)):
+        for target in targets:
+            _check_idle(target)
+        for target in targets:
+            outcome = await async_dispatch(
+                target.entry,
+                target.plants,
+                mode,
+                target_soc=settings.target_soc,
+                duration=settings.duration,
+                power=settings.power,
+            )
+            started = delivered(outcome.command)
+            tracker = target.entry.runtime_data.dispatch
+            note = {} if outcome.note is None else {"note": outcome.note}
+            tasks.extend(
+                {**tracker.info(code), "delivered": True, **note}
+                if code in started
+                else {
+                    "plant_code": code,
+                    "request_id": outcome.command.request_id,
+                    "delivered": False,
+                }
+                for code in target.plants
+            )
     return {"tasks": tasks}
 
 
 async def _async_stop(call: ServiceCall) -> ServiceResponse:
     """Stop the forced charge/discharge of the targeted plants."""
     for target in _resolve(call.hass, call.data[ATTR_DEVICE_ID]):
-        await async_dispatch(target.entry, target.plants, DispatchMode.STOP)
+        async with plant_locks(call.hass, target.plants):
+            await async_dispatch(target.entry, target.plants, DispatchMode.STOP)
     return None
 
 
 async def _async_set_dod(call: ServiceCall) -> ServiceResponse:
     """Set the depth of discharge of batteries; return what each applied."""
-    dod = call.data[ATTR_DEPTH_OF_DISCHARGE]
-    _check_range(ATTR_DEPTH_OF_DISCHARGE, dod, 0, 100)
+    dod = checked_dod(call.data[ATTR_DEPTH_OF_DISCHARGE])
     batteries: list[JsonValueType] = []
     for target in _resolve(call.hass, call.data[ATTR_DEVICE_ID], batteries_only=True):
         applied = await async_set_dod(target.entry, list(target.batteries.values()), dod)
@@ -178,7 +241,8 @@ async def _async_set_dod(call: ServiceCall) -> ServiceResponse:
 async def _async_get_status(call: ServiceCall) -> ServiceResponse:
     """Return the targeted plants' tasks, asking the cloud about running ones."""
     request_id: int | None = call.data.get(ATTR_REQUEST_ID)
-    _check_range(ATTR_REQUEST_ID, request_id, 1, 2**63 - 1)
+    if request_id is not None:
+        checked(ATTR_REQUEST_ID, request_id, 1, MAX_REQUEST_ID)
     tasks: list[JsonValueType] = []
     for target in _resolve(call.hass, call.data[ATTR_DEVICE_ID]):
         tracker = target.entry.runtime_data.dispatch

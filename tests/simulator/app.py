@@ -13,6 +13,7 @@ Request pipeline (every API path):
    With ``daily_budget``: the day's budget (407 after).
 5. Permissions (account ``denied_endpoints``; quirk ``permission``) -> 401 / 20056.
 6. The handler; then quirks and data-mutating faults on the answer.
+7. ``drop_answer`` fault: the connection is closed instead of answering.
 
 Every answered request is appended to ``sim.calls``.
 """
@@ -37,7 +38,15 @@ from aiohttp import web
 from . import const
 from .calllog import CallLog, CallRecord
 from .config import DEFAULT_PERMISSION_DENIED, Account, Quirks, SimulatorConfig
-from .faults import DELAY_KINDS, POST_KINDS, PRE_KINDS, Fault, FaultInjector, mutate_data
+from .faults import (
+    DELAY_KINDS,
+    DROP_KINDS,
+    POST_KINDS,
+    PRE_KINDS,
+    Fault,
+    FaultInjector,
+    mutate_data,
+)
 from .kpis import (
     battery_share,
     device_item,
@@ -325,6 +334,10 @@ class Simulator:
         response = await self._process(request, endpoint, family, now, record)
         record.http_status = response.status
         self.calls.add(record)
+        if self.faults.take(endpoint, family, record.account, DROP_KINDS) is not None:
+            record.fault = "drop_answer"
+            if request.transport is not None:
+                request.transport.close()  # processed, but the answer never arrives
         return response
 
     async def _process(

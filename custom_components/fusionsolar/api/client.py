@@ -974,14 +974,23 @@ class FusionSolarClient:
         target_soc: float | None = None,
         duration_min: int | None = None,
         power_w: float | None = None,
+        request_id: int | None = None,
     ) -> DispatchCommand:
         """Forced charge/discharge or stop (``vpp/chargeAndDischarge``).
 
         Exactly one of ``target_soc`` (0-100 %, SOC control) and ``duration_min``
         (0-1440, duration control) for charge/discharge, neither for stop. ``power_w`` is
         positive; the client applies the spec's sign (+ charge, - discharge).
+        ``request_id`` (default: ``new_request_id()``) lets the caller ask for the task's
+        status when the answer is lost.
         """
         codes = _nonempty_codes(plant_codes, "plant_codes", limit=MAX_BATCH)
+        if request_id is not None and (
+            isinstance(request_id, bool)
+            or not isinstance(request_id, int)
+            or not 0 < request_id <= _JAVA_LONG_MAX
+        ):
+            raise InvalidArgumentError("request_id must be an int in [1, 2^63 - 1]")
         try:
             dispatch = DispatchMode(mode)
         except ValueError:
@@ -1015,7 +1024,8 @@ class FusionSolarClient:
                 watts = round(power_w)
                 payload["powerDispatch"] = watts if dispatch is DispatchMode.CHARGE else -watts
         await self._require_v7(Priority.CONTROL, True, CONTROL_MAX_WAIT)
-        request_id = self.new_request_id()
+        if request_id is None:
+            request_id = self.new_request_id()
         payload["requestID"] = request_id
         data = await self._call(
             "v7",
