@@ -27,6 +27,8 @@ Kinds applied to the normal answer (the call is processed and counted):
 * ``data_as_map``: a list ``data`` becomes a map (``shape="paged"`` -> paged map, default
   ``"first"`` -> the first element).
 * ``strings``: every number inside ``data`` becomes a string.
+* ``disconnect``: the call is processed (a command takes effect), then the connection
+  is dropped before the answer is sent (the client sees ``ServerDisconnectedError``).
 """
 
 from __future__ import annotations
@@ -37,7 +39,15 @@ from typing import Any
 PRE_KINDS = frozenset({"fail_code", "http_status", "quota_403", "timeout", "html", "empty_body"})
 DELAY_KINDS = frozenset({"delay"})
 POST_KINDS = frozenset(
-    {"malformed_json", "nulls", "missing_keys", "data_as_list", "data_as_map", "strings"}
+    {
+        "malformed_json",
+        "nulls",
+        "missing_keys",
+        "data_as_list",
+        "data_as_map",
+        "strings",
+        "disconnect",
+    }
 )
 KINDS = PRE_KINDS | DELAY_KINDS | POST_KINDS
 
