@@ -235,3 +235,38 @@ async def test_item17_11_deeply_nested_answer_is_a_communication_error(
     sim.faults.add("getStationRealKpi", "http_status", status=200, body=deeply_nested_answer())
     with pytest.raises(CommunicationError):
         await client.async_get_station_realtime([sim.plants[0].code])
+
+
+# ---------------------------------------------------------------- the simulator is strict
+
+
+async def test_item17_2_simulator_legacy_token_dies_30_min_after_login(
+    make_client: ClientFactory, clock: FakeClock, http: aiohttp.ClientSession
+) -> None:
+    """In use every 10 minutes, a legacy token still ends 30 min after its login."""
+    sim, _ = await make_client()
+    raw = NbiTestClient(sim, http)
+    await raw.login("legacy")
+    await raw.login("v7")
+    body = {"stationCodes": sim.plants[0].code}
+    v7_body = {"plantCodes": sim.plants[0].code}
+    for _ in range(2):
+        clock.advance(10 * MINUTE)
+        assert (await raw.post("getStationRealKpi", body))[1]["failCode"] == 0
+        assert (await raw.post("vpp/plantRealtimeKpi", v7_body))[1]["failCode"] == 0
+    clock.advance(10 * MINUTE)
+    assert (await raw.post("getStationRealKpi", body))[1]["failCode"] == 305
+    assert (await raw.post("vpp/plantRealtimeKpi", v7_body))[1]["failCode"] == 0  # idle only
+
+
+async def test_item17_3_simulator_v7_logout_reads_only_xsrftoken(
+    make_client: ClientFactory, clock: FakeClock, http: aiohttp.ClientSession
+) -> None:
+    sim, _ = await make_client()
+    raw = NbiTestClient(sim, http)
+    await raw.login("v7")
+    token = raw.tokens["v7"]
+    logout = "/rest/openapi/pvms/v1/logout"
+    assert (await raw.post(logout, {"xsrfToken": token}))[1]["failCode"] == 20004
+    clock.advance(MINUTE)  # logout: once a minute
+    assert (await raw.post(logout, {"xsrftoken": token}))[1]["failCode"] == 0
