@@ -50,7 +50,12 @@ from homeassistant.util.async_ import get_scheduled_timer_handles
 from pytest_homeassistant_custom_component.common import MockConfigEntry
 
 from custom_components.fusionsolar.account import DATA_ACCOUNTS
-from custom_components.fusionsolar.api.const import LOGIN_ENDPOINTS, LOGOUT_ENDPOINTS, Endpoint
+from custom_components.fusionsolar.api.const import (
+    LEGACY_TOKEN_LIFETIME,
+    LOGIN_ENDPOINTS,
+    LOGOUT_ENDPOINTS,
+    Endpoint,
+)
 from custom_components.fusionsolar.const import (
     CONF_HISTORY_DAYS,
     CONF_POLL_ALARMS,
@@ -623,7 +628,10 @@ class DayRun:
         cycles = scenario.hours * HOUR / SLOT
         v7 = calls.get(Endpoint.VPP_PLANT_REALTIME, 0) > 0
         plant_source = Endpoint.VPP_PLANT_REALTIME if v7 else LEGACY_REALTIME
-        minimum_logins = (2 if v7 else 1) * (1 + len(scenario.restarts))
+        # A legacy token lives 30 minutes from its login (spec §3.1): a login per half hour.
+        starts = 1 + len(scenario.restarts)
+        legacy_logins = math.ceil(scenario.hours * HOUR / LEGACY_TOKEN_LIFETIME) + starts - 1
+        minimum_logins = legacy_logins + (starts if v7 else 0)
         minimum = cycles * (batches + per_type) + minimum_logins
         realtime = calls.get(plant_source, 0) + calls.get(Endpoint.DEV_REAL_KPI, 0)
         logins = sum(calls.get(e, 0) for e in LOGIN_ENDPOINTS)

@@ -21,6 +21,8 @@ FIELD_SIMULATOR = {"disabled_quirks": ["no_v7", "maintenance"]}
 # Another tool logs in to the same account every 3 hours (single-session field quirk):
 # at realistic, arbitrary times. Some land less than a minute before one of our calls.
 OTHER_LOGINS = (2.51, 5.51, 8.51, 14.51, 17.51, 20.51)
+# The legacy token is renewed before its absolute 30-minute life ends (spec §3.1).
+LEGACY_LOGINS_PER_HOUR = 2
 
 
 def documented_calls_per_refresh(plants: int) -> dict[str, int]:
@@ -33,10 +35,15 @@ def documented_calls_per_hour(plants: int) -> dict[str, int]:
     """Calls per hour in steady state (spec profile, V7, alarms off), as in the README.
 
     Per 100 plants: the power flow every 5 minutes, one device KPI call per device type
-    every 5 minutes, the plant KPIs (yield, income) every hour.
+    every 5 minutes, the plant KPIs (yield, income) every hour. Per account: a legacy
+    login every 30 minutes (the legacy token lives 30 minutes from its login).
     """
     hourly = {e: 12 * n for e, n in documented_calls_per_refresh(plants).items()}
-    return {**hourly, Endpoint.STATION_REAL_KPI: math.ceil(plants / 100)}
+    return {
+        **hourly,
+        Endpoint.STATION_REAL_KPI: math.ceil(plants / 100),
+        Endpoint.LEGACY_LOGIN: LEGACY_LOGINS_PER_HOUR,
+    }
 
 
 def documented_calls_per_start(plants: int) -> dict[str, int]:

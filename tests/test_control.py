@@ -539,11 +539,18 @@ async def test_charge_discharge_fail_codes(
         send=lambda: call(hass, "forced_charge", {"device_id": plant_device, "target_soc": 80}),
     )
 
-    # A session ended by the cloud (305) is renewed once, transparently.
+    # A session ended by another login (305) is renewed once the other login's 1/min
+    # window has passed (issue 17 item 1): the user is told to retry in a minute, and
+    # then the command goes through, sent once.
     freezer.tick(timedelta(seconds=62))
     simulator.faults.add(CHARGE, "fail_code", fail_code=305)
+    with pytest.raises(HomeAssistantError) as err:
+        await call(hass, "forced_charge", {"device_id": plant_device, "target_soc": 80})
+    assert err.value.translation_key == "control_quota"
+    freezer.tick(timedelta(seconds=62))
     await call(hass, "forced_charge", {"device_id": plant_device, "target_soc": 80})
     assert simulator.calls.count(endpoint=CHARGE, fail_code=0) == 1
+    assert simulator.calls.count(endpoint="/rest/openapi/pvms/v1/login", fail_code=407) == 0
 
 
 @pytest.mark.freeze_time(NIGHT)

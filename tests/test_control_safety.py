@@ -4,13 +4,10 @@ from __future__ import annotations
 
 import asyncio
 import math
-from collections.abc import Iterator, Mapping
-from contextlib import contextmanager
 from datetime import timedelta
 from typing import Any
 from unittest.mock import patch
 
-import aiohttp
 import pytest
 from freezegun.api import FrozenDateTimeFactory
 from homeassistant.components.number import ATTR_VALUE, SERVICE_SET_VALUE
@@ -62,28 +59,6 @@ def client_of(entry: MockConfigEntry) -> FusionSolarClient:
     return client
 
 
-@contextmanager
-def no_resend_after_drop(client: FusionSolarClient) -> Iterator[None]:
-    """Send each request once; a dropped connection raises OutcomeUnknownError.
-
-    Stands for the client change of the sessions work (commands are never sent again
-    after a dropped connection) until it is merged; harmless once it is.
-    """
-    session: aiohttp.ClientSession = client._http_session
-
-    async def post_once(
-        url: str, payload: Mapping[str, Any], headers: Mapping[str, str]
-    ) -> tuple[int, Any, bytes]:
-        try:
-            async with session.post(url, json=dict(payload), headers=headers) as resp:
-                return resp.status, resp.headers, await resp.read()
-        except aiohttp.ServerDisconnectedError as err:
-            raise OutcomeUnknownError("The connection dropped after sending") from err
-
-    with patch.object(client, "_post", post_once):
-        yield
-
-
 def message(err: pytest.ExceptionInfo[HomeAssistantError]) -> str:
     """The error's English text, as Home Assistant shows it."""
     return str(err.value)
@@ -96,22 +71,21 @@ def message(err: pytest.ExceptionInfo[HomeAssistantError]) -> str:
 async def test_item17_5_forced_charge_processed_then_connection_dropped(
     hass: HomeAssistant, simulator: Simulator
 ) -> None:
-    entry = await setup(hass, simulator)
+    await setup(hass, simulator)
     code = simulator.plants[0].code
     sensor = entity_id(hass, "sensor", PLANT_SENSOR.format(code))
-    simulator.faults.add(CHARGE, "drop_answer")
+    simulator.faults.add(CHARGE, "disconnect")
 
-    with no_resend_after_drop(client_of(entry)):
-        response = await call(
-            hass,
-            "forced_charge",
-            {"device_id": device_id(hass, code), "duration": 60},
-            response=True,
-        )
+    response = await call(
+        hass,
+        "forced_charge",
+        {"device_id": device_id(hass, code), "duration": 60},
+        response=True,
+    )
 
     assert simulator.calls.count(endpoint=CHARGE) == 1
     (record,) = simulator.calls.select(endpoint=CHARGE)
-    assert record.fault == "drop_answer"
+    assert record.fault == "disconnect"
     assert simulator.calls.count(endpoint=STATUS) == 1
     (task,) = response["tasks"]
     assert task["delivered"] is True
@@ -161,13 +135,13 @@ async def test_item17_5_outcome_unknown_error_confirmed_by_status(
 async def test_item17_5_outcome_unknown_when_status_fails_too(
     hass: HomeAssistant, simulator: Simulator, freezer: FrozenDateTimeFactory
 ) -> None:
-    entry = await setup(hass, simulator)
+    await setup(hass, simulator)
     code = simulator.plants[0].code
     sensor = entity_id(hass, "sensor", PLANT_SENSOR.format(code))
-    simulator.faults.add(CHARGE, "drop_answer")
+    simulator.faults.add(CHARGE, "disconnect")
     simulator.faults.add(STATUS, "http_status", status=502)
 
-    with no_resend_after_drop(client_of(entry)), pytest.raises(HomeAssistantError) as err:
+    with pytest.raises(HomeAssistantError) as err:
         await call(hass, "forced_charge", {"device_id": device_id(hass, code), "duration": 30})
 
     assert not isinstance(err.value, ServiceValidationError)
@@ -237,15 +211,14 @@ async def test_item17_5_command_not_received_is_reported_failed(
 async def test_item17_5_stop_with_lost_answer_confirmed(
     hass: HomeAssistant, simulator: Simulator
 ) -> None:
-    entry = await setup(hass, simulator)
+    await setup(hass, simulator)
     code = simulator.plants[0].code
     plant_device = device_id(hass, code)
     sensor = entity_id(hass, "sensor", PLANT_SENSOR.format(code))
     await call(hass, "forced_charge", {"device_id": plant_device, "duration": 60})
-    simulator.faults.add(CHARGE, "drop_answer")
+    simulator.faults.add(CHARGE, "disconnect")
 
-    with no_resend_after_drop(client_of(entry)):
-        await call(hass, "stop_forced_charge_discharge", {"device_id": plant_device})
+    await call(hass, "stop_forced_charge_discharge", {"device_id": plant_device})
 
     assert simulator.calls.count(endpoint=CHARGE) == 2
     assert state(hass, sensor) == "stopped"
@@ -679,26 +652,3 @@ async def test_item21_4_task_stopped_elsewhere_has_consistent_times(
     end = dt_util.parse_datetime(attributes["end"])
     assert start is not None
     assert end == start  # the cloud said 01:00, before the 01:02 start
-
-
-@pytest.mark.freeze_time(NIGHT)
-async def test_item17_5_dropped_answer_with_todays_resending_client(
-    hass: HomeAssistant, simulator: Simulator
-) -> None:
-    """A client that sends once more after a dropped connection gets 20048 (duplicate).
-
-    The first attempt arrived: the user is not told it failed, the task is followed.
-    """
-    await setup(hass, simulator)
-    code = simulator.plants[0].code
-    simulator.faults.add(CHARGE, "drop_answer")
-
-    response = await call(
-        hass, "forced_charge", {"device_id": device_id(hass, code), "duration": 60}, response=True
-    )
-
-    (task,) = response["tasks"]
-    assert (task["delivered"], task["state"]) == (True, "in_progress")
-    assert list(simulator.tasks.by_request) == [task["request_id"]]  # processed once
-    assert simulator.calls.count(endpoint=CHARGE, fail_code=0) <= 1
-    assert state(hass, entity_id(hass, "sensor", PLANT_SENSOR.format(code))) == "in_progress"

@@ -264,7 +264,8 @@ async def test_transparent_relogin_once(make_client: ClientFactory, clock: FakeC
     await client.async_get_station_realtime([code])
     clock.advance(120)
     sim.invalidate_sessions()
-    await client.async_get_station_realtime([code])
+    # A kick-out: the re-login waits out the other login's window (issue 17 item 1).
+    await client.async_get_station_realtime([code], wait=True)
     assert sim.calls.count(Endpoint.LEGACY_LOGIN) == 2
     assert sim.calls.count(Endpoint.STATION_REAL_KPI, fail_code=305) == 1
     assert client.session_kickouts == 1
@@ -278,9 +279,9 @@ async def test_transparent_relogin_once(make_client: ClientFactory, clock: FakeC
     clock.advance(120)
     sim.faults.add("getStationRealKpi", "fail_code", count=5, fail_code=305)
     with pytest.raises(TokenExpiredError):
-        await client.async_get_station_realtime([code])
+        await client.async_get_station_realtime([code], wait=True)
     assert sim.calls.count(Endpoint.LEGACY_LOGIN) == 4
-    assert sim.calls.count(Endpoint.STATION_REAL_KPI, fail_code=305) == 4
+    assert sim.calls.count(Endpoint.STATION_REAL_KPI, fail_code=305) == 3
 
 
 async def test_305_shape_and_login_quota(make_client: ClientFactory, clock: FakeClock) -> None:
@@ -320,9 +321,9 @@ async def test_single_session_kickouts_back_off(
     assert client.consecutive_kickouts == 4
     logins = [r.time for r in sim.calls.select(Endpoint.LEGACY_LOGIN)]
     gaps = [b - a for a, b in itertools.pairwise(logins)]
-    # first re-login immediately (quota permitting), then 1, 2, 4 minutes of back-off
-    assert gaps[0] < 75
-    assert gaps[1] >= 60 + 60
+    # each re-login waits out the other login's window (61 s), then 1, 2, 4 minutes
+    assert gaps[0] >= 70 + 61
+    assert gaps[1] >= 70 + 61
     assert gaps[2] >= 70 + 120 - 1
     assert gaps[3] >= 70 + 240 - 1
     # wait=False callers are told to retry later instead of a login ping-pong

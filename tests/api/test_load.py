@@ -90,19 +90,20 @@ async def test_hammer_for_a_simulated_hour(make_client: ClientFactory, clock: Fa
 
     async def worker(i: int) -> None:
         while clock.now < end:
-            if i == 0 and rng.random() < 0.2:
+            if i < 0:  # one user sends a command now and then, amid 25 pollers
                 await client.async_set_dod(batteries, 80 + rng.randrange(10))
                 done.append("control")
+                await clock.sleep(60 + rng.random() * 60)
             else:
                 await rng.choice(ops)()
                 done.append("read")
             await clock.sleep(rng.random() * 5)
 
-    await asyncio.wait_for(asyncio.gather(*(worker(i) for i in range(25))), 120)
+    await asyncio.wait_for(asyncio.gather(*(worker(i) for i in range(-1, 25))), 120)
     assert sim.calls.refused == 0
     assert sim.calls.count(fail_code=407) == 0
-    assert len(done) > 200
-    assert "control" in done
+    assert len(done) > 150
+    assert done.count("control") >= 20  # commands are not starved by the polls
     # the governor's view agrees with the simulator's
     for endpoint, counted in sim.calls.per_endpoint().items():
         assert client.governor.snapshot()[endpoint]["total_calls"] >= counted - 2

@@ -7,13 +7,13 @@ Request pipeline (every API path):
    quota_403, html, empty_body, timeout) or delay it.
 3. Login: quota (1/min per userName), credentials; other paths: the ``XSRF-TOKEN``
    request header must name a live session of the path's family (305 otherwise; idle
-   timeout ``token_idle_seconds`` from the last use).
+   timeout ``token_idle_seconds`` from the last use; legacy tokens also expire
+   ``token_lifetime_seconds`` after their login).
 4. Quota: rolling 60 s window per account and endpoint (407, or HTTP 403 with
    ``quota_403``); refused calls are not counted unless ``count_refused_calls``.
    With ``daily_budget``: the day's budget (407 after).
 5. Permissions (account ``denied_endpoints``; quirk ``permission``) -> 401 / 20056.
 6. The handler; then quirks and data-mutating faults on the answer.
-7. ``drop_answer`` fault: the connection is closed instead of answering.
 
 Every answered request is appended to ``sim.calls``.
 """
@@ -40,7 +40,6 @@ from .calllog import CallLog, CallRecord
 from .config import DEFAULT_PERMISSION_DENIED, Account, Quirks, SimulatorConfig
 from .faults import (
     DELAY_KINDS,
-    DROP_KINDS,
     POST_KINDS,
     PRE_KINDS,
     Fault,
@@ -334,10 +333,8 @@ class Simulator:
         response = await self._process(request, endpoint, family, now, record)
         record.http_status = response.status
         self.calls.add(record)
-        if self.faults.take(endpoint, family, record.account, DROP_KINDS) is not None:
-            record.fault = "drop_answer"
-            if request.transport is not None:
-                request.transport.close()  # processed, but the answer never arrives
+        if record.fault == "disconnect" and request.transport is not None:
+            request.transport.abort()  # processed, but the answer never leaves
         return response
 
     async def _process(
@@ -421,6 +418,8 @@ class Simulator:
         post = self.faults.take(endpoint, family, account.username, POST_KINDS)
         if post is not None:
             record.fault = post.kind
+            if post.kind == "disconnect":
+                return self._envelope(family, now, record, reply, body)
             if post.kind == "malformed_json":
                 text = json.dumps(self._body(family, now, reply, body))
                 record.fail_code = reply.fail_code
@@ -432,6 +431,9 @@ class Simulator:
 
     def _session_alive(self, session: Session, family: str, now: float) -> bool:
         if session.family != family:
+            return False
+        lifetime = self.config.token_lifetime_seconds
+        if family == "legacy" and lifetime is not None and now - session.created >= lifetime:
             return False
         return now - session.last_used < self.config.token_idle_seconds
 
@@ -854,8 +856,18 @@ def _ms(t: float) -> int:
 
 
 def h_logout(sim: Simulator, ctx: Ctx) -> Reply:
-    """Logout (§3.2 / §5.1.2): drops the token given in the body (or the header's)."""
-    given = ctx.body.get("xsrfToken") or ctx.body.get("xsrftoken")
+    """Logout (§3.2 / §5.1.2): drops the token given in the body.
+
+    Legacy reads ``xsrftoken`` (table, l.398) or ``xsrfToken`` (example l.418, 26.2
+    §3.2.2.2), else the header's token; V7 only ``xsrftoken`` (table l.3630 and example
+    l.3646 agree): anything else fails with 20004 (the spec's failure example).
+    """
+    if ctx.family == "v7":
+        given = ctx.body.get("xsrftoken")
+        if not isinstance(given, str) or given not in sim.sessions:
+            raise ApiError(20004)
+    else:
+        given = ctx.body.get("xsrfToken") or ctx.body.get("xsrftoken")
     token = given if isinstance(given, str) else ctx.token
     if token not in sim.sessions:
         raise ApiError(20001 if ctx.family == "legacy" else 20004)

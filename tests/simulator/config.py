@@ -216,6 +216,11 @@ class SimulatorConfig:
     daily_budget_overrides: Mapping[str, int] = field(default_factory=dict)
     count_refused_calls: bool = False  # refused calls (407) do not use quota by default
     token_idle_seconds: float = 1800.0
+    # Legacy tokens also die this long after their login (§3.1 l.264 "validity period of
+    # the XSRF-TOKEN is 30 minutes", 26.2 §3.2.2.1 "expires after 30 minutes"); V7 tokens
+    # only time out idle (§5.1.1 l.3600 "starts when the system receives the last
+    # interaction request"). None: no absolute lifetime.
+    token_lifetime_seconds: float | None = 1800.0
     v7_enabled: bool = True
     quirks: Iterable[str] = ()  # extra quirks on top of the profile
     disabled_quirks: Iterable[str] = ()

@@ -29,11 +29,8 @@ Kinds applied to the normal answer (the call is processed and counted):
 * ``strings``: every number inside ``data`` becomes a string.
 * ``values``: every key of ``values`` (a map) found anywhere in ``data`` gets that value
   (an absurd reading, e.g. ``values={"totalEnergy": 1e9}``).
-
-Kind applied after the answer is ready (the call is processed and counted):
-
-* ``drop_answer``: the connection is closed instead of answering, as when a command
-  reached the cloud but its answer was lost (the client sees a dropped connection).
+* ``disconnect``: the call is processed (a command takes effect), then the connection
+  is dropped before the answer is sent (the client sees ``ServerDisconnectedError``).
 """
 
 from __future__ import annotations
@@ -52,10 +49,10 @@ POST_KINDS = frozenset(
         "data_as_map",
         "strings",
         "values",
+        "disconnect",
     }
 )
-DROP_KINDS = frozenset({"drop_answer"})
-KINDS = PRE_KINDS | DELAY_KINDS | POST_KINDS | DROP_KINDS
+KINDS = PRE_KINDS | DELAY_KINDS | POST_KINDS
 
 ID_KEYS = frozenset(
     {

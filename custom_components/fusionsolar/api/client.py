@@ -4,10 +4,14 @@ See ``docs/architecture.md`` for the contract. Highlights:
 
 * one client per account; both families log in lazily, each with its own token;
 * every request takes a quota slot from the shared :class:`QuotaGovernor` first;
-* a 305 triggers one transparent re-login per request (never a loop); a 305 soon after
-  the last successful use of the token is a *kick-out* by another login of the same
-  account (field: one session per account): ``session_kickouts`` counts them, and after
-  repeated kick-outs re-logins back off 1, 2, 4 ... minutes (capped at 32);
+* a 305 triggers one re-login per request (never a loop); a 305 soon after the last
+  successful use of a token that is not at the end of its life is a *kick-out* by
+  another login of the same account (field: one session per account):
+  ``session_kickouts`` counts them, and the re-login waits out that login's 1/min window
+  (``LOGIN_WINDOW``), after repeated kick-outs 1, 2, 4 ... minutes (capped at 32);
+* legacy tokens are renewed before their absolute 30-minute life ends;
+* a request is sent once; only a read with quota left is sent again after the
+  connection dropped (control commands raise ``OutcomeUnknownError``);
 * endpoints refused with 401/20056 are remembered (``refused_endpoints``) and not asked
   again for ``PERMISSION_RECHECK`` (6 h);
 * tokens and passwords never reach logs, exceptions or ``repr``.
@@ -33,11 +37,15 @@ from multidict import CIMultiDictProxy
 from yarl import URL
 
 from .const import (
+    CONTROL_ENDPOINTS,
     CONTROL_MAX_WAIT,
     KICKOUT_BACKOFF_BASE,
     KICKOUT_BACKOFF_MAX,
     KICKOUT_IDLE_THRESHOLD,
     KICKOUT_RESET_AFTER,
+    LEGACY_TOKEN_LIFETIME,
+    LOGIN_ENDPOINTS,
+    LOGIN_WINDOW,
     MAX_BATCH,
     MAX_PAGES,
     PAGE_SIZE,
@@ -46,6 +54,7 @@ from .const import (
     REALTIME_DEV_TYPES,
     TOKEN_COOKIE,
     TOKEN_HEADER,
+    TOKEN_RENEW_AFTER,
     TOKEN_RESPONSE_HEADERS,
     V7_DEFAULT_PORT,
     Endpoint,
@@ -58,7 +67,9 @@ from .errors import (
     FusionSolarError,
     InvalidArgumentError,
     NotAnNbiHostError,
+    OutcomeUnknownError,
     PermissionDeniedError,
+    QuotaError,
     QuotaExceededError,
     QuotaWouldExceed,
     ServiceUnavailableError,
@@ -102,7 +113,7 @@ from .models import (
     parse_station_realtime,
     to_int,
 )
-from .quota import Priority, QuotaGovernor
+from .quota import Priority, QuotaGovernor, Slot
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -198,7 +209,9 @@ class _Session:
     family: Family
     login_endpoint: Endpoint
     logout_endpoint: Endpoint
+    logout_token_keys: tuple[str, ...]
     base: URL | None
+    lifetime: float | None = None  # absolute token life from login (None: idle only)
     available: bool | None = None
     token: str | None = None
     generation: int = 0
@@ -213,6 +226,24 @@ class _Session:
         if self.lock is None:
             self.lock = asyncio.Lock()
         return self.lock
+
+    def token_age(self, now: float) -> float:
+        return now - (self.login_time if self.login_time is not None else now)
+
+    def renewal_due(self, now: float) -> bool:
+        """Whether the token nears its absolute end of life (re-login before using it)."""
+        return (
+            self.token is not None
+            and self.lifetime is not None
+            and self.token_age(now) >= TOKEN_RENEW_AFTER
+            and now >= self.not_before
+        )
+
+    def expired(self, now: float) -> bool:
+        """Whether a 305 now is the token's own end (idle or lifetime), not a kick-out."""
+        if now - (self.last_ok or 0.0) >= KICKOUT_IDLE_THRESHOLD:
+            return True
+        return self.lifetime is not None and self.token_age(now) >= TOKEN_RENEW_AFTER
 
 
 class FusionSolarClient:
@@ -253,10 +284,17 @@ class FusionSolarClient:
             if all(str(cand).rstrip("/") != str(c).rstrip("/") for c in self._v7_candidates):
                 self._v7_candidates.append(cand)
         self._sessions: dict[Family, _Session] = {
+            # Legacy logout: the table says ``xsrftoken`` (l.398), the example (l.418)
+            # and 26.2 §3.2.2.2 ``xsrfToken``: both are sent. V7: ``xsrftoken`` (l.3630).
             "legacy": _Session(
-                "legacy", Endpoint.LEGACY_LOGIN, Endpoint.LEGACY_LOGOUT, legacy_base
+                "legacy",
+                Endpoint.LEGACY_LOGIN,
+                Endpoint.LEGACY_LOGOUT,
+                ("xsrfToken", "xsrftoken"),
+                legacy_base,
+                lifetime=LEGACY_TOKEN_LIFETIME,
             ),
-            "v7": _Session("v7", Endpoint.V7_LOGIN, Endpoint.V7_LOGOUT, None),
+            "v7": _Session("v7", Endpoint.V7_LOGIN, Endpoint.V7_LOGOUT, ("xsrftoken",), None),
         }
         self._refused: dict[str, RefusedEndpoint] = {}
         self.session_kickouts = 0
@@ -324,33 +362,51 @@ class FusionSolarClient:
         max_wait: float | None,
         login: bool = False,
         detecting: bool = False,
+        session: _Session | None = None,
     ) -> tuple[dict[str, Any], CIMultiDictProxy[str]]:
-        """One request through the governor; returns the (successful) envelope."""
+        """One request through the governor; returns the (successful) envelope.
+
+        With ``session``, its token of the moment the slot is granted is sent: a request
+        that waited for quota never sends a token renewed meanwhile.
+        """
         slot = await self.governor.acquire(
             endpoint, priority=priority, wait=wait, max_wait=max_wait
         )
+        if session is not None and session.token is not None:
+            token = session.token
         headers: dict[str, str] = {"Accept": "application/json"}
         if token:
             headers[TOKEN_HEADER] = token
-        try:
-            status, resp_headers, raw = await self._post(url, payload, headers)
-        except (aiohttp.ClientConnectorError, aiohttp.ConnectionTimeoutError) as err:
-            slot.refund()
-            raise CommunicationError(
-                f"Cannot connect to {URL(url).host}:{URL(url).port} ({type(err).__name__})",
-                endpoint=endpoint,
-            ) from None
-        except TimeoutError:
-            slot.release()
-            raise CommunicationError("Request timed out", endpoint=endpoint) from None
-        except aiohttp.ClientError as err:
-            slot.release()
-            raise CommunicationError(
-                f"Network error ({type(err).__name__})", endpoint=endpoint
-            ) from None
-        except BaseException:
-            slot.release()
-            raise
+        resent = False
+        while True:
+            try:
+                status, resp_headers, raw = await self._post(url, payload, headers)
+                break
+            except (aiohttp.ClientConnectorError, aiohttp.ConnectionTimeoutError) as err:
+                slot.refund()
+                raise CommunicationError(
+                    f"Cannot connect to {URL(url).host}:{URL(url).port} ({type(err).__name__})",
+                    endpoint=endpoint,
+                ) from None
+            except (aiohttp.ServerDisconnectedError, aiohttp.ClientOSError) as err:
+                slot.release()  # the cloud may have processed (and counted) it
+                if resent:
+                    raise CommunicationError(
+                        f"Network error ({type(err).__name__})", endpoint=endpoint
+                    ) from None
+                slot = await self._resend_slot(endpoint, priority)
+                resent = True
+            except TimeoutError:
+                slot.release()
+                raise CommunicationError("Request timed out", endpoint=endpoint) from None
+            except aiohttp.ClientError as err:
+                slot.release()
+                raise CommunicationError(
+                    f"Network error ({type(err).__name__})", endpoint=endpoint
+                ) from None
+            except BaseException:
+                slot.release()
+                raise
         text = raw.decode("utf-8", errors="replace")
         try:
             envelope = self._decode(
@@ -375,18 +431,29 @@ class FusionSolarClient:
     async def _post(
         self, url: str, payload: Mapping[str, Any], headers: Mapping[str, str]
     ) -> tuple[int, CIMultiDictProxy[str], bytes]:
-        """POST once more if a kept-alive connection turned out closed by the server."""
-        for attempt in range(2):
-            try:
-                async with self._http_session.post(
-                    url, json=dict(payload), headers=headers, timeout=self._timeout, ssl=self._ssl
-                ) as resp:
-                    return resp.status, resp.headers, await resp.read()
-            except (aiohttp.ServerDisconnectedError, aiohttp.ClientOSError) as err:
-                if attempt or isinstance(err, aiohttp.ClientConnectorError):
-                    raise
-                _LOGGER.debug("Connection closed by the server; sending again")
-        raise AssertionError("unreachable")  # pragma: no cover
+        """POST once (resending is decided by :meth:`_exchange`)."""
+        async with self._http_session.post(
+            url, json=dict(payload), headers=headers, timeout=self._timeout, ssl=self._ssl
+        ) as resp:
+            return resp.status, resp.headers, await resp.read()
+
+    async def _resend_slot(self, endpoint: str, priority: Priority) -> Slot:
+        """A quota slot to send again after the connection dropped, or the reason not to.
+
+        The server may have processed the request before the drop (a kept-alive
+        connection closed before sending looks the same): a control command is never
+        sent twice (``OutcomeUnknownError``), a read only with quota left right now
+        (``QuotaWouldExceed`` otherwise).
+        """
+        if endpoint in CONTROL_ENDPOINTS or (
+            priority is Priority.CONTROL and endpoint not in LOGIN_ENDPOINTS
+        ):
+            raise OutcomeUnknownError(
+                "The connection dropped after the command was sent; its outcome is unknown",
+                endpoint=endpoint,
+            )
+        _LOGGER.debug("Connection closed by the server; sending %s again", endpoint)
+        return await self.governor.acquire(endpoint, priority=priority, wait=False)
 
     def _decode(
         self,
@@ -404,7 +471,7 @@ class FusionSolarClient:
         if body:
             try:
                 obj = json.loads(body)
-            except ValueError:
+            except (ValueError, RecursionError):  # RecursionError: nested too deep
                 obj = None
         if status == 403 or (isinstance(obj, dict) and "errorCode" in obj):
             error_code = str(obj.get("errorCode")) if isinstance(obj, dict) else ""
@@ -468,12 +535,14 @@ class FusionSolarClient:
         self, family: Family, priority: Priority, wait: bool, max_wait: float | None
     ) -> tuple[str, int]:
         sess = self._sessions[family]
-        if sess.token is not None:
+        if sess.token is not None and not sess.renewal_due(self._now()):
             return sess.token, sess.generation
         async with sess.get_lock():
             current = _current_token(sess)  # another task may have logged in meanwhile
             if current is not None:
-                return current, sess.generation
+                if sess.renewal_due(self._now()):
+                    await self._renew(sess, priority)
+                return sess.token or current, sess.generation
             if sess.available is False:
                 raise ApiFamilyUnavailableError(
                     f"The {family} API is not available for this host/account"
@@ -485,7 +554,7 @@ class FusionSolarClient:
                     raise QuotaWouldExceed(
                         sess.login_endpoint,
                         delay,
-                        f"Re-login deferred {delay:.0f} s after repeated session kick-outs",
+                        f"Re-login deferred {delay:.0f} s after a session kick-out",
                     )
                 await self.governor._do_sleep(delay)
             if family == "v7" and sess.base is None:
@@ -535,6 +604,14 @@ class FusionSolarClient:
         sess.base = base
         sess.available = True
 
+    async def _renew(self, sess: _Session, priority: Priority) -> None:
+        """Log in again before the token's absolute end; keep it if that cannot be now."""
+        assert sess.base is not None
+        try:
+            await self._login_at(sess, sess.base, priority, False, None, detecting=False)
+        except (QuotaError, CommunicationError) as err:
+            _LOGGER.debug("Token renewal (%s) deferred: %s", sess.family, err)
+
     async def _detect_v7(
         self, sess: _Session, priority: Priority, wait: bool, max_wait: float | None
     ) -> None:
@@ -567,28 +644,35 @@ class FusionSolarClient:
         sess.available = False
         raise ApiFamilyUnavailableError("This host does not offer the V7 API (no control)")
 
-    def _token_expired(self, sess: _Session, generation: int) -> None:
-        """Handle a 305 for a token of ``generation``."""
-        if sess.generation != generation or sess.token is None:
-            return  # somebody already logged in again
+    def _token_expired(self, sess: _Session, generation: int) -> bool:
+        """Handle a 305 for a token of ``generation``; False if a newer token exists."""
+        if sess.generation != generation:
+            return False  # sent with a token renewed meanwhile (e.g. it waited for quota)
+        if sess.token is None:
+            return True  # another request already handled this 305
         now = self._now()
-        idle = now - (sess.last_ok or 0.0)
+        expired = sess.expired(now)
         sess.token = None
-        if idle < KICKOUT_IDLE_THRESHOLD:
-            self.session_kickouts += 1
-            sess.consecutive_kickouts += 1
-            sess.last_kickout = now
-            if sess.consecutive_kickouts >= 2:
-                backoff = min(
-                    KICKOUT_BACKOFF_BASE * 2 ** (sess.consecutive_kickouts - 2),
-                    KICKOUT_BACKOFF_MAX,
-                )
-                sess.not_before = max(sess.not_before, now + backoff)
-            _LOGGER.info(
-                "Session (%s) ended by another login of the same account (%d in a row)",
-                sess.family,
-                sess.consecutive_kickouts,
-            )
+        if expired:
+            _LOGGER.debug("Session (%s) expired; logging in again", sess.family)
+            return True
+        self.session_kickouts += 1
+        sess.consecutive_kickouts += 1
+        sess.last_kickout = now
+        # The other client logged in just before: its login window covers ours.
+        wait = LOGIN_WINDOW
+        if sess.consecutive_kickouts >= 2:
+            backoff = KICKOUT_BACKOFF_BASE * 2 ** (sess.consecutive_kickouts - 2)
+            wait = max(wait, min(backoff, KICKOUT_BACKOFF_MAX))
+        sess.not_before = max(sess.not_before, now + wait)
+        _LOGGER.info(
+            "Session (%s) ended by another login of the same account (%d in a row); "
+            "logging in again in %.0f s",
+            sess.family,
+            sess.consecutive_kickouts,
+            wait,
+        )
+        return True
 
     def _check_refused(self, endpoint: str) -> None:
         refused = self._refused.get(endpoint)
@@ -625,9 +709,11 @@ class FusionSolarClient:
                     priority=priority,
                     wait=wait,
                     max_wait=max_wait,
+                    session=sess,
                 )
             except TokenExpiredError:
-                self._token_expired(sess, generation)
+                if not self._token_expired(sess, generation):
+                    continue  # send again with the newer token; no re-login spent
                 if relogged:
                     raise
                 relogged = True
@@ -718,7 +804,7 @@ class FusionSolarClient:
                 await self._exchange(
                     _join(sess.base, sess.logout_endpoint),
                     sess.logout_endpoint,
-                    {"xsrfToken": token},
+                    dict.fromkeys(sess.logout_token_keys, token),
                     token=token,
                     priority=Priority.READ,
                     wait=False,

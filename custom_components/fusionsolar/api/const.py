@@ -125,6 +125,19 @@ DAILY_BUDGET_ENDPOINTS: Final = frozenset(
     }
 )
 
+#: Commands that change a plant: never sent twice (a resend after a dropped connection
+#: could act twice, or reuse a request id: 20048). Any CONTROL-priority request other
+#: than a login counts as one too.
+CONTROL_ENDPOINTS: Final = frozenset(
+    {
+        Endpoint.VPP_CHARGE_DISCHARGE,
+        Endpoint.VPP_DOD,
+        Endpoint.VPP_DEV_ON_OFF,
+        Endpoint.VPP_SN_ENROLMENT,
+        Endpoint.VPP_AC_ENROLMENT,
+    }
+)
+
 #: Endpoints used by both control commands and periodic reads: reads leave one slot of
 #: headroom there so that a control command never waits behind a poll.
 CONTROL_SHARED_ENDPOINTS: Final = frozenset({Endpoint.VPP_CHARGE_DISCHARGE_STATUS})
@@ -141,6 +154,14 @@ TOKEN_COOKIE: Final = "XSRF-TOKEN"
 #: successful use of the token means another login kicked us out (field: one session).
 TOKEN_IDLE_TIMEOUT: Final = 30 * 60.0
 KICKOUT_IDLE_THRESHOLD: Final = 25 * 60.0
+#: Legacy tokens also expire 30 min after their login (§3.1 l.264, 26.2 §3.2.2.1); V7
+#: tokens only time out idle (§5.1.1 l.3600). The client renews a legacy token this long
+#: after its login, and a 305 on a token this old is its expiry, not a kick-out.
+LEGACY_TOKEN_LIFETIME: Final = 30 * 60.0
+TOKEN_RENEW_AFTER: Final = 28 * 60.0
+#: After a kick-out the other client has just logged in: its 1/min login window (plus
+#: the governor's 1 s margin) must pass before our re-login, or it is refused.
+LOGIN_WINDOW: Final = 61.0
 #: Exponential back-off of re-logins after repeated kick-outs: 1, 2, 4 ... minutes.
 KICKOUT_BACKOFF_BASE: Final = 60.0
 KICKOUT_BACKOFF_MAX: Final = 32 * 60.0

@@ -106,6 +106,7 @@ FAIL_CODE_MESSAGES: Final[dict[int, str]] = {
     30027: "The number of MPPTs connected to a single inverter exceeds the maximum limit (3), "
     "or the total number of MPPTs in a single task exceeds the maximum limit (32).",
     30028: "The backfeed current input value is invalid.",
+    30029: "Authentication failed.",
 }
 
 
@@ -134,7 +135,7 @@ class FusionSolarError(Exception):
 
 
 class AuthenticationError(FusionSolarError):
-    """Wrong credentials, unknown/forbidden/expired account, or an empty login body."""
+    """Wrong credentials, unknown/forbidden/expired account, 30029, or an empty login body."""
 
 
 class PermissionDeniedError(FusionSolarError):
@@ -228,7 +229,7 @@ class UnknownError(FusionSolarError):
     """A failCode the spec does not document."""
 
 
-_AUTH_CODES: Final = frozenset({20001, 20002, 20003, 20028, 20400})
+_AUTH_CODES: Final = frozenset({20001, 20002, 20003, 20028, 20400, 30029})
 _PERMISSION_CODES: Final = frozenset({401, 20056, 20403})
 _RESOURCE_CODES: Final = frozenset({20007, 20008, 20045, 20046})
 _CONTROL_FAILED_CODES: Final = frozenset({20049, 20051, 20052})

@@ -1,0 +1,272 @@
+"""Issue 17: sessions, tokens, logout and sending each request at most once (client level)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import aiohttp
+import pytest
+
+from custom_components.fusionsolar.api import (
+    AuthenticationError,
+    CommunicationError,
+    DispatchMode,
+    Endpoint,
+    QuotaError,
+    QuotaWouldExceed,
+)
+from custom_components.fusionsolar.api.errors import OutcomeUnknownError
+from tests.simulator import Simulator
+from tests.simulator.testing import NbiTestClient
+
+from .conftest import ClientFactory
+from .fakes import FakeClock
+
+MINUTE = 60.0
+
+
+def deeply_nested_answer(depth: int = 100_000) -> str:
+    """A JSON envelope nested deeper than any decoder's recursion limit."""
+    return '{"success": true, "failCode": 0, "data": ' + "[" * depth + "]" * depth + "}"
+
+
+async def other_tool_logs_in(sim: Simulator, http: aiohttp.ClientSession) -> None:
+    """Another tool logs in to the same account (one session per account: ours ends)."""
+    response = await NbiTestClient(sim, http).login("legacy")
+    assert response.status == 200
+
+
+def refused_logins(sim: Simulator) -> int:
+    return sum(
+        sim.calls.count(endpoint, fail_code=407)
+        for endpoint in (Endpoint.LEGACY_LOGIN, Endpoint.V7_LOGIN)
+    )
+
+
+# ---------------------------------------------------------------- item 1: kick-out re-login
+
+
+async def test_item17_1_kickout_relogin_waits_one_login_window(
+    make_client: ClientFactory, clock: FakeClock, http: aiohttp.ClientSession
+) -> None:
+    """The other tool logged in just before our 305: our re-login waits out its window."""
+    sim, client = await make_client(quirks=["single_session"])
+    code = sim.plants[0].code
+    await client.async_get_station_realtime([code])
+    clock.advance(10 * MINUTE)
+    await other_tool_logs_in(sim, http)  # its login window covers our next call
+    clock.advance(5)
+    with pytest.raises(QuotaWouldExceed) as exc:
+        await client.async_get_station_realtime([code])
+    assert exc.value.endpoint == Endpoint.LEGACY_LOGIN
+    assert 55 < exc.value.retry_after <= 61
+    assert client.session_kickouts == 1
+    assert sim.calls.count(Endpoint.LEGACY_LOGIN) == 2  # ours, the other tool's
+    # Still inside the window: still no login.
+    clock.advance(30)
+    with pytest.raises(QuotaWouldExceed):
+        await client.async_get_station_realtime([code])
+    assert sim.calls.count(Endpoint.LEGACY_LOGIN) == 2
+    clock.advance(exc.value.retry_after - 30)
+    assert code in await client.async_get_station_realtime([code])
+    assert sim.calls.count(Endpoint.LEGACY_LOGIN) == 3
+    assert refused_logins(sim) == 0
+
+
+async def test_item17_1_waiting_callers_log_in_after_the_window(
+    make_client: ClientFactory, clock: FakeClock, http: aiohttp.ClientSession
+) -> None:
+    """``wait=True`` (control, later pages) sleeps out the window and is never refused."""
+    sim, client = await make_client(quirks=["single_session"])
+    code = sim.plants[0].code
+    await client.async_get_station_realtime([code])
+    clock.advance(10 * MINUTE)
+    await other_tool_logs_in(sim, http)
+    detected = clock.now
+    assert code in await client.async_get_station_realtime([code], wait=True)
+    logins = sim.calls.select(Endpoint.LEGACY_LOGIN)
+    assert logins[-1].time - detected >= 61
+    assert refused_logins(sim) == 0
+
+
+# ---------------------------------------------------------------- item 2: token lifetime
+
+
+async def test_item17_2_legacy_token_renewed_before_absolute_expiry(
+    make_client: ClientFactory, clock: FakeClock
+) -> None:
+    """Used every minute, the legacy token still dies 30 min after login: renew first."""
+    sim, client = await make_client()
+    code = sim.plants[0].code
+    for _ in range(95):  # 95 minutes of one call a minute
+        await client.async_get_station_realtime([code])
+        clock.advance(MINUTE)
+    assert sim.calls.count(Endpoint.STATION_REAL_KPI, fail_code=305) == 0
+    assert sim.calls.count(Endpoint.LEGACY_LOGIN) == 4  # at 0, ~28, ~56 and ~84 min
+    assert client.session_kickouts == 0
+    assert client.consecutive_kickouts == 0
+
+
+async def test_item17_2_expiry_305_is_not_a_kickout(
+    make_client: ClientFactory, clock: FakeClock
+) -> None:
+    """Renewal impossible (login window busy): the 305 at 30 min is an expiry, not a kick-out."""
+    sim, client = await make_client()
+    code = sim.plants[0].code
+
+    async def busy_login_window() -> None:  # e.g. a credentials check of the account
+        (await client.governor.acquire(Endpoint.LEGACY_LOGIN)).success()
+
+    await client.async_get_station_realtime([code])
+    clock.advance(27.9 * MINUTE)
+    await busy_login_window()
+    clock.advance(0.1 * MINUTE)
+    assert code in await client.async_get_station_realtime([code])  # renewal deferred
+    clock.advance(1.5 * MINUTE)
+    await busy_login_window()
+    clock.advance(0.5 * MINUTE)
+    with pytest.raises(QuotaWouldExceed):  # 305 at 30 min; login window still busy
+        await client.async_get_station_realtime([code])
+    clock.advance(MINUTE)
+    assert code in await client.async_get_station_realtime([code])
+    assert sim.calls.count(Endpoint.STATION_REAL_KPI, fail_code=305) == 1  # at 30 min
+    assert client.session_kickouts == 0
+    assert client.consecutive_kickouts == 0
+    assert sim.calls.count(Endpoint.LEGACY_LOGIN) == 2
+    assert refused_logins(sim) == 0
+
+
+# ---------------------------------------------------------------- item 3: logout keys
+
+
+async def test_item17_3_logout_sends_each_familys_token_key(make_client: ClientFactory) -> None:
+    sim, client = await make_client()
+    await client.async_login()
+    await client.async_close()
+    assert sim.calls.count(Endpoint.LEGACY_LOGOUT, fail_code=0) == 1
+    assert sim.calls.count(Endpoint.V7_LOGOUT, fail_code=0) == 1
+    assert not sim.sessions
+
+
+# ---------------------------------------------------------------- item 4: 30029
+
+
+@pytest.mark.parametrize("endpoint", ["getStationRealKpi", "login"])
+async def test_item17_4_fail_code_30029_is_an_authentication_error(
+    make_client: ClientFactory, endpoint: str
+) -> None:
+    sim, client = await make_client()
+    sim.faults.add(endpoint, "fail_code", fail_code=30029, family="legacy")
+    with pytest.raises(AuthenticationError) as exc:
+        await client.async_get_station_realtime([sim.plants[0].code])
+    assert exc.value.fail_code == 30029
+
+
+# ---------------------------------------------------------------- item 5: never sent twice
+
+
+CONTROLS: list[tuple[str, Any]] = [
+    (
+        Endpoint.VPP_CHARGE_DISCHARGE,
+        lambda c, sim: c.async_charge_discharge(
+            [sim.plants[0].code], DispatchMode.CHARGE, target_soc=80
+        ),
+    ),
+    (Endpoint.VPP_DOD, lambda c, sim: c.async_set_dod([_battery_dn(sim)], 80)),
+    (Endpoint.VPP_DEV_ON_OFF, lambda c, sim: c.async_device_on_off([_inverter_dn(sim)], True)),
+]
+
+
+def _battery_dn(sim: Simulator) -> str:
+    return next(d.dn for d in sim.plants[0].devices if d.kind == "battery")
+
+
+def _inverter_dn(sim: Simulator) -> str:
+    return next(d.dn for d in sim.plants[0].devices if d.kind == "inverter")
+
+
+@pytest.mark.parametrize(("endpoint", "send"), CONTROLS)
+async def test_item17_5_control_is_never_resent_after_a_drop(
+    make_client: ClientFactory, endpoint: str, send: Any
+) -> None:
+    sim, client = await make_client()
+    await client.async_login()
+    sim.faults.add(endpoint, "disconnect")
+    with pytest.raises(OutcomeUnknownError):
+        await send(client, sim)
+    assert sim.calls.count(endpoint) == 1
+    assert sim.calls.count(endpoint, fail_code=20048) == 0
+
+
+async def test_item17_5_alarm_list_is_not_resent_within_its_minute(
+    make_client: ClientFactory, clock: FakeClock
+) -> None:
+    sim, client = await make_client()
+    code = sim.plants[0].code
+    sim.faults.add("getAlarmList", "disconnect")
+    with pytest.raises(QuotaError) as exc:
+        await client.async_get_alarms([code], int(clock.now - 3600) * 1000, int(clock.now) * 1000)
+    assert isinstance(exc.value, QuotaWouldExceed)
+    assert exc.value.retry_after > 0
+    assert sim.calls.count(Endpoint.ALARM_LIST) == 1
+    assert sim.calls.refused == 0
+
+
+async def test_item17_5_read_with_quota_left_is_resent_once(make_client: ClientFactory) -> None:
+    sim, client = await make_client()
+    code = sim.plants[0].code
+    sim.faults.add("getStationRealKpi", "disconnect", count=2)
+    with pytest.raises(CommunicationError):
+        await client.async_get_station_realtime([code])
+    assert sim.calls.count(Endpoint.STATION_REAL_KPI) == 2
+    sim.faults.add("getStationRealKpi", "disconnect")
+    assert code in await client.async_get_station_realtime([code])
+    assert sim.calls.count(Endpoint.STATION_REAL_KPI) == 4
+    assert sim.calls.refused == 0
+
+
+# ---------------------------------------------------------------- item 11: nested JSON
+
+
+async def test_item17_11_deeply_nested_answer_is_a_communication_error(
+    make_client: ClientFactory,
+) -> None:
+    sim, client = await make_client()
+    sim.faults.add("getStationRealKpi", "http_status", status=200, body=deeply_nested_answer())
+    with pytest.raises(CommunicationError):
+        await client.async_get_station_realtime([sim.plants[0].code])
+
+
+# ---------------------------------------------------------------- the simulator is strict
+
+
+async def test_item17_2_simulator_legacy_token_dies_30_min_after_login(
+    make_client: ClientFactory, clock: FakeClock, http: aiohttp.ClientSession
+) -> None:
+    """In use every 10 minutes, a legacy token still ends 30 min after its login."""
+    sim, _ = await make_client()
+    raw = NbiTestClient(sim, http)
+    await raw.login("legacy")
+    await raw.login("v7")
+    body = {"stationCodes": sim.plants[0].code}
+    v7_body = {"plantCodes": sim.plants[0].code}
+    for _ in range(2):
+        clock.advance(10 * MINUTE)
+        assert (await raw.post("getStationRealKpi", body))[1]["failCode"] == 0
+        assert (await raw.post("vpp/plantRealtimeKpi", v7_body))[1]["failCode"] == 0
+    clock.advance(10 * MINUTE)
+    assert (await raw.post("getStationRealKpi", body))[1]["failCode"] == 305
+    assert (await raw.post("vpp/plantRealtimeKpi", v7_body))[1]["failCode"] == 0  # idle only
+
+
+async def test_item17_3_simulator_v7_logout_reads_only_xsrftoken(
+    make_client: ClientFactory, clock: FakeClock, http: aiohttp.ClientSession
+) -> None:
+    sim, _ = await make_client()
+    raw = NbiTestClient(sim, http)
+    await raw.login("v7")
+    token = raw.tokens["v7"]
+    logout = "/rest/openapi/pvms/v1/logout"
+    assert (await raw.post(logout, {"xsrfToken": token}))[1]["failCode"] == 20004
+    clock.advance(MINUTE)  # logout: once a minute
+    assert (await raw.post(logout, {"xsrftoken": token}))[1]["failCode"] == 0
