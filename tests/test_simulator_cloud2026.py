@@ -177,11 +177,15 @@ async def test_cloud2026_profile_selectable_like_the_others(
 
 async def test_cloud2026_s1_no_v7_family_404_html(make: Factory) -> None:
     """§1 intro: the V7 ``/rest/openapi/pvms/v1`` family is not in 26.2: 404 HTML."""
-    _, client, _ = await make()
+    sim, client, _ = await make()
     for path in (const.V7_LOGIN, *const.V7_ENDPOINTS):
         status, text = await client.post(path, {}, raw=True)
         assert status == 404, path
         assert text.lstrip().startswith("<!DOCTYPE html>"), path
+    for method, path in (("GET", const.V7_PLANTS), ("POST", const.V7_PREFIX + "vpp/unknown")):
+        async with client.session.request(method, sim.url + path) as response:
+            assert response.status == 404, (method, path)
+            assert response.content_type == "text/html"
 
 
 async def test_cloud2026_s1_12_replaced_legacy_paths_404_html(make: Factory) -> None:

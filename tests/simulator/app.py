@@ -1998,5 +1998,11 @@ def create_app(sim: Simulator) -> web.Application:
         app.router.add_post(endpoint, make(endpoint))
     for alias, endpoint in const.ENDPOINT_ALIASES.items():
         app.router.add_post(alias, make(endpoint))
+    if sim.cloud is not None:  # cloud-2026: any V7 path, any method -> 404 HTML
+        app.router.add_route("*", const.V7_PREFIX + "{tail:.*}", _html_404)
     app.add_routes(_admin_routes(sim))
     return app
+
+
+async def _html_404(request: web.Request) -> web.Response:
+    return web.Response(status=404, text=HTML_404, content_type="text/html")
