@@ -268,6 +268,7 @@ async def test_cloud2026_s5_1_2_2_sns_or_dev_ids_exactly_one(make: Factory) -> N
         ({"devTypeId": 39}, 20005),
         ({"sns": battery["esnCode"], "devTypeId": 38}, 20006),
         ({"sns": battery["esnCode"]}, 20008),
+        ({"devIds": ",".join(str(n) for n in range(101)), "devTypeId": 39}, 20017),
     ]
     for body, code in cases:
         clock.advance(300)  # device real-time: 4 calls per 5 minutes here
