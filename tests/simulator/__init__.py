@@ -17,6 +17,7 @@ from .calllog import CallLog, CallRecord
 from .config import (
     FIELD_QUIRKS,
     Account,
+    CloudOptions,
     DeviceSpec,
     Quirks,
     SimulatorConfig,
@@ -31,6 +32,7 @@ __all__ = [
     "Account",
     "CallLog",
     "CallRecord",
+    "CloudOptions",
     "Device",
     "DeviceSpec",
     "FaultInjector",

@@ -13,7 +13,7 @@ import tempfile
 from pathlib import Path
 
 from .app import Simulator
-from .config import SimulatorConfig
+from .config import PROFILES, SimulatorConfig
 
 
 def make_self_signed(directory: Path, host: str) -> tuple[Path, Path]:
@@ -64,7 +64,12 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--port", type=int, default=8443)
     parser.add_argument("--plants", type=int, default=1)
     parser.add_argument("--seed", type=int, default=1)
-    parser.add_argument("--profile", choices=("spec", "field"), default="spec")
+    parser.add_argument(
+        "--profile",
+        choices=PROFILES,
+        default="spec",
+        help="cloud-2026: today's cloud (SmartPVMS 26.2); cloud-2026+field: field quirks on top",
+    )
     parser.add_argument("--quirk", action="append", default=[], help="enable a quirk")
     parser.add_argument("--no-quirk", action="append", default=[], help="disable a quirk")
     parser.add_argument("--username", default="nbi_user")

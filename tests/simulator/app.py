@@ -31,12 +31,13 @@ import time
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
-from typing import Any, cast
+from typing import TYPE_CHECKING, Any, cast
 
 from aiohttp import web
 
 from . import const
 from .calllog import CallLog, CallRecord
+from .cloud2026 import NBI_ENDPOINTS, NBI_PREFIX
 from .config import DEFAULT_PERMISSION_DENIED, Account, Quirks, SimulatorConfig
 from .faults import (
     DELAY_KINDS,
@@ -69,6 +70,9 @@ from .model import (
     floor_slot,
 )
 from .quota import QuotaTracker
+
+if TYPE_CHECKING:
+    from .nbi import CloudRuntime
 
 Json = Any
 Clock = Callable[[], float]
@@ -184,6 +188,11 @@ class Simulator:
         self._refusals = 0
         self._reads = 0
         self._manual_alarm_seq = 0
+        self.cloud: CloudRuntime | None = None
+        if self.config.is_cloud_2026:
+            from .nbi import CloudRuntime  # nbi imports this module
+
+            self.cloud = CloudRuntime(self)
         self._runner: web.AppRunner | None = None
         self._stopping: asyncio.Event | None = None
         self.url = ""
@@ -343,11 +352,13 @@ class Simulator:
         if self.quirks.maintenance and self.maintenance_active(now):
             record.quirk = "maintenance"
             return web.Response(status=503, text=HTML_503, content_type="text/html")
+        if not self._serves(endpoint):
+            return web.Response(status=404, text=HTML_404, content_type="text/html")
         if family == "v7" and (self.quirks.no_v7 or not self.config.v7_enabled):
             record.quirk = "no_v7"
             return web.Response(status=404, text=HTML_404, content_type="text/html")
         if endpoint == const.STATIONS and not (
-            self.quirks.stations_endpoint or self.quirks.permission
+            self.quirks.stations_endpoint or self.quirks.permission or self.cloud
         ):
             return web.Response(status=404, text=HTML_404, content_type="text/html")
         raw = await request.read()
@@ -403,12 +414,15 @@ class Simulator:
         if denied is not None:
             return self._envelope(family, now, record, ApiError(denied), body)
 
-        handler = HANDLERS[endpoint]
+        handler = (self.cloud.handler(endpoint) if self.cloud else None) or HANDLERS[endpoint]
         ctx = Ctx(endpoint, family, body, account, now, self.boundary(now), record, session.token)
         try:
             result = handler(self, ctx)
             reply = await result if asyncio.iscoroutine(result) else result
         except ApiError as err:
+            framework_response = getattr(err, "response", None)  # cloud-2026 HTTP 400 (§7.4)
+            if callable(framework_response):
+                return cast(web.Response, framework_response())
             return self._envelope(family, now, record, err, body)
         reply = cast(Reply, reply)
         if endpoint in (const.LOGOUT, const.V7_LOGOUT):
@@ -428,6 +442,12 @@ class Simulator:
                 )
             reply.data = mutate_data(reply.data, post, endpoint)
         return self._envelope(family, now, record, reply, body)
+
+    def _serves(self, endpoint: str) -> bool:
+        """cloud-2026: no V7 family, no replaced paths; other profiles: no nbi family."""
+        if self.cloud is not None:
+            return self.cloud.serves(endpoint)
+        return not endpoint.startswith(NBI_PREFIX)
 
     def _session_alive(self, session: Session, family: str, now: float) -> bool:
         if session.family != family:
@@ -453,7 +473,13 @@ class Simulator:
     ) -> web.Response | None:
         family = record.family
         key = account.username
-        if not self.quota.check(key, endpoint, now, strict=self.quirks.strict_quota):
+        if self.cloud is not None:  # 26.2 §4.2 flow control, field's strict quota on top
+            code = self.cloud.refusal(account, endpoint, now)
+            if code is not None:
+                return self._refuse(family, now, record, self.cloud.error(code))
+            if self.quirks.strict_quota and not self.quota.check(key, endpoint, now, strict=True):
+                return self._refuse(family, now, record)
+        elif not self.quota.check(key, endpoint, now, strict=self.quirks.strict_quota):
             return self._refuse(family, now, record)
         if self.quirks.daily_budget and endpoint in const.DAILY_BUDGET_ENDPOINTS:
             visible = self._visible(account)
@@ -466,14 +492,16 @@ class Simulator:
                 return self._refuse(family, now, record)
         return None
 
-    def _refuse(self, family: str, now: float, record: CallRecord) -> web.Response:
+    def _refuse(
+        self, family: str, now: float, record: CallRecord, error: ApiError | None = None
+    ) -> web.Response:
         record.quota_refused = True
         self._refusals += 1
         if self.quirks.quota_403 and self._refusals % 2 == 0:
             record.fail_code = None
             record.quirk = "quota_403"
             return web.json_response(QUOTA_403_BODY, status=403)
-        return self._envelope(family, now, record, ApiError(407), {})
+        return self._envelope(family, now, record, error or ApiError(407), {})
 
     def _denied_code(self, account: Account, endpoint: str) -> int | None:
         if endpoint in account.denied_endpoints:
@@ -504,7 +532,13 @@ class Simulator:
         else:
             username, password = body.get("username"), body.get("password")
         key = str(username or "")
-        if not self.quota.check(key, endpoint, now, strict=False):
+        if self.cloud is not None:  # 26.2 §3.2.2.1: 5 logins per 10 min, lock after 5 wrong
+            refused = self.cloud.login_refusal(key, now)
+            if refused == 20400:
+                return self._envelope(family, now, record, ApiError(20400), {})
+            if refused is not None:
+                return self._refuse(family, now, record, self.cloud.error(refused))
+        elif not self.quota.check(key, endpoint, now, strict=False):
             return self._refuse(family, now, record)
         account = self.accounts.get(key) if isinstance(username, str) else None
         code = 0
@@ -521,13 +555,15 @@ class Simulator:
         elif family == "v7" and not account.v7:
             code = 401
         if code:
+            if code == 20400 and self.cloud is not None:
+                self.cloud.wrong_password(key, now)
             if family == "legacy" and self.quirks.empty_login_body and code in (20001, 20400):
                 record.fail_code = None
                 record.quirk = "empty_login_body"
                 return web.Response(status=200, body=b"")
             return self._envelope(family, now, record, ApiError(code), {})
         assert account is not None
-        if self.quirks.single_session:
+        if self.quirks.single_session or self.cloud is not None:  # 26.2: one token per login
             for token in [
                 t
                 for t, s in self.sessions.items()
@@ -591,6 +627,8 @@ class Simulator:
         request_body: Mapping[str, Any],
     ) -> web.Response:
         body = self._body(family, now, result, request_body)
+        if record.endpoint.startswith(NBI_PREFIX):
+            body.pop("params", None)  # the /rest/openapi envelope has no params
         record.fail_code = body["failCode"]
         return web.json_response(body)
 
@@ -1947,6 +1985,8 @@ def _admin_routes(sim: Simulator) -> list[web.RouteDef]:
 
     async def post_reset_quota(request: web.Request) -> web.Response:
         sim.quota.reset()
+        if sim.cloud is not None:
+            sim.cloud.flow.reset()
         return web.json_response({"ok": True})
 
     return [
@@ -1979,9 +2019,15 @@ def create_app(sim: Simulator) -> web.Application:
 
         return handler
 
-    for endpoint in (*const.LOGIN_ENDPOINTS, *HANDLERS):
+    for endpoint in (*const.LOGIN_ENDPOINTS, *HANDLERS, *NBI_ENDPOINTS):
         app.router.add_post(endpoint, make(endpoint))
     for alias, endpoint in const.ENDPOINT_ALIASES.items():
         app.router.add_post(alias, make(endpoint))
+    if sim.cloud is not None:  # cloud-2026: any V7 path, any method -> 404 HTML
+        app.router.add_route("*", const.V7_PREFIX + "{tail:.*}", _html_404)
     app.add_routes(_admin_routes(sim))
     return app
+
+
+async def _html_404(request: web.Request) -> web.Response:
+    return web.Response(status=404, text=HTML_404, content_type="text/html")

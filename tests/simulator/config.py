@@ -8,7 +8,9 @@ from typing import Any, Literal
 
 from . import const
 
-Profile = Literal["spec", "field"]
+Profile = Literal["spec", "field", "cloud-2026", "cloud-2026+field"]
+PROFILES: tuple[str, ...] = ("spec", "field", "cloud-2026", "cloud-2026+field")
+CLOUD_2026 = "cloud-2026"
 DeviceKind = Literal["inverter", "string_inverter", "battery", "meter", "power_sensor", "emi"]
 BatteryVendor = Literal["huawei", "lg"]
 AccountStatus = Literal["ok", "forbidden", "expired", "restricted"]
@@ -138,11 +140,11 @@ class Quirks:
     ) -> Quirks:
         """The quirks of a profile, plus/minus named ones."""
         quirks = cls()
-        if profile == "field":
+        if profile not in PROFILES:
+            raise ValueError(f"unknown profile {profile!r}")
+        if "field" in profile.split("+"):
             for name in FIELD_QUIRKS:
                 setattr(quirks, name, True)
-        elif profile != "spec":
-            raise ValueError(f"unknown profile {profile!r}")
         for name in enable:
             quirks.set(name, True)
         for name in disable:
@@ -194,6 +196,27 @@ DEFAULT_PERMISSION_DENIED: dict[str, int] = {
 
 
 @dataclass
+class CloudOptions:
+    """Options of the ``cloud-2026`` profile (SmartPVMS 26.2, see docs/simulator-cloud-2026.md).
+
+    * ``smart_assistant_plants``: plant indices with a SmartAssistant (23070) at the grid
+      connection point.
+    * ``all_in_one_plants``: plant indices whose first inverter and first battery are one
+      PV+storage all-in-one unit (23093) instead.
+    * ``static_flow_control_accounts``: account names that keep the old static
+      per-minute table (26.2 §7.2); every other account gets the dynamic §4.2 budgets.
+    * ``system_limits``: endpoint -> calls per minute over all accounts; beyond it 429.
+    * ``busy_endpoints``: endpoints answering 20200 (system busy) to every call.
+    """
+
+    smart_assistant_plants: Sequence[int] = (0,)
+    all_in_one_plants: Sequence[int] = ()
+    static_flow_control_accounts: Sequence[str] = ()
+    system_limits: Mapping[str, int] = field(default_factory=dict)
+    busy_endpoints: Sequence[str] = ()
+
+
+@dataclass
 class SimulatorConfig:
     """Everything that shapes a simulator instance.
 
@@ -232,6 +255,12 @@ class SimulatorConfig:
     alarm_rate_per_day: float = 0.25  # seeded alarms per plant and day
     history_detail_days: int = 35  # days before start simulated slot by slot
     task_timeout_seconds: float = 86400.0
+    cloud: CloudOptions = field(default_factory=CloudOptions)
+
+    @property
+    def is_cloud_2026(self) -> bool:
+        """The profile serves today's cloud (SmartPVMS 26.2)."""
+        return CLOUD_2026 in self.profile.split("+")
 
     def build_quirks(self) -> Quirks:
         """Quirks for this configuration."""
