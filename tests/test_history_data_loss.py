@@ -3,9 +3,11 @@ never stored as complete, never settled, retried later and warned about once."""
 
 from __future__ import annotations
 
+import json
 import logging
-from datetime import datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import pytest
 from freezegun.api import FrozenDateTimeFactory
@@ -13,7 +15,8 @@ from homeassistant.components.recorder import Recorder
 from homeassistant.core import HomeAssistant
 from homeassistant.util import dt as dt_util
 
-from custom_components.fusionsolar.history import FIRST_RUN_DELAY
+from custom_components.fusionsolar.api import FiveMinuteKpi
+from custom_components.fusionsolar.history import FIRST_RUN_DELAY, PlantClock
 from tests.conftest import entry_for
 from tests.simulator import Simulator
 from tests.test_history import (
@@ -120,6 +123,7 @@ async def test_item16_12_restarts_during_backfill_across_dst_lose_nothing(
     hass: HomeAssistant,
     freezer: FrozenDateTimeFactory,
     simulator_factory: Any,
+    caplog: pytest.LogCaptureFixture,
 ) -> None:
     # Home Assistant in US/Pacific, the plant in Amsterdam (summer time since 30 March).
     assert str(dt_util.get_default_time_zone()) == "US/Pacific"
@@ -136,6 +140,38 @@ async def test_item16_12_restarts_during_backfill_across_dst_lose_nothing(
         await restart(hass, freezer, entry)
     assert backfill(hass) == 100
     rows = await stored(hass, code)
+    # What the first run learned survives the restarts: the only windows refused are
+    # the very first guess and the end of the DST day (before the next day told it).
+    assert sim.calls.count(endpoint=FIVE_MINUTES, fail_code=20027) <= 2
+    assert history_warnings(caplog) == []
     assert start_of(rows["solar_production"][0]) == datetime(2025, 3, 21, tzinfo=AMSTERDAM)
     assert start_of(rows["solar_production"][-1]) == last_complete_hour()
     assert_matches_simulator(sim, code, rows)
+
+
+def test_item16_12_plant_clock_keeps_offsets_and_knows_a_complete_day() -> None:
+    pacific = ZoneInfo("US/Pacific")
+    # The plant reported +02:00 once (summer): a wrong guess for 29-30 March.
+    summer = datetime(2021, 9, 24, tzinfo=AMSTERDAM)
+    clock = PlantClock(pacific, summer)
+    day = date(2025, 3, 29)
+    slots = [
+        FiveMinuteKpi(start=datetime(2025, 3, 28, 23, tzinfo=UTC) + n * timedelta(minutes=5))
+        for n in range(288)
+    ]
+    clock.learn(day, [FiveMinuteKpi(start=s.start.astimezone(AMSTERDAM)) for s in slots])
+    assert clock.exact(day) == (timedelta(hours=1), timedelta(hours=1))
+    assert clock.complete(day, slots)
+    assert not clock.complete(day, slots[12:])  # the first hour missing
+    assert not clock.complete(day, slots[:-1])  # the last slot missing
+    assert not clock.complete(day, [])
+
+    # A new clock (a restart) takes back what was learned, through JSON.
+    restored = PlantClock(pacific, summer)
+    restored.restore(json.loads(json.dumps(clock.export())))
+    assert restored.exact(day) == clock.exact(day)
+    assert restored.local_date(datetime(2025, 3, 29, 22, tzinfo=UTC)) == day
+    assert restored.windows(date(2025, 3, 30))[0][0] == timedelta(hours=1)
+    restored.restore({"offsets": {"not a day": 1, "2025-03-01": "x"}})  # ignored
+    restored.restore(None)
+    assert restored.exact(day) == clock.exact(day)
