@@ -9,6 +9,7 @@ from datetime import UTC, date, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
+import aiohttp
 import pytest
 from freezegun.api import FrozenDateTimeFactory
 from homeassistant.components.recorder import Recorder
@@ -16,9 +17,11 @@ from homeassistant.core import HomeAssistant
 from homeassistant.util import dt as dt_util
 
 from custom_components.fusionsolar.api import FiveMinuteKpi
+from custom_components.fusionsolar.diagnostics import async_get_config_entry_diagnostics
 from custom_components.fusionsolar.history import FIRST_RUN_DELAY, PlantClock
 from tests.conftest import entry_for
 from tests.simulator import Simulator
+from tests.simulator.testing import NbiTestClient
 from tests.test_history import (
     AMSTERDAM,
     FIVE_MINUTES,
@@ -175,3 +178,73 @@ def test_item16_12_plant_clock_keeps_offsets_and_knows_a_complete_day() -> None:
     restored.restore({"offsets": {"not a day": 1, "2025-03-01": "x"}})  # ignored
     restored.restore(None)
     assert restored.exact(day) == clock.exact(day)
+
+
+# getKpiStationHour's dataItemMap: the 2021 table (§4.2) and the 26.2 digest's additions.
+HOURLY_KEYS = {
+    "radiation_intensity",
+    "theory_power",
+    "inverter_power",
+    "ongrid_power",
+    "power_profit",
+    "chargeCap",
+    "dischargeCap",
+    "selfProvide",
+    "PVYield",
+    "inverterYield",
+}
+
+
+@pytest.mark.freeze_time(START)
+async def test_item16_15_consumption_is_unavailable_from_hourly_kpis(
+    recorder_mock: Recorder,
+    hass: HomeAssistant,
+    freezer: FrozenDateTimeFactory,
+    simulator_factory: Any,
+) -> None:
+    sim: Simulator = await simulator_factory(v7_enabled=False)
+    code = sim.plants[0].code
+    entry = entry_for(sim, history_days=1)
+    await setup_entry(hass, entry)
+    await advance(hass, freezer, FIRST_RUN_DELAY + 1)
+    for _ in range(3):  # getKpiStationHour: one call a minute
+        await advance(hass, freezer, 62)
+    assert backfill(hass) == 100
+    # No consumption statistic, and the diagnostics say what is missing and why.
+    assert set(await stored(hass, code)) == {"solar_production", "grid_export"}
+    history = (await async_get_config_entry_diagnostics(hass, entry))["history"]
+    assert history["source"] == "hourly"
+    assert set(history["unavailable_statistics"]) == {
+        "consumption",
+        "grid_import",
+        "battery_charge",
+        "battery_discharge",
+    }
+    assert history["incomplete_days"] == {}
+    # The simulator sends only what getKpiStationHour documents (no use_power).
+    async with aiohttp.ClientSession() as session:
+        raw = NbiTestClient(sim, session)
+        await raw.login()
+        day = await raw.data(
+            "getKpiStationHour",
+            {"stationCodes": code, "collectTime": int(dt_util.utcnow().timestamp() * 1000)},
+        )
+    assert day
+    assert set().union(*(item["dataItemMap"] for item in day)) <= HOURLY_KEYS
+
+
+@pytest.mark.freeze_time(START)
+async def test_item16_15_every_statistic_is_available_from_five_minute_data(
+    recorder_mock: Recorder,
+    hass: HomeAssistant,
+    freezer: FrozenDateTimeFactory,
+    simulator_factory: Any,
+) -> None:
+    sim: Simulator = await simulator_factory()
+    entry = entry_for(sim, history_days=1)
+    await setup_entry(hass, entry)
+    await advance(hass, freezer, FIRST_RUN_DELAY + 1)
+    history = (await async_get_config_entry_diagnostics(hass, entry))["history"]
+    assert history["source"] == "five_minutes"
+    assert history["unavailable_statistics"] == []
+    assert history["progress"] == {sim.plants[0].code: 100.0}
