@@ -416,6 +416,7 @@ class HistoryImporter:
         # Per plant, the day that could not be read in the last run; warnings given.
         self.incomplete: dict[str, DayIncompleteError] = {}
         self._warned: set[tuple[str, date, str]] = set()
+        self._refused_windows: dict[tuple[str, date], set[Window]] = {}
         self._retry_soon = False
         # Per plant, the last local day imported completely after the cloud settled it.
         self._settled: dict[str, date] = {}
@@ -701,9 +702,14 @@ class HistoryImporter:
     async def _async_five_minute_records(
         self, code: str, day: date, clock: PlantClock
     ) -> list[FiveMinuteKpi]:
-        """Request a day, trying offset guesses until the cloud accepts one."""
+        """Request a day, trying offset guesses until the cloud accepts one.
+
+        Windows refused stay remembered until the day is read (a run paused for quota
+        goes on with the next guess, not the same one again) or every guess failed.
+        """
         client = self.account.client
-        tried: set[Window] = set()
+        refused = self._refused_windows.setdefault((code, day), set())
+        tried: set[Window] = set(refused)
         records: list[FiveMinuteKpi] | None = None
         for _ in range(MAX_WINDOW_ATTEMPTS):
             window = next((w for w in clock.windows(day) if w not in tried), None)
@@ -719,10 +725,12 @@ class HistoryImporter:
             except InvalidRequestError as err:
                 LOGGER.debug("Day %s of %s refused with offsets %s: %s", day, code, window, err)
                 clock.refused(day, window)
+                refused.add(window)
                 continue
             clock.learn(day, records)
             if (exact := clock.exact(day)) is None or exact in tried:
                 break
+        del self._refused_windows[(code, day)]  # all guesses again if this one failed
         if records is None:
             raise DayIncompleteError(day, "every day window refused")
         return records
