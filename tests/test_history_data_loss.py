@@ -24,6 +24,7 @@ from tests.simulator import Simulator
 from tests.simulator.testing import NbiTestClient
 from tests.test_history import (
     AMSTERDAM,
+    COUNTERS,
     FIVE_MINUTES,
     START,
     advance,
@@ -32,6 +33,7 @@ from tests.test_history import (
     last_complete_hour,
     restart,
     setup_entry,
+    simulated,
     start_of,
     stored,
 )
@@ -248,3 +250,57 @@ async def test_item16_15_every_statistic_is_available_from_five_minute_data(
     assert history["source"] == "five_minutes"
     assert history["unavailable_statistics"] == []
     assert history["progress"] == {sim.plants[0].code: 100.0}
+
+
+@pytest.mark.freeze_time(START)
+async def test_item16_11_null_answer_for_today_does_not_settle_it(
+    recorder_mock: Recorder,
+    hass: HomeAssistant,
+    freezer: FrozenDateTimeFactory,
+    simulator_factory: Any,
+) -> None:
+    sim: Simulator = await simulator_factory(null_every=1)
+    code = sim.plants[0].code
+    entry = entry_for(sim, history_days=1)
+    await setup_entry(hass, entry)
+    await advance(hass, freezer, FIRST_RUN_DELAY + 1)
+    before = await stored(hass, code)
+    # The next hourly run gets ``data: null`` for today (the field quirk, every read).
+    sim.quirks.null_values = True
+    await advance(hass, freezer, 3600)
+    sim.quirks.null_values = False
+    assert any(r.quirk == "null_values" for r in sim.calls.records if r.endpoint == FIVE_MINUTES)
+    assert await stored(hass, code) == before
+    # Today is not taken as done: the run after imports its hours.
+    await advance(hass, freezer, 3600)
+    rows = await stored(hass, code)
+    assert start_of(rows["solar_production"][-1]) == last_complete_hour()
+    assert_matches_simulator(sim, code, rows)
+
+
+@pytest.mark.freeze_time(START)
+async def test_item16_11_null_answer_for_a_past_day_of_hourly_kpis_is_read_again(
+    recorder_mock: Recorder,
+    hass: HomeAssistant,
+    freezer: FrozenDateTimeFactory,
+    simulator_factory: Any,
+) -> None:
+    sim: Simulator = await simulator_factory(v7_enabled=False, quirks=["null_values"], null_every=2)
+    code = sim.plants[0].code
+    entry = entry_for(sim, history_days=3)
+    await setup_entry(hass, entry)
+    await advance(hass, freezer, FIRST_RUN_DELAY + 1)
+    for _ in range(144):
+        rows = await stored(hass, code)
+        for kind, kind_rows in rows.items():  # whatever is stored is right
+            for row in kind_rows:
+                expected = simulated(sim, code, start_of(row), COUNTERS[kind])
+                assert row["state"] == pytest.approx(expected, abs=0.001), (kind, row)
+        if backfill(hass) == 100:
+            break
+        await advance(hass, freezer, 600)
+    assert any(r.quirk == "null_values" for r in sim.calls.records if "Hour" in r.endpoint)
+    assert backfill(hass) == 100
+    rows = await stored(hass, code)
+    assert start_of(rows["solar_production"][0]) == datetime(2025, 4, 7, tzinfo=AMSTERDAM)
+    assert start_of(rows["solar_production"][-1]) == last_complete_hour()

@@ -335,7 +335,10 @@ class DayData:
 
     hours: Hours
     start: datetime
-    covered_until: datetime
+    # None: nothing of the day is known yet (today, no records).
+    covered_until: datetime | None
+    # The whole past day was read: it may be settled (today never is).
+    complete: bool = False
 
 
 @dataclass(slots=True)
@@ -369,6 +372,11 @@ class PlantRun:
                 kind_rows.append(StatisticData(start=self.cursor, state=value, sum=self.sums[kind]))
             self.cursor += HOUR
         return rows
+
+
+def _kinds(hours: Hours) -> set[str]:
+    """Return the kinds any hour has a value of."""
+    return set().union(*hours.values()) if hours else set()
 
 
 def _add(hours: Hours, hour: datetime, kind: str, value: float | None) -> None:
@@ -417,6 +425,7 @@ class HistoryImporter:
         self.incomplete: dict[str, DayIncompleteError] = {}
         self._warned: set[tuple[str, date, str]] = set()
         self._refused_windows: dict[tuple[str, date], set[Window]] = {}
+        self._hourly_seen: dict[tuple[str, date], Hours] = {}
         self._retry_soon = False
         # Per plant, the last local day imported completely after the cloud settled it.
         self._settled: dict[str, date] = {}
@@ -615,6 +624,8 @@ class HistoryImporter:
             except DayIncompleteError as err:
                 self._day_incomplete(code, err)
                 return
+            if data.covered_until is None:
+                break
             if run.cursor is None:
                 run.cursor = ceil_hour(data.start)
                 if last_end is not None:
@@ -623,7 +634,11 @@ class HistoryImporter:
             run.add(data.hours)
             self._write(run, min(cutoff, floor_hour(data.covered_until)))
             self._set_progress(code, run.cursor, cutoff)
-            if run.cursor >= data.covered_until and now - data.covered_until > SETTLED:
+            if (
+                data.complete
+                and run.cursor >= data.covered_until
+                and now - data.covered_until > SETTLED
+            ):
                 self._settled[code] = day
             day += ONE_DAY
 
@@ -694,10 +709,11 @@ class HistoryImporter:
                 _add(hours, hour, kind.key, getattr(record, kind.five_minute))
         start, end = clock.midnight(day), clock.midnight(day + ONE_DAY)
         if end > dt_util.utcnow():  # today: complete up to the last record
-            end = records[-1].start + SLOT if records else start
-        elif not clock.complete(day, records):
+            covered = records[-1].start + SLOT if records else None
+            return DayData(hours=hours, start=start, covered_until=covered)
+        if not clock.complete(day, records):
             raise DayIncompleteError(day, "partial data" if records else "no data")
-        return DayData(hours=hours, start=start, covered_until=end)
+        return DayData(hours=hours, start=start, covered_until=end, complete=True)
 
     async def _async_five_minute_records(
         self, code: str, day: date, clock: PlantClock
@@ -745,21 +761,34 @@ class HistoryImporter:
                 selected_plants(self.entry), collect
             )
             self._hourly_cache[collect] = records
-        hours: Hours = {}
-        starts = []
-        for record in records:
-            if record.plant_code != code:
-                continue
+        mine = [record for record in records if record.plant_code == code]
+        # Values of complete hours from earlier reads fill what this one sent empty.
+        seen = self._hourly_seen.setdefault((code, day), {})
+        hours: Hours = {hour: dict(values) for hour, values in seen.items()}
+        final = floor_hour(dt_util.utcnow() - LATE_DATA)
+        for record in mine:
             hour = floor_hour(record.start)
-            starts.append(hour)
             for kind in ENERGY_KINDS:
-                if kind.hourly is not None:
-                    _add(hours, hour, kind.key, getattr(record, kind.hourly))
-        if not starts and clock.midnight(day + ONE_DAY) <= dt_util.utcnow():
+                value = getattr(record, kind.hourly) if kind.hourly else None
+                if value is None:
+                    continue
+                hours.setdefault(hour, {})[kind.key] = value
+                if hour < final:
+                    seen.setdefault(hour, {})[kind.key] = value
+        starts = [floor_hour(record.start) for record in mine]
+        past = clock.midnight(day + ONE_DAY) <= dt_util.utcnow()
+        if past and not starts:
             raise DayIncompleteError(day, "no data")
         start = min(starts, default=clock.midnight(day))
-        covered = max(starts) + HOUR if starts else start
-        return DayData(hours=hours, start=start, covered_until=covered)
+        covered = max(starts) + HOUR if starts else None
+        # A value the day reports elsewhere but sent empty for an hour is not zero.
+        if gaps := [hour for hour in starts if set(hours.get(hour, {})) < _kinds(hours)]:
+            if past:
+                raise DayIncompleteError(day, "values missing")
+            covered = min(gaps)
+        elif past:
+            del self._hourly_seen[(code, day)]
+        return DayData(hours=hours, start=start, covered_until=covered, complete=past)
 
 
 HISTORY_BACKFILL = SensorEntityDescription(
