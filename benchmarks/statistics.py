@@ -13,6 +13,7 @@ from pytest_homeassistant_custom_component.components.recorder.common import (
 )
 
 from custom_components.fusionsolar.history import ENERGY_KINDS, statistic_id
+from tests.simulator import Simulator
 
 from .harness import HOUR, DayRun
 
@@ -32,14 +33,21 @@ CHECKED_PLANTS = 3
 
 async def statistics_lost(hass: HomeAssistant, run: DayRun) -> dict[str, Any]:
     """Hours of the run missing or wrong in the imported statistics (first plants)."""
-    await async_wait_recording_done(hass)
     first = datetime.fromtimestamp(run.t0, UTC)
     # Every hour but the last: the importer runs a little after each hour ends.
-    hours = [first + timedelta(hours=n) for n in range(int(run.scenario.hours) - 1)]
+    return await hours_lost(hass, run.sim, first, int(run.scenario.hours) - 1)
+
+
+async def hours_lost(
+    hass: HomeAssistant, sim: Simulator, first: datetime, count: int
+) -> dict[str, Any]:
+    """Of ``count`` hours from ``first``, those missing or wrong in the statistics."""
+    await async_wait_recording_done(hass)
+    hours = [first + timedelta(hours=n) for n in range(count)]
     last = hours[-1]
     missing = wrong = checked = 0
     worst = 0.0
-    for plant in run.sim.plants[:CHECKED_PLANTS]:
+    for plant in sim.plants[:CHECKED_PLANTS]:
         ids = {statistic_id(plant.code, kind.key): kind.key for kind in ENERGY_KINDS}
         rows = await get_instance(hass).async_add_executor_job(
             statistics_during_period, hass, first, last + timedelta(hours=1), set(ids),
@@ -56,14 +64,14 @@ async def statistics_lost(hass: HomeAssistant, run: DayRun) -> dict[str, Any]:
                     missing += 1
                     continue
                 counter = COUNTERS[kind]
-                start = run.sim.state(plant.code, at=hour.timestamp()).total[counter]
-                end = run.sim.state(plant.code, at=hour.timestamp() + HOUR).total[counter]
+                start = sim.state(plant.code, at=hour.timestamp()).total[counter]
+                end = sim.state(plant.code, at=hour.timestamp() + HOUR).total[counter]
                 error = abs(float(value) - (end - start))
                 worst = max(worst, error)
                 if error > TOLERANCE_KWH:
                     wrong += 1
     return {
-        "plants_checked": min(CHECKED_PLANTS, len(run.sim.plants)),
+        "plants_checked": min(CHECKED_PLANTS, len(sim.plants)),
         "hour_rows_checked": checked,
         "missing": missing,
         "wrong": wrong,

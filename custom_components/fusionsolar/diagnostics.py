@@ -121,6 +121,7 @@ async def async_get_config_entry_diagnostics(
                 if (interval := runtime.devices.achieved_interval)
                 else None
             ),
+            "history": runtime.history.diagnostics() if runtime.history else None,
             "plants": [_plant(entry, code) for code in sorted(runtime.metadata.data.plants)],
             "devices": [
                 _device(entry, key)

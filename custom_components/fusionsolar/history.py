@@ -12,9 +12,9 @@ Sources
       time zone, half-hour offsets included.
     * Without V7, or when the account may not read five-minute data: legacy
       ``getKpiStationHour`` (one call per local day for up to 100 plants): solar
-      production (inverter_power), grid export (ongrid_power) and consumption
-      (use_power, where the cloud sends it). Each local hour goes to the UTC hour it
-      starts in.
+      production (inverter_power) and grid export (ongrid_power), the only energies
+      its documented table lists: no consumption, grid import or battery statistic
+      then (diagnostics say so). Each local hour goes to the UTC hour it starts in.
 
 Time zones
     A request covers one *plant-local* day, which need not be Home Assistant's. The
@@ -22,7 +22,15 @@ Time zones
     learns the offset at each local midnight from the data (a first guess comes from
     Home Assistant's zone when it agrees with the plant's ``gridConnectionDate``, else
     from that offset). A refused day window (a wrong guess, e.g. on a DST change) is
-    retried with the neighbouring offsets. Statistics are stored per UTC hour.
+    retried with the neighbouring offsets. Statistics are stored per UTC hour. What was
+    learned is stored, so a restart goes on with the plant's true offsets.
+
+Incomplete days
+    A past day is written only when it was read completely: a window the cloud
+    accepted with its exact offsets and records from its first to its last slot. A day
+    refused, answered with ``data: null`` or read in part is written not at all,
+    never settled, and read again later (a minute later the first time, then with
+    the hourly runs); one WARNING per day and cause says so.
 
 Continuation and corrections
     The first run backfills ``history_days`` days (oldest first). Every run continues
@@ -62,6 +70,7 @@ from homeassistant.const import PERCENTAGE, EntityCategory, UnitOfEnergy
 from homeassistant.core import CALLBACK_TYPE, HomeAssistant, callback
 from homeassistant.helpers.event import async_call_later
 from homeassistant.helpers.recorder import get_instance
+from homeassistant.helpers.storage import Store
 from homeassistant.util import dt as dt_util
 from homeassistant.util import slugify
 from homeassistant.util.unit_conversion import EnergyConverter
@@ -96,6 +105,11 @@ LATE_DATA = timedelta(minutes=5)
 SETTLED = timedelta(hours=2)
 # Day windows tried per plant-local day before giving up on it (time zone guesses).
 MAX_WINDOW_ATTEMPTS = 6
+# A day that could not be read is tried again this soon the first time (then hourly).
+RETRY_DELAY = 90.0
+# Learned offsets kept per plant (the newest days: the import only goes forward).
+KEPT_OFFSETS = 62
+STORAGE_VERSION = 1
 
 type Window = tuple[timedelta, timedelta]
 type Hours = dict[datetime, dict[str, float]]
@@ -126,7 +140,8 @@ ENERGY_KINDS: tuple[EnergyKind, ...] = (
     EnergyKind("grid_export", "grid export", "ongrid_energy", "ongrid_power"),
     EnergyKind("battery_charge", "battery charge", "charge_energy", None),
     EnergyKind("battery_discharge", "battery discharge", "discharge_energy", None),
-    EnergyKind("consumption", "consumption", "load_energy", "use_power"),
+    # getKpiStationHour documents no consumption (use_power is a daily/monthly key).
+    EnergyKind("consumption", "consumption", "load_energy", None),
 )
 
 
@@ -246,6 +261,7 @@ class PlantClock:
             (start, end),
             (start - HOUR, end - HOUR),
             (start + HOUR, end + HOUR),
+            (start - HOUR, end),
             (start, end + HOUR),
             (start - 3 * HOUR, end + 3 * HOUR),
         ]
@@ -273,6 +289,45 @@ class PlantClock:
         if self.exact(day) == window:
             self._known.pop(day + ONE_DAY, None)
 
+    def complete(self, day: date, records: list[FiveMinuteKpi]) -> bool:
+        """Return whether ``records`` cover the whole day, first slot to last."""
+        if not records or self.exact(day) is None:
+            return False
+        return records[0].start == self.midnight(day) and records[-1].start + SLOT == self.midnight(
+            day + ONE_DAY
+        )
+
+    def export(self) -> dict[str, Any]:
+        """Return what was learned, JSON-friendly (the newest days)."""
+        days = sorted(self._known)[-KEPT_OFFSETS:]
+        return {
+            "offsets": {day.isoformat(): self._known[day].total_seconds() for day in days},
+            "trust_fallback": self._trust_fallback,
+        }
+
+    def restore(self, data: Any) -> None:
+        """Take back what an earlier run learned (ignoring anything malformed)."""
+        if not isinstance(data, dict):
+            return
+        offsets = data.get("offsets")
+        for day, seconds in (offsets if isinstance(offsets, dict) else {}).items():
+            try:
+                self._known.setdefault(date.fromisoformat(day), timedelta(seconds=seconds))
+            except (TypeError, ValueError):
+                continue
+        if data.get("trust_fallback") is False:
+            self._trust_fallback = False
+
+
+class DayIncompleteError(Exception):
+    """A plant-local day that could not be read completely (read again later)."""
+
+    def __init__(self, day: date, cause: str) -> None:
+        """Name the day and why (refused, no data, partial)."""
+        super().__init__(f"{day.isoformat()}: {cause}")
+        self.day = day
+        self.cause = cause
+
 
 @dataclass(slots=True)
 class DayData:
@@ -280,7 +335,10 @@ class DayData:
 
     hours: Hours
     start: datetime
-    covered_until: datetime
+    # None: nothing of the day is known yet (today, no records).
+    covered_until: datetime | None
+    # The whole past day was read: it may be settled (today never is).
+    complete: bool = False
 
 
 @dataclass(slots=True)
@@ -314,6 +372,11 @@ class PlantRun:
                 kind_rows.append(StatisticData(start=self.cursor, state=value, sum=self.sums[kind]))
             self.cursor += HOUR
         return rows
+
+
+def _kinds(hours: Hours) -> set[str]:
+    """Return the kinds any hour has a value of."""
+    return set().union(*hours.values()) if hours else set()
 
 
 def _add(hours: Hours, hour: datetime, kind: str, value: float | None) -> None:
@@ -353,6 +416,17 @@ class HistoryImporter:
         self.progress: dict[str, float] = {}
         self.imported_until: dict[str, datetime] = {}
         self._clocks: dict[str, PlantClock] = {}
+        # What the clocks learned, kept across restarts (loaded before the first run).
+        self._store: Store[dict[str, Any]] = Store(
+            hass, STORAGE_VERSION, f"{DOMAIN}.history.{entry.entry_id}"
+        )
+        self._restored: dict[str, Any] | None = None
+        # Per plant, the day that could not be read in the last run; warnings given.
+        self.incomplete: dict[str, DayIncompleteError] = {}
+        self._warned: set[tuple[str, date, str]] = set()
+        self._refused_windows: dict[tuple[str, date], set[Window]] = {}
+        self._hourly_seen: dict[tuple[str, date], Hours] = {}
+        self._retry_soon = False
         # Per plant, the last local day imported completely after the cloud settled it.
         self._settled: dict[str, date] = {}
         self._hourly_cache: dict[int, list[HourlyPlantKpi]] = {}
@@ -425,6 +499,19 @@ class HistoryImporter:
         """Import every plant; return the delay until the next run."""
         # Let the recorder commit what an earlier run (or a reload) queued.
         await get_instance(self.hass).async_block_till_done()
+        if self._restored is None:
+            loaded = await self._store.async_load()
+            self._restored = loaded if isinstance(loaded, dict) else {}
+        self._retry_soon = False
+        try:
+            return await self._async_import_plants()
+        finally:
+            await self._store.async_save(
+                {code: clock.export() for code, clock in self._clocks.items()}
+            )
+
+    async def _async_import_plants(self) -> float:
+        """Import every selected plant; return the delay until the next run."""
         failed = False
         for code in selected_plants(self.entry):
             try:
@@ -440,7 +527,8 @@ class HistoryImporter:
         if self._in_trouble and not failed:
             LOGGER.info("History import works again")
             self._in_trouble = False
-        return self._regular_delay()
+        delay = self._regular_delay()
+        return min(delay, RETRY_DELAY) if self._retry_soon else delay
 
     def _regular_delay(self) -> float:
         """Return the seconds until the next hourly run, spread to a daily budget."""
@@ -463,7 +551,48 @@ class HistoryImporter:
             plant = self.metadata.data.plants.get(code)
             hint = plant.grid_connection_date if plant else None
             clock = self._clocks[code] = PlantClock(dt_util.get_default_time_zone(), hint)
+            clock.restore((self._restored or {}).get(code))
         return clock
+
+    def _first_day(self, code: str, clock: PlantClock, now: datetime) -> date:
+        """Return the first day of the backfill: never before the plant was connected."""
+        day = clock.local_date(now) - timedelta(days=self.history_days)
+        plant = self.metadata.data.plants.get(code)
+        if plant is not None and (connected := plant.grid_connection_date) is not None:
+            day = max(day, clock.local_date(connected))
+        return day
+
+    def _day_incomplete(self, code: str, err: DayIncompleteError) -> None:
+        """Note a day that could not be read: warn once per day and cause."""
+        self.incomplete[code] = err
+        key = (code, err.day, err.cause)
+        if key in self._warned:
+            LOGGER.debug("History of plant %s for %s still incomplete: %s", code, err.day, err)
+            return
+        self._warned.add(key)
+        self._retry_soon = True
+        LOGGER.warning(
+            "Energy history of plant %s for %s could not be read completely (%s); "
+            "nothing is imported from that day on until it can, it is read again later",
+            code,
+            err.day.isoformat(),
+            err.cause,
+        )
+
+    def diagnostics(self) -> dict[str, Any]:
+        """Return the import's state for the diagnostics."""
+        source = self.source
+        return {
+            "source": source.value,
+            "unavailable_statistics": [
+                kind.key
+                for kind in ENERGY_KINDS
+                if source is HistorySource.HOURLY and kind.hourly is None
+            ],
+            "progress": dict(self.progress),
+            "imported_until": {code: t.isoformat() for code, t in self.imported_until.items()},
+            "incomplete_days": {code: str(err) for code, err in self.incomplete.items()},
+        }
 
     def _plant_name(self, code: str) -> str:
         plant = self.metadata.data.plants.get(code)
@@ -476,7 +605,7 @@ class HistoryImporter:
         cutoff = floor_hour(now - LATE_DATA)
         last_start, kinds = await self._async_last_imported(code)
         if last_start is None:
-            day = clock.local_date(now) - timedelta(days=self.history_days)
+            day = self._first_day(code, clock, now)
             last_end = None
         elif (last_end := last_start + HOUR) >= cutoff:
             self._set_progress(code, last_end, cutoff)
@@ -488,8 +617,15 @@ class HistoryImporter:
             if (settled := self._settled.get(code)) is not None and day <= settled:
                 day = settled + ONE_DAY
         run = PlantRun(code=code, kinds=kinds)
+        self.incomplete.pop(code, None)
         while day <= clock.local_date(cutoff - timedelta(microseconds=1)):
-            data = await self._async_fetch(code, day, clock)
+            try:
+                data = await self._async_fetch(code, day, clock)
+            except DayIncompleteError as err:
+                self._day_incomplete(code, err)
+                return
+            if data.covered_until is None:
+                break
             if run.cursor is None:
                 run.cursor = ceil_hour(data.start)
                 if last_end is not None:
@@ -498,7 +634,11 @@ class HistoryImporter:
             run.add(data.hours)
             self._write(run, min(cutoff, floor_hour(data.covered_until)))
             self._set_progress(code, run.cursor, cutoff)
-            if run.cursor >= data.covered_until and now - data.covered_until > SETTLED:
+            if (
+                data.complete
+                and run.cursor >= data.covered_until
+                and now - data.covered_until > SETTLED
+            ):
                 self._settled[code] = day
             day += ONE_DAY
 
@@ -569,16 +709,24 @@ class HistoryImporter:
                 _add(hours, hour, kind.key, getattr(record, kind.five_minute))
         start, end = clock.midnight(day), clock.midnight(day + ONE_DAY)
         if end > dt_util.utcnow():  # today: complete up to the last record
-            end = records[-1].start + SLOT if records else start
-        return DayData(hours=hours, start=start, covered_until=end)
+            covered = records[-1].start + SLOT if records else None
+            return DayData(hours=hours, start=start, covered_until=covered)
+        if not clock.complete(day, records):
+            raise DayIncompleteError(day, "partial data" if records else "no data")
+        return DayData(hours=hours, start=start, covered_until=end, complete=True)
 
     async def _async_five_minute_records(
         self, code: str, day: date, clock: PlantClock
     ) -> list[FiveMinuteKpi]:
-        """Request a day, trying offset guesses until the cloud accepts one."""
+        """Request a day, trying offset guesses until the cloud accepts one.
+
+        Windows refused stay remembered until the day is read (a run paused for quota
+        goes on with the next guess, not the same one again) or every guess failed.
+        """
         client = self.account.client
-        tried: set[Window] = set()
-        records: list[FiveMinuteKpi] = []
+        refused = self._refused_windows.setdefault((code, day), set())
+        tried: set[Window] = set(refused)
+        records: list[FiveMinuteKpi] | None = None
         for _ in range(MAX_WINDOW_ATTEMPTS):
             window = next((w for w in clock.windows(day) if w not in tried), None)
             if window is None:
@@ -593,12 +741,14 @@ class HistoryImporter:
             except InvalidRequestError as err:
                 LOGGER.debug("Day %s of %s refused with offsets %s: %s", day, code, window, err)
                 clock.refused(day, window)
+                refused.add(window)
                 continue
             clock.learn(day, records)
             if (exact := clock.exact(day)) is None or exact in tried:
                 break
-        else:
-            LOGGER.warning("Could not find the local day %s of plant %s in the cloud", day, code)
+        del self._refused_windows[(code, day)]  # all guesses again if this one failed
+        if records is None:
+            raise DayIncompleteError(day, "every day window refused")
         return records
 
     async def _async_fetch_hourly(self, code: str, day: date, clock: PlantClock) -> DayData:
@@ -611,19 +761,34 @@ class HistoryImporter:
                 selected_plants(self.entry), collect
             )
             self._hourly_cache[collect] = records
-        hours: Hours = {}
-        starts = []
-        for record in records:
-            if record.plant_code != code:
-                continue
+        mine = [record for record in records if record.plant_code == code]
+        # Values of complete hours from earlier reads fill what this one sent empty.
+        seen = self._hourly_seen.setdefault((code, day), {})
+        hours: Hours = {hour: dict(values) for hour, values in seen.items()}
+        final = floor_hour(dt_util.utcnow() - LATE_DATA)
+        for record in mine:
             hour = floor_hour(record.start)
-            starts.append(hour)
             for kind in ENERGY_KINDS:
-                if kind.hourly is not None:
-                    _add(hours, hour, kind.key, getattr(record, kind.hourly))
+                value = getattr(record, kind.hourly) if kind.hourly else None
+                if value is None:
+                    continue
+                hours.setdefault(hour, {})[kind.key] = value
+                if hour < final:
+                    seen.setdefault(hour, {})[kind.key] = value
+        starts = [floor_hour(record.start) for record in mine]
+        past = clock.midnight(day + ONE_DAY) <= dt_util.utcnow()
+        if past and not starts:
+            raise DayIncompleteError(day, "no data")
         start = min(starts, default=clock.midnight(day))
-        covered = max(starts) + HOUR if starts else start
-        return DayData(hours=hours, start=start, covered_until=covered)
+        covered = max(starts) + HOUR if starts else None
+        # A value the day reports elsewhere but sent empty for an hour is not zero.
+        if gaps := [hour for hour in starts if set(hours.get(hour, {})) < _kinds(hours)]:
+            if past:
+                raise DayIncompleteError(day, "values missing")
+            covered = min(gaps)
+        elif past:
+            del self._hourly_seen[(code, day)]
+        return DayData(hours=hours, start=start, covered_until=covered, complete=past)
 
 
 HISTORY_BACKFILL = SensorEntityDescription(

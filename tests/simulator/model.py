@@ -7,11 +7,12 @@ at the last boundary <= now, so between boundaries every read returns the same v
 
 Determinism: weather, load and alarms of a plant-day come from
 ``random.Random(f"{seed}/{plant}/{date}")``.  Days are simulated lazily, 288 slots at a
-time, and cached.  Days from the local day the simulator started (the *anchor* day) on
-are chained (SOC and running dispatch tasks carry over midnight, control commands take
-effect).  Days before the anchor are simulated independently with a seeded start SOC;
-days more than ``history_detail_days`` before the anchor contribute to the long-term
-counters (month/year KPIs, totals) through a cheap daily estimate instead of slots.
+time, and cached.  Every day from the first detailed day (``history_detail_days`` before
+the day the simulator started, the *anchor* day) on is chained: SOC and running dispatch
+tasks carry over midnight, so the battery conserves energy over any number of days; only
+the first detailed day starts from a seeded SOC.  Control commands take effect from the
+anchor day on.  Days before the detailed history contribute to the long-term counters
+(month/year KPIs, totals) through a cheap daily estimate instead of slots.
 
 Energy per slot is conserved exactly: ``pv + import + discharge = load + export +
 charge`` (battery terminal energies; the SOC moves by them with 97 % one-way efficiency).
@@ -764,14 +765,14 @@ class Plant:
     # --- simulation ----------------------------------------------------------------------
 
     def day(self, d: date) -> DayData:
-        """Slot data of a local day (simulated on first use, chained after the anchor)."""
+        """Slot data of a local day (simulated on first use, chained from ``detail_from``)."""
         cached = self._days.get(d)
         if cached is not None:
             return cached
-        if d > self.anchor_day:
+        if d > self.detail_from:
             # simulate the chain from the first missing day on
             first = d
-            while first > self.anchor_day and (first - timedelta(days=1)) not in self._days:
+            while first > self.detail_from and (first - timedelta(days=1)) not in self._days:
                 first -= timedelta(days=1)
             cur = first
             while cur < d:
@@ -790,7 +791,7 @@ class Plant:
         cap = self.capacity_kwh
         max_kw = self.max_battery_kw
         first_eod = self.plant_eod(start) or 0.0
-        if d > self.anchor_day:
+        if d > self.detail_from:
             prev = self._days[d - timedelta(days=1)]
             soc, task_uid = prev.end_soc, prev.end_task
         else:

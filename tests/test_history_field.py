@@ -1,0 +1,87 @@
+"""Must-show of issue 16: with the field profile, restarts and Home Assistant in another
+time zone than the plants, a multi-day backfill loses no hour and gets none wrong."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from typing import Any
+
+import pytest
+from freezegun.api import FrozenDateTimeFactory
+from homeassistant.components.recorder import Recorder
+from homeassistant.core import HomeAssistant
+from homeassistant.util import dt as dt_util
+
+from benchmarks.scenarios import FIELD_SIMULATOR
+from benchmarks.statistics import CHECKED_PLANTS, hours_lost
+from custom_components.fusionsolar.history import FIRST_RUN_DELAY
+from tests.conftest import entry_for
+from tests.simulator import Simulator
+from tests.test_history import (
+    AMSTERDAM,
+    FIVE_MINUTES,
+    HOUR,
+    START,
+    advance,
+    auto_enable_custom_integrations,  # noqa: F401  (starts the recorder first)
+    last_complete_hour,
+    restart,
+    setup_entry,
+)
+
+HISTORY_DAYS = 4
+
+
+def backfills(hass: HomeAssistant) -> list[str]:
+    return [
+        state.state
+        for state in hass.states.async_all("sensor")
+        if state.entity_id.endswith("_history_backfill")
+    ]
+
+
+@pytest.mark.freeze_time(START)
+async def test_item16_field_profile_backfill_with_restarts_loses_no_hour(
+    recorder_mock: Recorder,
+    hass: HomeAssistant,
+    freezer: FrozenDateTimeFactory,
+    simulator_factory: Any,
+) -> None:
+    assert str(dt_util.get_default_time_zone()) == "US/Pacific"  # the plants: Amsterdam
+    # The field profile as the benchmarks run it (V7 present, no maintenance window).
+    sim: Simulator = await simulator_factory(
+        plants=CHECKED_PLANTS, profile="field", **FIELD_SIMULATOR
+    )
+    entry = entry_for(sim, history_days=HISTORY_DAYS)
+    await setup_entry(hass, entry)
+    await advance(hass, freezer, FIRST_RUN_DELAY + 1)
+    restarts = 0
+    for step in range(60):
+        if set(backfills(hass)) == {"100.0"}:
+            break
+        if step % 6 == 5:  # a restart every few minutes of the backfill
+            await restart(hass, freezer, entry)
+            restarts += 1
+        else:
+            await advance(hass, freezer, 62)
+    print(
+        [
+            (r.time, r.endpoint, r.fail_code, r.quirk, r.fault)
+            for r in sim.calls.records
+            if "login" not in r.endpoint.lower() and "Real" not in r.endpoint
+        ][:60]
+    )
+    assert set(backfills(hass)) == {"100.0"}
+    assert restarts >= 2
+    assert any(r.quirk == "null_values" for r in sim.calls.records if r.endpoint == FIVE_MINUTES)
+
+    first = datetime.combine(
+        dt_util.utcnow().astimezone(AMSTERDAM).date() - timedelta(days=HISTORY_DAYS),
+        datetime.min.time(),
+        AMSTERDAM,
+    )
+    count = int((last_complete_hour() - first) / HOUR) + 1
+    lost = await hours_lost(hass, sim, first, count)
+    assert lost["hour_rows_checked"] == CHECKED_PLANTS * 6 * count
+    assert lost["missing"] == 0
+    assert lost["wrong"] == 0
