@@ -101,3 +101,61 @@ def test_item21_ci_workflows() -> None:
     assert hacs["with"]["category"] == "integration"  # type: ignore[index]
     tests = _workflow_steps("tests.yml")
     assert any(step.get("run") == "scripts/test" for step in tests)
+
+
+TIERS = ("bronze", "silver", "gold", "platinum")
+
+
+def quality_scale() -> dict[str, tuple[str, dict[str, str]]]:
+    """Each rule of quality_scale.yaml: its tier (from the file's tier comments), its entry."""
+    path = INTEGRATION / "quality_scale.yaml"
+    rules = yaml.safe_load(path.read_text())["rules"]
+    tiers: dict[str, str] = {}
+    tier = ""
+    for line in path.read_text().splitlines():
+        if heading := re.fullmatch(r"\s*#\s*(Bronze|Silver|Gold|Platinum)\s*", line):
+            tier = heading.group(1).lower()
+        elif rule := re.match(r"  ([a-z-]+):", line):
+            tiers[rule.group(1)] = tier
+    return {
+        name: (tiers[name], {"status": value} if isinstance(value, str) else value)
+        for name, value in rules.items()
+    }
+
+
+def achieved_tier(rules: dict[str, tuple[str, dict[str, str]]]) -> str | None:
+    """The highest tier whose rules, and those of the tiers below, are done or exempt."""
+    achieved = None
+    for tier in TIERS:
+        if any(t == tier and r["status"] == "todo" for t, r in rules.values()):
+            break
+        achieved = tier
+    return achieved
+
+
+def test_item21_quality_scale_rules_are_honest() -> None:
+    """Each rule sits under a tier; todo and exempt say why."""
+    rules = quality_scale()
+    assert rules
+    for name, (tier, rule) in rules.items():
+        assert tier in TIERS, name
+        assert rule["status"] in ("done", "todo", "exempt"), name
+        if rule["status"] != "done":
+            assert rule.get("comment"), f"{name} is {rule['status']} without a reason"
+
+
+def test_item21_manifest_claims_no_more_than_the_rules_achieve() -> None:
+    """manifest.json's quality_scale is a tier every rule up to it has reached."""
+    claimed = _manifest().get("quality_scale")
+    achieved = achieved_tier(quality_scale())
+    if claimed is not None:
+        assert achieved is not None, f"claims {claimed}, but not every bronze rule is done"
+        assert TIERS.index(str(claimed)) <= TIERS.index(achieved), (claimed, achieved)
+
+
+def test_item21_achieved_tier_rule() -> None:
+    """A todo in a tier stops there; exempt counts as done."""
+    done, todo, exempt = {"status": "done"}, {"status": "todo"}, {"status": "exempt"}
+    rules = {"a": ("bronze", done), "b": ("silver", exempt), "c": ("gold", todo)}
+    assert achieved_tier(rules) == "silver"
+    assert achieved_tier({"a": ("bronze", todo), "d": ("silver", done)}) is None
