@@ -231,6 +231,25 @@ async def test_item21_alarms_enabled_inside_a_used_minute(
     assert sim.calls.count(Endpoint.ALARM_LIST, fail_code=407) == 0
 
 
+async def test_item21_alarms_held_back_after_a_reload_go_unavailable(
+    hass: HomeAssistant, sim: Simulator, freezer: FrozenDateTimeFactory
+) -> None:
+    """The quiet quota wait is bounded: alarms refused for 20 minutes are unavailable."""
+    sim.raise_alarm(0, 2032)
+    entry = await _setup(hass, sim)
+    problem_id = _entity_id(hass, "binary_sensor", f"{sim.plants[0].code}_active_alarms")
+    sim.faults.add(Endpoint.ALARM_LIST, "fail_code", count=0, fail_code=407)
+    assert await hass.config_entries.async_reload(entry.entry_id)
+    await hass.async_block_till_done(wait_background_tasks=True)
+    assert hass.states.get(problem_id).state == STATE_ON  # the known alarm, restored
+    for _ in range(3):
+        await _advance(hass, freezer, 300)
+    assert hass.states.get(problem_id).state == STATE_ON  # kept while fresh
+    for _ in range(3):
+        await _advance(hass, freezer, 300)
+    assert hass.states.get(problem_id).state == STATE_UNAVAILABLE
+
+
 def test_item21_stored_alarms_round_trip() -> None:
     """Alarms survive the store as they were; anything malformed is dropped, not raised."""
     alarm = parse_alarms(

@@ -32,7 +32,7 @@ from homeassistant.helpers.storage import Store
 from homeassistant.util import dt as dt_util
 
 from .api import Alarm, AlarmLevel, FusionSolarError, QuotaWouldExceed
-from .const import CONF_POLL_ALARMS, DEFAULT_POLL_ALARMS, DOMAIN, LOGGER
+from .const import CONF_POLL_ALARMS, DEFAULT_POLL_ALARMS, DOMAIN, LOGGER, STALE_AFTER
 from .coordinator import (
     FusionSolarConfigEntry,
     FusionSolarCoordinator,
@@ -45,6 +45,9 @@ from .entity import FusionSolarEntity, plant_device_info
 
 STORAGE_VERSION = 1
 SAVE_DELAY = 10
+# The time of the last poll only matters after a restart: saved with the next change,
+# at the next unload or when Home Assistant stops, whichever comes first.
+POLL_TIME_SAVE_DELAY = 3600
 # Alarms raised earlier than this are not asked for (an older alarm still active
 # is not reported). The query is one call per 100 plants whatever the window.
 ALARM_LOOKBACK = timedelta(days=30)
@@ -143,6 +146,7 @@ class AlarmCoordinator(FusionSolarCoordinator[AlarmData]):
         # Keys of the alarms already reported as active; None until known.
         self._known: set[str] | None = None
         self._active: dict[str, Alarm] = {}
+        self._created = dt_util.utcnow()
 
     @staticmethod
     def _next_poll() -> timedelta:
@@ -159,6 +163,11 @@ class AlarmCoordinator(FusionSolarCoordinator[AlarmData]):
         self._active = {alarm.key: alarm for alarm in alarms if alarm is not None}
         if set(self._active) == self._known:
             self.data = AlarmData(active=self._active)
+            # As fresh as they were: kept through trouble like alarms polled just now.
+            fetched = stored.get("fetched")
+            self.last_success = (
+                dt_util.parse_datetime(fetched) if isinstance(fetched, str) else None
+            )
 
     async def _async_update_data(self) -> AlarmData:
         self.update_interval = self._next_poll()
@@ -175,14 +184,19 @@ class AlarmCoordinator(FusionSolarCoordinator[AlarmData]):
         return self._compare(alarms)
 
     def _keep_or_fail(self, err: FusionSolarError) -> AlarmData:
-        """Keep the last alarms (reporting no change); retry as soon as the quota allows."""
-        if not isinstance(err, QuotaWouldExceed):
-            return replace(super()._keep_or_fail(err), raised=(), cleared=())
-        retry = timedelta(seconds=max(err.retry_after, 1.0))
-        self.update_interval = min(self.update_interval or retry, retry)
-        # Routine after a reload inside the alarm minute: not trouble, no error.
-        LOGGER.debug("%s: polling in %.0f s (%s)", self.name, retry.total_seconds(), err)
-        return replace(self.data or AlarmData(pending=True), raised=(), cleared=())
+        """Keep the last alarms (reporting no change); retry as soon as the quota allows.
+
+        A quota wait within STALE_AFTER of the last poll (or of the start, e.g. a reload
+        inside the alarm minute) is routine: no error, the known alarms stay. Longer, the
+        alarms are held back like any other trouble.
+        """
+        if isinstance(err, QuotaWouldExceed):
+            retry = timedelta(seconds=max(err.retry_after, 1.0))
+            self.update_interval = min(self.update_interval or retry, retry)
+            if dt_util.utcnow() - (self.last_success or self._created) < STALE_AFTER:
+                LOGGER.debug("%s: polling in %.0f s (%s)", self.name, retry.total_seconds(), err)
+                return replace(self.data or AlarmData(pending=True), raised=(), cleared=())
+        return replace(super()._keep_or_fail(err), raised=(), cleared=())
 
     def _compare(self, alarms: list[Alarm]) -> AlarmData:
         """Find the alarms raised and cleared since the previous update."""
@@ -193,15 +207,16 @@ class AlarmCoordinator(FusionSolarCoordinator[AlarmData]):
         # A cleared alarm raised before the query window is no longer described.
         cleared = tuple(by_key[key] for key in sorted(known - set(active)) if key in by_key)
         self._active = active
-        if self._known != set(active):
-            self._known = set(active)
-            self._store.async_delay_save(self._stored, SAVE_DELAY)
+        changed = self._known != set(active)
+        self._known = set(active)
+        self._store.async_delay_save(self._stored, SAVE_DELAY if changed else POLL_TIME_SAVE_DELAY)
         return AlarmData(active=active, raised=raised, cleared=cleared)
 
     def _stored(self) -> dict[str, Any]:
         return {
             "active": sorted(self._known or ()),
             "alarms": [stored_alarm(alarm) for alarm in self._active.values()],
+            "fetched": self.last_success.isoformat() if self.last_success else None,
         }
 
     async def async_shutdown(self) -> None:
