@@ -13,6 +13,7 @@ INTEGRATION = REPO / "custom_components" / "fusionsolar"
 # it pulls in discovery, cloud, media and voice integrations the simulator never needs.
 COMPONENTS: tuple[str, ...] = (
     "api",
+    "automation",
     "config",
     "energy",
     "frontend",
@@ -22,11 +23,23 @@ COMPONENTS: tuple[str, ...] = (
     "logger",
     "onboarding",
     "recorder",
+    "scene",
+    "script",
 )
+
+# The UI's editors save to these files; Home Assistant's default configuration includes
+# them the same way. Domain -> (file, what an empty one holds).
+INCLUDES: dict[str, tuple[str, str]] = {
+    "automation": ("automations.yaml", "[]\n"),
+    "script": ("scripts.yaml", ""),
+    "scene": ("scenes.yaml", "[]\n"),
+}
+HEADER = "# Written by scripts/develop (dev/config.py)."
 
 CONFIGURATION_YAML = """\
 # Written by scripts/develop (dev/config.py). Edit freely: it is only rewritten
-# when missing. Loopback only: nothing here listens beyond 127.0.0.1.
+# when missing (the editors' includes below are added when absent). Loopback only:
+# nothing here listens beyond 127.0.0.1.
 homeassistant:
   name: FusionSolar dev
   latitude: 52.1
@@ -51,6 +64,11 @@ onboarding:
 recorder:
   purge_keep_days: 30
 
+# The UI's automation, script and scene editors save to these files.
+automation: !include automations.yaml
+script: !include scripts.yaml
+scene: !include scenes.yaml
+
 logger:
   default: warning
   logs:
@@ -68,9 +86,32 @@ def prepare(config_dir: Path, port: int) -> int:
     yaml = config_dir / "configuration.yaml"
     if not yaml.exists():
         yaml.write_text(CONFIGURATION_YAML.format(port=port), encoding="utf-8")
+    add_editor_includes(yaml)
     link_integration(config_dir)
     match = re.search(r"^\s*server_port:\s*(\d+)", yaml.read_text(encoding="utf-8"), re.M)
     return int(match.group(1)) if match else 8123
+
+
+def add_editor_includes(yaml: Path) -> None:
+    """Include the editors' files in a configuration.yaml of ours, and create them.
+
+    A file written by an older scripts/develop lacks the includes: saving an automation
+    in the UI then fails. A configuration.yaml of someone else's is left as it is.
+    """
+    text = yaml.read_text(encoding="utf-8")
+    if text.startswith(HEADER):
+        missing = [
+            f"{domain}: !include {file}\n"
+            for domain, (file, _empty) in INCLUDES.items()
+            if not re.search(rf"^{domain}(\s[^:]*)?:", text, re.M)
+        ]
+        if missing:
+            text += "".join(["\n# The UI's editors save to these files.\n", *missing])
+            yaml.write_text(text, encoding="utf-8")
+    for file, empty in INCLUDES.values():
+        path = yaml.parent / file
+        if re.search(rf"!include\s+{re.escape(file)}\s*$", text, re.M) and not path.exists():
+            path.write_text(empty, encoding="utf-8")
 
 
 def link_integration(config_dir: Path) -> None:

@@ -2,19 +2,28 @@
 
 from __future__ import annotations
 
+import json
+from dataclasses import replace
 from datetime import timedelta
 from itertools import pairwise
 from typing import Any
 
 import pytest
 from freezegun.api import FrozenDateTimeFactory
-from homeassistant.const import EVENT_STATE_CHANGED, STATE_OFF, STATE_ON, STATE_UNKNOWN
-from homeassistant.core import Event, HomeAssistant, callback
+from homeassistant.const import (
+    EVENT_STATE_CHANGED,
+    STATE_OFF,
+    STATE_ON,
+    STATE_UNAVAILABLE,
+    STATE_UNKNOWN,
+)
+from homeassistant.core import Event, HomeAssistant, State, callback
 from homeassistant.helpers import entity_registry as er
 from pytest_homeassistant_custom_component.common import MockConfigEntry, async_fire_time_changed
 
-from custom_components.fusionsolar.alarms import alarm_language
+from custom_components.fusionsolar.alarms import alarm_language, restored_alarm, stored_alarm
 from custom_components.fusionsolar.api import Endpoint
+from custom_components.fusionsolar.api.models import parse_alarms
 from custom_components.fusionsolar.const import CONF_POLL_ALARMS, DOMAIN
 from tests.conftest import entry_for
 from tests.simulator import Simulator
@@ -51,8 +60,12 @@ def _entity_id(hass: HomeAssistant, platform: str, unique_id: str) -> str:
 
 
 def _record_events(hass: HomeAssistant, entity_id: str) -> list[dict[str, Any]]:
-    """Collect the events an event entity fires (its state changes)."""
+    """Collect the events an event entity fires (its state changes).
+
+    A reload shows the entity unavailable, then its last event again: not a new event.
+    """
     fired: list[dict[str, Any]] = []
+    last: list[State] = [state] if (state := hass.states.get(entity_id)) else []
 
     @callback
     def on_change(event: Event[Any]) -> None:
@@ -60,11 +73,11 @@ def _record_events(hass: HomeAssistant, entity_id: str) -> list[dict[str, Any]]:
         if (
             event.data["entity_id"] == entity_id
             and new is not None
-            and "event_type" in new.attributes
+            and new.attributes.get("event_type") is not None
         ):
-            old = event.data["old_state"]
-            if old is None or old.state != new.state or old.attributes != new.attributes:
+            if not last or last[-1].state != new.state or last[-1].attributes != new.attributes:
                 fired.append(dict(new.attributes))
+            last[:] = [new]
 
     hass.bus.async_listen(EVENT_STATE_CHANGED, on_change)
     return fired
@@ -136,6 +149,127 @@ async def test_alarms_survive_a_reload(
         ("alarm_cleared", "Grid Loss"),
         ("alarm_raised", "Low Insulation Resistance"),
     ]
+
+
+def _record_states(hass: HomeAssistant, entity_ids: set[str]) -> list[tuple[str, str]]:
+    """Collect the states the entities write (not the placeholders of an unload)."""
+    written: list[tuple[str, str]] = []
+
+    @callback
+    def on_change(event: Event[Any]) -> None:
+        new = event.data["new_state"]
+        placeholder = new is None or new.attributes.get("restored")
+        if event.data["entity_id"] in entity_ids and not placeholder:
+            written.append((new.entity_id, new.state))
+
+    hass.bus.async_listen(EVENT_STATE_CHANGED, on_change)
+    return written
+
+
+async def test_item21_alarms_after_reload(
+    hass: HomeAssistant,
+    sim: Simulator,
+    freezer: FrozenDateTimeFactory,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """A reload inside the alarm minute: no error, states kept, no repeated events."""
+    sim.raise_alarm(0, 2032)
+    entry = await _setup(hass, sim)
+    code = sim.plants[0].code
+    event_id = _entity_id(hass, "event", f"{code}_alarms")
+    major_id = _entity_id(hass, "sensor", f"{code}_major_alarms")
+    problem_id = _entity_id(hass, "binary_sensor", f"{code}_active_alarms")
+    sim.raise_alarm(0, 2062)
+    await _advance(hass, freezer, 300)  # a poll reports the second alarm
+    assert hass.states.get(major_id).state == "2"
+    fired = _record_events(hass, event_id)
+    written = _record_states(hass, {event_id, major_id, problem_id})
+    polls = sim.calls.count(Endpoint.ALARM_LIST)
+    caplog.clear()
+
+    # The options change reloads the entry seconds after the poll: the alarm quota
+    # (one call a minute) is used up.
+    assert await hass.config_entries.async_reload(entry.entry_id)
+    await hass.async_block_till_done(wait_background_tasks=True)
+    assert sim.calls.count(Endpoint.ALARM_LIST) == polls  # waits for its minute
+    await _advance(hass, freezer, 65)
+    assert sim.calls.count(Endpoint.ALARM_LIST) == polls + 1  # then polls
+
+    assert [r.getMessage() for r in caplog.records if r.levelname == "ERROR"] == []
+    assert written, "the reloaded entities wrote no state"
+    assert all(state != STATE_UNAVAILABLE for _, state in written), written
+    assert hass.states.get(major_id).state == "2"
+    assert hass.states.get(problem_id).state == STATE_ON
+    assert fired == []  # both alarms were known before the reload
+
+
+async def test_item21_alarms_enabled_inside_a_used_minute(
+    hass: HomeAssistant,
+    sim: Simulator,
+    freezer: FrozenDateTimeFactory,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """Nothing known yet and the alarm minute used up: no error, wait, then learn quietly."""
+    sim.raise_alarm(0, 2032)
+    entry = await _setup(hass, sim, **{CONF_POLL_ALARMS: False})
+    code = sim.plants[0].code
+    client = entry.runtime_data.account.client
+    await client.async_get_alarms([code], 0, int(sim.now() * 1000))  # another caller
+    caplog.clear()
+
+    hass.config_entries.async_update_entry(entry, options={**entry.options, CONF_POLL_ALARMS: True})
+    await hass.async_block_till_done(wait_background_tasks=True)
+    major_id = _entity_id(hass, "sensor", f"{code}_major_alarms")
+    event_id = _entity_id(hass, "event", f"{code}_alarms")
+    assert hass.states.get(major_id).state == STATE_UNAVAILABLE  # nothing known yet
+    fired = _record_events(hass, event_id)
+    await _advance(hass, freezer, 65)
+
+    assert [r.getMessage() for r in caplog.records if r.levelname == "ERROR"] == []
+    assert hass.states.get(major_id).state == "1"
+    assert fired == []
+    assert sim.calls.count(Endpoint.ALARM_LIST, fail_code=407) == 0
+
+
+async def test_item21_alarms_held_back_after_a_reload_go_unavailable(
+    hass: HomeAssistant, sim: Simulator, freezer: FrozenDateTimeFactory
+) -> None:
+    """The quiet quota wait is bounded: alarms refused for 20 minutes are unavailable."""
+    sim.raise_alarm(0, 2032)
+    entry = await _setup(hass, sim)
+    problem_id = _entity_id(hass, "binary_sensor", f"{sim.plants[0].code}_active_alarms")
+    sim.faults.add(Endpoint.ALARM_LIST, "fail_code", count=0, fail_code=407)
+    assert await hass.config_entries.async_reload(entry.entry_id)
+    await hass.async_block_till_done(wait_background_tasks=True)
+    assert hass.states.get(problem_id).state == STATE_ON  # the known alarm, restored
+    for _ in range(3):
+        await _advance(hass, freezer, 300)
+    assert hass.states.get(problem_id).state == STATE_ON  # kept while fresh
+    for _ in range(3):
+        await _advance(hass, freezer, 300)
+    assert hass.states.get(problem_id).state == STATE_UNAVAILABLE
+
+
+def test_item21_stored_alarms_round_trip() -> None:
+    """Alarms survive the store as they were; anything malformed is dropped, not raised."""
+    alarm = parse_alarms(
+        [
+            {
+                "stationCode": "NE=1",
+                "alarmId": 2032,
+                "alarmName": "Grid Loss",
+                "lev": 2,
+                "status": 1,
+                "raiseTime": 1748858400000,
+                "esnCode": "HV1",
+            }
+        ]
+    )[0]
+    assert restored_alarm(json.loads(json.dumps(stored_alarm(alarm)))) == alarm
+    bare = replace(alarm, level=None, raise_time=None)
+    assert restored_alarm(stored_alarm(bare)) == bare
+    for odd in ("x", None, [], {**stored_alarm(alarm), "level": 9}, {"raise_time": "soon"}):
+        assert restored_alarm(odd) is None
 
 
 async def test_first_poll_learns_existing_alarms(

@@ -138,6 +138,49 @@ def test_prepare_writes_a_loopback_config_once(tmp_path: Path) -> None:
     assert link.resolve() == INTEGRATION
 
 
+def test_item21_dev_config_includes_automations_scripts_and_scenes(tmp_path: Path) -> None:
+    """The UI editors save to automations.yaml, scripts.yaml and scenes.yaml: included, present."""
+    prepare(tmp_path, 8125)
+    config = load_yaml(str(tmp_path / "configuration.yaml"))
+    assert isinstance(config, dict)
+    assert config["automation"] == []
+    assert config["scene"] == []
+    assert config["script"] in (None, {})
+    for name in ("automations.yaml", "scripts.yaml", "scenes.yaml"):
+        assert (tmp_path / name).is_file(), name
+
+
+def test_item21_dev_config_of_an_older_run_gets_the_includes(tmp_path: Path) -> None:
+    """A configuration.yaml written before the includes existed gains them, once."""
+    prepare(tmp_path, 8125)
+    yaml = tmp_path / "configuration.yaml"
+    old = "".join(
+        line
+        for line in yaml.read_text().splitlines(keepends=True)
+        if not line.startswith(("automation:", "script:", "scene:"))
+    )
+    yaml.write_text(old)
+    for name in ("automations.yaml", "scripts.yaml", "scenes.yaml"):
+        (tmp_path / name).unlink()
+    (tmp_path / "automations.yaml").write_text("- id: kept\n  alias: Kept\n")
+
+    prepare(tmp_path, 8125)
+    prepare(tmp_path, 8125)
+    config = load_yaml(str(yaml))
+    assert isinstance(config, dict)
+    assert [item["id"] for item in config["automation"]] == ["kept"]  # an existing file stays
+    assert yaml.read_text().count("automation: !include automations.yaml") == 1
+    assert config["http"]["server_port"] == 8125
+
+
+def test_item21_dev_config_leaves_a_users_own_automation_setup(tmp_path: Path) -> None:
+    """Someone who configured automations their own way is not overridden."""
+    yaml = tmp_path / "configuration.yaml"
+    yaml.write_text("http:\n  server_port: 8125\nautomation manual: []\n")
+    prepare(tmp_path, 8125)
+    assert yaml.read_text() == "http:\n  server_port: 8125\nautomation manual: []\n"
+
+
 def test_prepare_refuses_to_replace_a_copied_integration(tmp_path: Path) -> None:
     """A real folder in the way is an error, never deleted."""
     (tmp_path / "custom_components" / "fusionsolar").mkdir(parents=True)

@@ -5,12 +5,14 @@ coordinators. Each update compares the active alarms with the ones seen before
 (kept in storage, so a restart neither repeats nor loses a notification) and
 reports what was raised and cleared; the event entity turns that into events.
 The first poll after the integration is added only learns the alarms already
-active: events are for new alarms.
+active: events are for new alarms. A reload or restart shows the stored alarms at
+once and, when the alarm minute is used up, polls as soon as the quota allows.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field, replace
+from collections.abc import Mapping
+from dataclasses import asdict, dataclass, field, fields, replace
 from datetime import timedelta
 from typing import Any
 
@@ -30,7 +32,7 @@ from homeassistant.helpers.storage import Store
 from homeassistant.util import dt as dt_util
 
 from .api import Alarm, AlarmLevel, FusionSolarError, QuotaWouldExceed
-from .const import CONF_POLL_ALARMS, DEFAULT_POLL_ALARMS, DOMAIN
+from .const import CONF_POLL_ALARMS, DEFAULT_POLL_ALARMS, DOMAIN, LOGGER, STALE_AFTER
 from .coordinator import (
     FusionSolarConfigEntry,
     FusionSolarCoordinator,
@@ -43,6 +45,9 @@ from .entity import FusionSolarEntity, plant_device_info
 
 STORAGE_VERSION = 1
 SAVE_DELAY = 10
+# The time of the last poll only matters after a restart: saved with the next change,
+# at the next unload or when Home Assistant stops, whichever comes first.
+POLL_TIME_SAVE_DELAY = 3600
 # Alarms raised earlier than this are not asked for (an older alarm still active
 # is not reported). The query is one call per 100 plants whatever the window.
 ALARM_LOOKBACK = timedelta(days=30)
@@ -84,13 +89,41 @@ def alarm_attributes(alarm: Alarm) -> dict[str, Any]:
     }
 
 
+def stored_alarm(alarm: Alarm) -> dict[str, Any]:
+    """Return an alarm as JSON for the store."""
+    return {
+        **asdict(alarm),
+        "level": int(alarm.level) if alarm.level is not None else None,
+        "raise_time": alarm.raise_time.isoformat() if alarm.raise_time else None,
+    }
+
+
+def restored_alarm(stored: Any) -> Alarm | None:
+    """Return an alarm from the store (None for anything malformed)."""
+    if not isinstance(stored, Mapping):
+        return None
+    values = {name.name: stored.get(name.name) for name in fields(Alarm)}
+    try:
+        if values["level"] is not None:
+            values["level"] = AlarmLevel(values["level"])
+        if values["raise_time"] is not None:
+            values["raise_time"] = dt_util.parse_datetime(values["raise_time"], raise_on_error=True)
+    except (TypeError, ValueError):
+        return None
+    return Alarm(**values)
+
+
 @dataclass(frozen=True, slots=True)
 class AlarmData:
-    """Active alarms by key, and what changed with the latest update."""
+    """Active alarms by key, and what changed with the latest update.
+
+    `pending` while nothing was fetched or stored yet (the entities are unavailable).
+    """
 
     active: dict[str, Alarm] = field(default_factory=dict)
     raised: tuple[Alarm, ...] = ()
     cleared: tuple[Alarm, ...] = ()
+    pending: bool = False
 
     def for_plant(self, plant_code: str) -> list[Alarm]:
         """Return the active alarms of one plant."""
@@ -112,16 +145,29 @@ class AlarmCoordinator(FusionSolarCoordinator[AlarmData]):
         self._store: Store[dict[str, Any]] = Store(hass, STORAGE_VERSION, store_key(entry))
         # Keys of the alarms already reported as active; None until known.
         self._known: set[str] | None = None
+        self._active: dict[str, Alarm] = {}
+        self._created = dt_util.utcnow()
 
     @staticmethod
     def _next_poll() -> timedelta:
         return until_next_poll(dt_util.utcnow()) + ALARM_DELAY
 
     async def async_load(self) -> None:
-        """Restore the alarms reported before a restart."""
+        """Restore the alarms reported before a reload or restart; show them until a poll."""
         stored = await self._store.async_load()
-        if stored is not None and isinstance(keys := stored.get("active"), list):
-            self._known = {str(key) for key in keys}
+        if stored is None or not isinstance(keys := stored.get("active"), list):
+            return
+        self._known = {str(key) for key in keys}
+        details = stored.get("alarms")
+        alarms = [restored_alarm(item) for item in details] if isinstance(details, list) else []
+        self._active = {alarm.key: alarm for alarm in alarms if alarm is not None}
+        if set(self._active) == self._known:
+            self.data = AlarmData(active=self._active)
+            # As fresh as they were: kept through trouble like alarms polled just now.
+            fetched = stored.get("fetched")
+            self.last_success = (
+                dt_util.parse_datetime(fetched) if isinstance(fetched, str) else None
+            )
 
     async def _async_update_data(self) -> AlarmData:
         self.update_interval = self._next_poll()
@@ -138,10 +184,18 @@ class AlarmCoordinator(FusionSolarCoordinator[AlarmData]):
         return self._compare(alarms)
 
     def _keep_or_fail(self, err: FusionSolarError) -> AlarmData:
-        """Keep the last alarms (reporting no change); retry as soon as the quota allows."""
-        if isinstance(err, QuotaWouldExceed) and self.update_interval is not None:
+        """Keep the last alarms (reporting no change); retry as soon as the quota allows.
+
+        A quota wait within STALE_AFTER of the last poll (or of the start, e.g. a reload
+        inside the alarm minute) is routine: no error, the known alarms stay. Longer, the
+        alarms are held back like any other trouble.
+        """
+        if isinstance(err, QuotaWouldExceed):
             retry = timedelta(seconds=max(err.retry_after, 1.0))
-            self.update_interval = min(self.update_interval, retry)
+            self.update_interval = min(self.update_interval or retry, retry)
+            if dt_util.utcnow() - (self.last_success or self._created) < STALE_AFTER:
+                LOGGER.debug("%s: polling in %.0f s (%s)", self.name, retry.total_seconds(), err)
+                return replace(self.data or AlarmData(pending=True), raised=(), cleared=())
         return replace(super()._keep_or_fail(err), raised=(), cleared=())
 
     def _compare(self, alarms: list[Alarm]) -> AlarmData:
@@ -152,13 +206,18 @@ class AlarmCoordinator(FusionSolarCoordinator[AlarmData]):
         raised = tuple(alarm for key, alarm in active.items() if key not in known)
         # A cleared alarm raised before the query window is no longer described.
         cleared = tuple(by_key[key] for key in sorted(known - set(active)) if key in by_key)
-        if self._known != set(active):
-            self._known = set(active)
-            self._store.async_delay_save(self._stored, SAVE_DELAY)
+        self._active = active
+        changed = self._known != set(active)
+        self._known = set(active)
+        self._store.async_delay_save(self._stored, SAVE_DELAY if changed else POLL_TIME_SAVE_DELAY)
         return AlarmData(active=active, raised=raised, cleared=cleared)
 
     def _stored(self) -> dict[str, Any]:
-        return {"active": sorted(self._known or ())}
+        return {
+            "active": sorted(self._known or ()),
+            "alarms": [stored_alarm(alarm) for alarm in self._active.values()],
+            "fetched": self.last_success.isoformat() if self.last_success else None,
+        }
 
     async def async_shutdown(self) -> None:
         """Save the reported alarms now: a reload reads them back at once."""
@@ -217,8 +276,9 @@ class AlarmEntity(FusionSolarEntity[AlarmCoordinator]):
 
     @property
     def available(self) -> bool:
-        """Return whether the alarm list was fetched."""
-        return super().available and self.coordinator.data is not None
+        """Return whether the alarm list was fetched (or restored)."""
+        data = self.coordinator.data
+        return super().available and data is not None and not data.pending
 
     @property
     def plant_alarms(self) -> list[Alarm]:
