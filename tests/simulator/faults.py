@@ -3,7 +3,8 @@
 ``sim.faults.add(endpoint, kind, count=1, **opts)``: the next ``count`` matching requests
 (``count <= 0``: every one until ``clear()``) get the fault.  ``endpoint`` is None (any),
 an exact path or a path suffix such as ``"getDevRealKpi"`` or ``"vpp/plantRealtimeKpi"``;
-``family="legacy"|"v7"`` and ``account=...`` narrow the match further.
+``family="legacy"|"v7"``, ``account=...`` and ``match={"devTypeId": 39}`` (request body
+values, compared as text) narrow the match further.
 
 Kinds answered *instead of* the API (nothing is counted against the quota):
 
@@ -27,17 +28,27 @@ Kinds applied to the normal answer (the call is processed and counted):
 * ``data_as_map``: a list ``data`` becomes a map (``shape="paged"`` -> paged map, default
   ``"first"`` -> the first element).
 * ``strings``: every number inside ``data`` becomes a string.
+* ``data_null``: ``data`` becomes null (a field quirk, on demand).
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
 PRE_KINDS = frozenset({"fail_code", "http_status", "quota_403", "timeout", "html", "empty_body"})
 DELAY_KINDS = frozenset({"delay"})
 POST_KINDS = frozenset(
-    {"malformed_json", "nulls", "missing_keys", "data_as_list", "data_as_map", "strings"}
+    {
+        "malformed_json",
+        "nulls",
+        "missing_keys",
+        "data_as_list",
+        "data_as_map",
+        "strings",
+        "data_null",
+    }
 )
 KINDS = PRE_KINDS | DELAY_KINDS | POST_KINDS
 
@@ -68,7 +79,13 @@ class Fault:
     opts: dict[str, Any] = field(default_factory=dict)
     hits: int = 0
 
-    def matches(self, endpoint: str, family: str, account: str | None) -> bool:
+    def matches(
+        self,
+        endpoint: str,
+        family: str,
+        account: str | None,
+        body: Mapping[str, Any] | None = None,
+    ) -> bool:
         """Whether a request matches."""
         if self.endpoint is not None and not (
             endpoint == self.endpoint or endpoint.endswith("/" + self.endpoint.lstrip("/"))
@@ -78,7 +95,11 @@ class Fault:
         if wanted_family is not None and wanted_family != family:
             return False
         wanted_account = self.opts.get("account")
-        return wanted_account is None or wanted_account == account
+        if wanted_account is not None and wanted_account != account:
+            return False
+        wanted_body: Mapping[str, Any] = self.opts.get("match") or {}
+        given = body or {}
+        return all(str(given.get(key)) == str(value) for key, value in wanted_body.items())
 
     def as_dict(self) -> dict[str, Any]:
         """JSON-friendly form."""
@@ -111,11 +132,16 @@ class FaultInjector:
         self.faults.clear()
 
     def take(
-        self, endpoint: str, family: str, account: str | None, kinds: frozenset[str]
+        self,
+        endpoint: str,
+        family: str,
+        account: str | None,
+        kinds: frozenset[str],
+        body: Mapping[str, Any] | None = None,
     ) -> Fault | None:
         """Consume the first armed fault of ``kinds`` matching the request."""
         for fault in self.faults:
-            if fault.kind in kinds and fault.matches(endpoint, family, account):
+            if fault.kind in kinds and fault.matches(endpoint, family, account, body):
                 fault.hits += 1
                 if fault.remaining > 0:
                     fault.remaining -= 1
@@ -155,6 +181,8 @@ def mutate_data(data: Any, fault: Fault, endpoint: str) -> Any:
         return data
     if kind == "strings":
         return _strings(data)
+    if kind == "data_null":
+        return None
     return data
 
 
