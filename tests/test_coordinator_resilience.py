@@ -49,10 +49,22 @@ async def _advance(hass: HomeAssistant, freezer: FrozenDateTimeFactory, seconds:
 
 
 async def _polls(hass: HomeAssistant, freezer: FrozenDateTimeFactory, count: int) -> None:
-    """Run `count` cloud refreshes, each with the continuations a minute after it."""
+    """Run `count` cloud refreshes, each with the retries a quota window after it."""
     for _ in range(count):
-        await _advance(hass, freezer, 240)
-        await _advance(hass, freezer, 60)
+        await _advance(hass, freezer, 210)
+        await _advance(hass, freezer, 90)
+
+
+async def _refresh_lists(
+    hass: HomeAssistant,
+    freezer: FrozenDateTimeFactory,
+    entry: MockConfigEntry,
+    after: timedelta = timedelta(seconds=61),
+) -> None:
+    """Fetch the lists again (the plant list allows one call a minute)."""
+    freezer.tick(after)
+    await entry.runtime_data.metadata.async_refresh_lists()
+    await _advance(hass, freezer, 11)  # past the debouncer's cooldown
 
 
 def _issues(hass: HomeAssistant, key: str) -> list[ir.IssueEntry]:
@@ -171,9 +183,7 @@ async def test_item16_5_plant_missing_from_one_list_keeps_its_devices(
     registry.async_update_entity(entity.entity_id, name="My inverter")
 
     await _lose_plant(hass, sim, entry)
-    freezer.tick(61)
-    await entry.runtime_data.metadata.async_refresh_lists()
-    await hass.async_block_till_done(wait_background_tasks=True)
+    await _refresh_lists(hass, freezer, entry)
     assert len(_issues(hass, "plant_removed")) == 1
     for identifier in (sim.plants[1].code, inverter.sn):
         assert dr.async_get(hass).async_get_device(identifiers={(DOMAIN, identifier)})
@@ -182,9 +192,7 @@ async def test_item16_5_plant_missing_from_one_list_keeps_its_devices(
     assert renamed.name == "My inverter"
 
     sim._account_plants[sim.username] = None  # access restored
-    freezer.tick(61)
-    await entry.runtime_data.metadata.async_refresh_lists()
-    await hass.async_block_till_done(wait_background_tasks=True)
+    await _refresh_lists(hass, freezer, entry)
     await _polls(hass, freezer, 1)
     assert _issues(hass, "plant_removed") == []
     assert entry.runtime_data.devices.data[inverter.sn].updated == _slot()
@@ -200,15 +208,11 @@ async def test_item16_5_devices_removed_after_repeated_absence_come_back(
     inverter = _device_of(sim, "inverter", plant=1)
     await _lose_plant(hass, sim, entry)
     for _ in range(2):
-        freezer.tick(timedelta(hours=13))
-        await entry.runtime_data.metadata.async_refresh_lists()
-        await hass.async_block_till_done(wait_background_tasks=True)
+        await _refresh_lists(hass, freezer, entry, timedelta(hours=25))
     assert dr.async_get(hass).async_get_device(identifiers={(DOMAIN, inverter.sn)}) is None
 
     sim._account_plants[sim.username] = None
-    freezer.tick(61)
-    await entry.runtime_data.metadata.async_refresh_lists()
-    await hass.async_block_till_done(wait_background_tasks=True)
+    await _refresh_lists(hass, freezer, entry)
     await _polls(hass, freezer, 2)
     states = _entity_states(hass, inverter.sn)
     assert states
@@ -222,9 +226,7 @@ async def test_item16_6_null_device_list_keeps_the_device_ids(
     sim = await simulator_factory(alarm_rate_per_day=0)
     entry = await _setup(hass, sim)
     sim.faults.add("getDevList", "data_null", count=1)
-    freezer.tick(61)
-    await entry.runtime_data.metadata.async_refresh_lists()
-    await hass.async_block_till_done(wait_background_tasks=True)
+    await _refresh_lists(hass, freezer, entry)
     assert sim.calls.count("getDevList") == 2
     devices = entry.runtime_data.metadata.data.devices
     assert all(device.id is not None for device in devices.values())
@@ -240,10 +242,10 @@ async def test_item16_7_null_device_answer_is_asked_again_within_the_refresh(
     sim = await simulator_factory(alarm_rate_per_day=0)
     entry = await _setup(hass, sim)
     sim.faults.add("getDevRealKpi", "data_null", count=1, match={"devTypeId": 38})
+    since = sim.now() + 1
     await _polls(hass, freezer, 1)
     inverter = _device_of(sim, "inverter")
     assert entry.runtime_data.devices.data[inverter.sn].updated == _slot()
-    since = sim.now() - 300
     assert sim.calls.count("getDevRealKpi", since=since) == 4  # 3 types + 1 retry
 
 
