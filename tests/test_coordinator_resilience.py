@@ -249,6 +249,19 @@ async def test_item16_7_null_device_answer_is_asked_again_within_the_refresh(
     assert sim.calls.count("getDevRealKpi", since=since) == 4  # 3 types + 1 retry
 
 
+async def test_item16_7_null_plant_answer_is_asked_again_within_the_refresh(
+    hass: HomeAssistant, simulator_factory: SimulatorFactory, freezer: FrozenDateTimeFactory
+) -> None:
+    """A `data: null` plant answer is asked again too."""
+    sim = await simulator_factory(alarm_rate_per_day=0)
+    entry = await _setup(hass, sim)
+    sim.faults.add("vpp/plantRealtimeKpi", "data_null", count=1)
+    since = sim.now() + 1
+    await _polls(hass, freezer, 1)
+    assert entry.runtime_data.plants.data[sim.plants[0].code].updated == _slot()
+    assert sim.calls.count("vpp/plantRealtimeKpi", since=since) == 2
+
+
 @pytest.mark.parametrize("endpoint", ["vpp/plantRealtimeKpi", "getDevRealKpi"])
 async def test_item16_7_transient_5xx_is_retried_after_the_quota_window(
     hass: HomeAssistant,

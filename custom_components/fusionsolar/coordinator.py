@@ -20,6 +20,7 @@ cloud has new data. All share the account's quota governor.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
@@ -394,14 +395,21 @@ class PlantCoordinator(_CloudRefreshCoordinator[dict[str, PlantState]]):
             except PermissionDeniedError:
                 realtime = None  # refused to this account: legacy KPIs from now on
             if realtime is not None:
+                self._retry_if_empty(codes, realtime)
                 for code, kpi in realtime.items():
                     states[code] = PlantState(kpi, station=hourly.get(code), updated=updated)
                 return states
         if client.families.legacy:
             station = await client.async_get_station_realtime(codes)
+            self._retry_if_empty(codes, station)
             for code, legacy in station.items():
                 states[code] = PlantState(realtime=None, station=legacy, updated=updated)
         return states
+
+    def _retry_if_empty(self, codes: list[str], answer: Mapping[str, object]) -> None:
+        """Ask again once after `data: null`: it is not this refresh's data."""
+        if codes and not answer:
+            self._retry_once()
 
 
 @dataclass(frozen=True, slots=True)
