@@ -306,3 +306,25 @@ async def test_item16_16_setup_starts_from_stored_lists(
     inverter = _device_of(sim, "inverter")
     assert runtime.devices.data[inverter.sn].updated == _slot()
     assert sim.calls.count(Endpoint.V7_PLANTS, since=sim.now() - 1) >= 1  # asked in the background
+
+
+async def test_item16_4_device_gone_from_the_account_stops_blocking_its_type(
+    hass: HomeAssistant, simulator_factory: SimulatorFactory, freezer: FrozenDateTimeFactory
+) -> None:
+    """20008 for a device the lists no longer have: it is not asked for again, while
+    a device missing from a degraded list (no refusal) is still polled."""
+    sim = await simulator_factory(alarm_rate_per_day=0, devices=["inverter", "inverter", "meter"])
+    entry = await _setup(hass, sim)
+    await _advance(hass, freezer, 60)
+    gone, kept = [d for d in sim.plants[0].devices if d.kind == "inverter"]
+    # The account loses one inverter (no public simulator helper for this).
+    sim.plants[0].devices.remove(gone)
+    del sim._devices_by_id[gone.dev_id]
+    await _polls(hass, freezer, 2)
+
+    devices = entry.runtime_data.devices
+    assert devices.data[kept.sn].updated == _slot()
+    assert STATE_UNAVAILABLE not in _entity_states(hass, kept.sn)
+    assert sim.calls.count("getDevRealKpi", fail_code=20008) == 1
+    # Kept in the registry (with the user's names) until it stays gone for a day.
+    assert dr.async_get(hass).async_get_device(identifiers={(DOMAIN, gone.sn)}) is not None

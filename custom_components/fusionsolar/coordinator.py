@@ -334,9 +334,17 @@ class MetadataCoordinator(FusionSolarCoordinator[Metadata]):
             return False
         return True
 
-    async def async_remove_store(self) -> None:
-        """Forget the stored lists."""
-        await self._store.async_remove()
+    def stop_polling_absent(self, dev_ids: set[str]) -> bool:
+        """Stop polling refused devices (20008) the lists no longer have; return if any."""
+        data = self.data
+        if data is None:
+            return False
+        gone = [
+            key for key, dev in data.devices.items() if dev.id in dev_ids and key in data.absent
+        ]
+        for key in gone:
+            data.retained[key] = data.devices.pop(key)
+        return bool(gone)
 
 
 @dataclass(frozen=True, slots=True)
@@ -472,7 +480,8 @@ class DeviceCoordinator(_CloudRefreshCoordinator[dict[str, DeviceState]]):
         slot = cloud_slot(dt_util.utcnow())
         keys = {device.id: key for key, device in self._metadata.data.devices.items()}
         transient: CommunicationError | None = None
-        fetched = lost = False
+        fetched = False
+        lost: set[str] = set()
         for dev_type, ids in self._pending(slot):
             try:
                 kpis = await self.account.client.async_get_device_realtime_group(dev_type, ids)
@@ -485,7 +494,8 @@ class DeviceCoordinator(_CloudRefreshCoordinator[dict[str, DeviceState]]):
                 continue
             except (InvalidRequestError, UnauthorizedResourceError) as err:
                 self._refuse_group(dev_type, ids, err)
-                lost = lost or isinstance(err, UnauthorizedResourceError)
+                if isinstance(err, UnauthorizedResourceError):
+                    lost.update(ids)
                 continue
             if not kpis and self._retry_group(ids, slot):
                 continue  # `data: null`: not this refresh's data
@@ -496,8 +506,10 @@ class DeviceCoordinator(_CloudRefreshCoordinator[dict[str, DeviceState]]):
                 if (key := keys.get(dev_id)) is not None:
                     states[key] = DeviceState(kpi=kpi, updated=slot)
             self._record_group(ids, slot)
-        if lost and await self._metadata.async_refresh_lists_early():
-            self._continue_later(0)  # the lost devices are gone from the groups
+        if lost:
+            refreshed = await self._metadata.async_refresh_lists_early()
+            if self._metadata.stop_polling_absent(lost) or refreshed:
+                self._continue_later(0)  # the groups without the lost devices
         if transient is not None and not fetched:
             raise transient
         return states
