@@ -527,6 +527,10 @@ class DeviceCoordinator(_CloudRefreshCoordinator[dict[str, DeviceState]]):
         _, previous = self._group_backoff.get(ids, (_EPOCH, GROUP_BACKOFF / 2))
         backoff = min(previous * 2, GROUP_BACKOFF_MAX)
         self._group_backoff[ids] = (dt_util.utcnow() + backoff, backoff)
+        if isinstance(err, UnauthorizedResourceError):
+            # A device the account lost, not its type: the lists tell which.
+            LOGGER.info("%s: a device of type %s is refused (%s)", self.name, dev_type, err)
+            return
         if dev_type not in self.refused_types:
             LOGGER.warning(
                 "%s: the cloud refuses real-time data of device type %s (%s); asking again "
