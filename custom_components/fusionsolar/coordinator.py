@@ -210,14 +210,12 @@ class _CloudRefreshCoordinator[DataT](FusionSolarCoordinator[DataT]):
         if isinstance(err, CommunicationError):
             self._retry_once()
 
-    def _retry_once(self) -> bool:
+    def _retry_once(self) -> None:
         """Fetch again a quota window later, once per cloud refresh."""
         slot = cloud_slot(dt_util.utcnow())
-        if self._retried_slot == slot:
-            return False
-        self._retried_slot = slot
-        self._continue_later(RETRY_AFTER_SECONDS)
-        return True
+        if self._retried_slot != slot:
+            self._retried_slot = slot
+            self._continue_later(RETRY_AFTER_SECONDS)
 
     def _continue_later(self, delay: float) -> None:
         """Fetch again after `delay` seconds (the earliest of the pending requests)."""
@@ -337,8 +335,6 @@ class MetadataCoordinator(FusionSolarCoordinator[Metadata]):
     def stop_polling_absent(self, dev_ids: set[str]) -> bool:
         """Stop polling refused devices (20008) the lists no longer have; return if any."""
         data = self.data
-        if data is None:
-            return False
         gone = [
             key for key, dev in data.devices.items() if dev.id in dev_ids and key in data.absent
         ]
@@ -488,10 +484,9 @@ class DeviceCoordinator(_CloudRefreshCoordinator[dict[str, DeviceState]]):
             except QuotaError as err:  # would exceed, or refused: the governor learned
                 self._continue_later(err.retry_after)
                 break
-            except CommunicationError as err:
+            except CommunicationError as err:  # likely for every group: once more later
                 transient = err
-                self._retry_group(ids, slot)
-                continue
+                break
             except (InvalidRequestError, UnauthorizedResourceError) as err:
                 self._refuse_group(dev_type, ids, err)
                 if isinstance(err, UnauthorizedResourceError):
@@ -510,8 +505,10 @@ class DeviceCoordinator(_CloudRefreshCoordinator[dict[str, DeviceState]]):
             refreshed = await self._metadata.async_refresh_lists_early()
             if self._metadata.stop_polling_absent(lost) or refreshed:
                 self._continue_later(0)  # the groups without the lost devices
-        if transient is not None and not fetched:
-            raise transient
+        if transient is not None:
+            if not fetched:
+                raise transient
+            self._retry_once()
         return states
 
     def _retry_group(self, ids: tuple[str, ...], slot: datetime) -> bool:
