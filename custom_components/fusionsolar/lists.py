@@ -141,8 +141,12 @@ def _to_json(metadata: Metadata) -> dict[str, Any]:
 
 def _from_json(data: dict[str, Any], selected: list[str]) -> Metadata | None:
     plants = {item.code: item for item in map(_plant, data["plants"]) if item.code in selected}
-    if not plants:
-        return None
+    absent = {
+        key: Absence(_datetime(value["since"]), int(value["answers"]))
+        for key, value in data.get("absent", {}).items()
+    }
+    if not plants or any(code not in plants and code not in absent for code in selected):
+        return None  # the selection changed: fetch the lists first
 
     def devices(key: str) -> dict[str, Device]:
         items = (_fields(Device, raw) for raw in data.get(key, []))
@@ -157,10 +161,7 @@ def _from_json(data: dict[str, Any], selected: list[str]) -> Metadata | None:
         plants=plants,
         devices=devices("devices"),
         retained=devices("retained"),
-        absent={
-            key: Absence(_datetime(value["since"]), int(value["answers"]))
-            for key, value in data.get("absent", {}).items()
-        },
+        absent=absent,
         lists_fetched=_datetime(fetched) if fetched else None,
     )
 
