@@ -105,8 +105,10 @@ FIELD_DAY = Scenario(
     profile="field",
     restarts=(12.04,),
     # Another tool logs in to the account every 3 hours (one session per account), at
-    # hh:33, more than a minute before our next call.
-    other_logins=(2.55, 5.55, 8.55, 14.55, 17.55, 20.55),
+    # hh:34, more than a minute before our next call (and after a retry of a `data: null`
+    # answer, which comes at hh:33:32 at the latest; a login right before one of our calls
+    # is the known limitation below).
+    other_logins=(2.5667, 5.5667, 8.5667, 14.5667, 17.5667, 20.5667),
     simulator=FIELD_SIMULATOR,
 )
 

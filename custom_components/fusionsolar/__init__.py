@@ -29,6 +29,7 @@ from .coordinator import (
     PlantCoordinator,
 )
 from .history import async_create_history_importer
+from .lists import ListStore
 from .repairs import async_setup_issues
 from .services import async_setup_services
 
@@ -87,7 +88,8 @@ async def async_setup_entry(hass: HomeAssistant, entry: FusionSolarConfigEntry) 
         ) from err
 
     metadata = MetadataCoordinator(hass, entry, account)
-    await metadata.async_config_entry_first_refresh()
+    if not await metadata.async_start_from_store():
+        await metadata.async_config_entry_first_refresh()
     plants = PlantCoordinator(hass, entry, account, metadata, "plants")
     devices = DeviceCoordinator(hass, entry, account, metadata)
     await plants.async_config_entry_first_refresh()
@@ -126,7 +128,7 @@ def _async_remove_stale_devices(hass: HomeAssistant, entry: FusionSolarConfigEnt
     if not metadata.plants or not metadata.devices:
         # An empty answer is more likely a cloud hiccup than a wiped account.
         return
-    known = set(metadata.plants) | set(metadata.devices)
+    known = metadata.known
     registry = dr.async_get(hass)
     for device in dr.async_entries_for_config_entry(registry, entry.entry_id):
         if not any(ident in known for domain, ident in device.identifiers if domain == DOMAIN):
@@ -149,14 +151,14 @@ async def async_remove_entry(hass: HomeAssistant, entry: FusionSolarConfigEntry)
     await async_get_registry(hass).async_remove(entry_account_key(entry))
     await async_remove_alarm_store(hass, entry)
     await async_remove_dispatch_store(hass, entry.entry_id)
+    await ListStore(hass, entry.entry_id).async_remove()
 
 
 async def async_remove_config_entry_device(
     hass: HomeAssistant, entry: FusionSolarConfigEntry, device: dr.DeviceEntry
 ) -> bool:
     """Allow removing a device the account no longer reports."""
-    metadata = entry.runtime_data.metadata.data
-    known = set(metadata.plants) | set(metadata.devices)
+    known = entry.runtime_data.metadata.data.known
     return not any(
         identifier in known for domain, identifier in device.identifiers if domain == DOMAIN
     )

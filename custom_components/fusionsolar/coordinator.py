@@ -1,12 +1,18 @@
 """Coordinators: what is polled, when, and how that stays within quota.
 
 * `MetadataCoordinator` (hourly): plant and device lists once a day (the spec
-  recommends it), legacy plant KPIs (yield, income) every hour.
+  recommends it), legacy plant KPIs (yield, income) every hour. The lists are
+  stored; a restart starts from them and fetches them again in the background.
+  A plant or device the cloud refuses (20007/20008) makes it fetch them early.
 * `PlantCoordinator` (every cloud refresh): `vpp/plantRealtimeKpi` for all
   selected plants in batches of 100, or the legacy plant KPIs without V7.
 * `DeviceCoordinator` (every cloud refresh): `getDevRealKpi` per device type in
   batches of 100. When the account's quota cannot fetch every group in one go,
-  it fetches what it may now and continues when the governor allows.
+  it fetches what it may now and continues when the governor allows. A group
+  the cloud refuses (20006/20008/20013) is backed off, the others go on.
+
+A transient failure (5xx, network, `data: null` for a device group) is asked
+again once, a quota window later, within the same cloud refresh.
 
 Both refresh coordinators run a little after each 5-minute boundary, when the
 cloud has new data. All share the account's quota governor.
@@ -14,29 +20,31 @@ cloud has new data. All share the account's quota governor.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from collections.abc import Mapping
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
 from homeassistant.config_entries import ConfigEntry
 from homeassistant.core import CALLBACK_TYPE, HomeAssistant, callback
 from homeassistant.exceptions import ConfigEntryAuthFailed
-from homeassistant.helpers.event import async_call_later
+from homeassistant.helpers.event import async_track_point_in_utc_time
 from homeassistant.helpers.update_coordinator import DataUpdateCoordinator, UpdateFailed
 from homeassistant.util import dt as dt_util
 
 from .api import (
     AuthenticationError,
-    Device,
+    CommunicationError,
     DeviceRealtimeKpi,
     Endpoint,
     FusionSolarClient,
     FusionSolarError,
+    InvalidRequestError,
     PermissionDeniedError,
-    Plant,
     PlantRealtimeKpi,
     QuotaError,
     StationRealtimeKpi,
+    UnauthorizedResourceError,
 )
 from .const import (
     CLOUD_REFRESH,
@@ -49,6 +57,7 @@ from .const import (
     POLL_OFFSET,
     STALE_AFTER,
 )
+from .lists import ListStore, Metadata, merge_lists
 
 if TYPE_CHECKING:
     from .account import FusionSolarAccount
@@ -57,6 +66,13 @@ if TYPE_CHECKING:
     from .history import HistoryImporter
 
 LIST_REFRESH = timedelta(days=1)
+# A refused plant or device fetches the lists early, at most this often.
+EARLY_LIST_REFRESH = timedelta(minutes=30)
+# A transient failure is asked again once, after the quota window.
+RETRY_AFTER_SECONDS = 61.0
+# A device group the cloud refuses is asked again after this, doubling up to the max.
+GROUP_BACKOFF = timedelta(minutes=30)
+GROUP_BACKOFF_MAX = timedelta(hours=6)
 
 
 @dataclass(kw_only=True)
@@ -135,6 +151,7 @@ class FusionSolarCoordinator[DataT](DataUpdateCoordinator[DataT]):
                 translation_domain=DOMAIN, translation_key="authentication_failed"
             ) from err
         except FusionSolarError as err:
+            self._fetch_failed(err)
             return self._keep_or_fail(err)
         finally:
             self.account.async_schedule_save()
@@ -143,6 +160,9 @@ class FusionSolarCoordinator[DataT](DataUpdateCoordinator[DataT]):
             self._in_trouble = False
         self.last_success = dt_util.utcnow()
         return data
+
+    def _fetch_failed(self, err: FusionSolarError) -> None:
+        """React to a failed fetch (before the last data is kept or the update fails)."""
 
     def _keep_or_fail(self, err: FusionSolarError) -> DataT:
         """Keep fresh data through transient trouble; fail once it is stale."""
@@ -175,6 +195,9 @@ class _CloudRefreshCoordinator[DataT](FusionSolarCoordinator[DataT]):
         """Initialize the coordinator; its first poll follows the next cloud refresh."""
         super().__init__(hass, entry, account, name, until_next_poll(dt_util.utcnow()))
         self._metadata = metadata
+        self._unsub_continue: CALLBACK_TYPE | None = None
+        self._continue_at: datetime | None = None
+        self._retried_slot: datetime | None = None
 
     async def _async_update_data(self) -> DataT:
         try:
@@ -182,15 +205,42 @@ class _CloudRefreshCoordinator[DataT](FusionSolarCoordinator[DataT]):
         finally:
             self.update_interval = until_next_poll(dt_util.utcnow())
 
+    def _fetch_failed(self, err: FusionSolarError) -> None:
+        """Ask once more after the quota window when the trouble may be transient."""
+        if isinstance(err, CommunicationError):
+            self._retry_once()
 
-@dataclass(slots=True)
-class Metadata:
-    """Plants, devices and the slow legacy plant KPIs."""
+    def _retry_once(self) -> None:
+        """Fetch again a quota window later, once per cloud refresh."""
+        slot = cloud_slot(dt_util.utcnow())
+        if self._retried_slot != slot:
+            self._retried_slot = slot
+            self._continue_later(RETRY_AFTER_SECONDS)
 
-    plants: dict[str, Plant] = field(default_factory=dict)
-    devices: dict[str, Device] = field(default_factory=dict)
-    station: dict[str, StationRealtimeKpi] = field(default_factory=dict)
-    lists_fetched: datetime | None = None
+    def _continue_later(self, delay: float) -> None:
+        """Fetch again after `delay` seconds (the earliest of the pending requests)."""
+        when = dt_util.utcnow() + timedelta(seconds=max(delay, 1.0))
+        if self._unsub_continue is not None:
+            if self._continue_at is not None and self._continue_at <= when:
+                return
+            self._unsub_continue()
+        self._continue_at = when
+        self._unsub_continue = async_track_point_in_utc_time(self.hass, self._async_continue, when)
+
+    @callback
+    def _async_continue(self, _now: datetime) -> None:
+        self._unsub_continue = None
+        self._continue_at = None
+        self.config_entry.async_create_background_task(
+            self.hass, self.async_refresh(), f"{self.name} continue"
+        )
+
+    async def async_shutdown(self) -> None:
+        """Cancel a pending continuation."""
+        if self._unsub_continue is not None:
+            self._unsub_continue()
+            self._unsub_continue = None
+        await super().async_shutdown()
 
 
 class MetadataCoordinator(FusionSolarCoordinator[Metadata]):
@@ -201,24 +251,34 @@ class MetadataCoordinator(FusionSolarCoordinator[Metadata]):
     ) -> None:
         """Initialize the coordinator."""
         super().__init__(hass, entry, account, "metadata", METADATA_INTERVAL)
+        self._store = ListStore(hass, entry.entry_id)
+        self._lists_wanted = False
+        self._early_refresh: datetime | None = None
+        self._removed: set[str] = set()
+
+    async def async_start_from_store(self) -> bool:
+        """Start from the stored lists; fetch them again in the background."""
+        stored = await self._store.async_load(selected_plants(self.config_entry))
+        if stored is None:
+            return False
+        self.async_set_updated_data(stored)
+        self._lists_wanted = True
+        self.config_entry.async_create_background_task(
+            self.hass, self.async_refresh(), f"{self.name} lists"
+        )
+        return True
 
     async def _async_fetch(self) -> Metadata:
         client = self.account.client
         codes = selected_plants(self.config_entry)
         current = self.data or Metadata()
         now = dt_util.utcnow()
-        if current.lists_fetched is None or now - current.lists_fetched >= LIST_REFRESH:
-            plants = await self.account.async_get_plants()
-            listed = {plant.code: plant for plant in plants if plant.code in codes}
-            # A plant gone from the account would make the device list fail for all.
-            device_codes = [code for code in codes if code in listed] if listed else codes
-            devices = await client.async_get_devices(device_codes) if device_codes else []
-            current = Metadata(
-                plants=listed,
-                devices={device.key: device for device in devices},
-                station=current.station,
-                lists_fetched=now,
-            )
+        if (
+            self._lists_wanted
+            or current.lists_fetched is None
+            or now - current.lists_fetched >= LIST_REFRESH
+        ):
+            current = await self._async_fetch_lists(current, codes, now)
         if client.families.legacy and client.families.v7 and codes:
             try:
                 current.station = await client.async_get_station_realtime(
@@ -228,12 +288,59 @@ class MetadataCoordinator(FusionSolarCoordinator[Metadata]):
                 LOGGER.debug("Plant KPIs skipped this hour: %s", err)
         return current
 
+    async def _async_fetch_lists(
+        self, current: Metadata, codes: list[str], now: datetime
+    ) -> Metadata:
+        plants = await self.account.async_get_plants()
+        listed = {plant.code: plant for plant in plants if plant.code in codes}
+        # A plant gone from the account would make the device list fail for all.
+        device_codes = [code for code in codes if code in listed] if listed else codes
+        devices = await self.account.client.async_get_devices(device_codes) if device_codes else []
+        metadata, removed = merge_lists(current, listed, devices, codes, now)
+        self._lists_wanted = False
+        if removed:
+            LOGGER.info("%s: removing what the account no longer lists: %s", self.name, removed)
+        if metadata.known & self._removed:
+            # Entities of a removed device come back with a reload.
+            self.hass.config_entries.async_schedule_reload(self.config_entry.entry_id)
+        self._removed |= removed
+        await self._store.async_save(metadata)
+        return metadata
+
     async def async_refresh_lists(self) -> None:
         """Fetch plant and device lists again (options changed, new devices)."""
-        if self.data is not None:
-            self.data.lists_fetched = None
+        self._lists_wanted = True
         self.account.forget_plants()
         await self.async_request_refresh()
+
+    async def async_refresh_lists_early(self) -> bool:
+        """Fetch the lists now: the cloud refused a plant or device. At most every 30 min.
+
+        Return whether new lists came.
+        """
+        now = dt_util.utcnow()
+        previous = self._early_refresh
+        if previous is not None and now - previous < EARLY_LIST_REFRESH:
+            return False
+        self._early_refresh = now
+        before = self.data.lists_fetched if self.data is not None else None
+        self._lists_wanted = True
+        self.account.forget_plants()
+        await self.async_refresh()
+        if self.data is None or self.data.lists_fetched in (None, before):
+            self._early_refresh = previous  # not fetched (quota): try again next time
+            return False
+        return True
+
+    def stop_polling_absent(self, dev_ids: set[str]) -> bool:
+        """Stop polling refused devices (20008) the lists no longer have; return if any."""
+        data = self.data
+        gone = [
+            key for key, dev in data.devices.items() if dev.id in dev_ids and key in data.absent
+        ]
+        for key in gone:
+            data.retained[key] = data.devices.pop(key)
+        return bool(gone)
 
 
 @dataclass(frozen=True, slots=True)
@@ -258,13 +365,25 @@ class PlantCoordinator(_CloudRefreshCoordinator[dict[str, PlantState]]):
 
     async def _async_fetch(self) -> dict[str, PlantState]:
         try:
-            return await self._async_fetch_states()
+            return await self._async_fetch_listed()
         except QuotaError:
             if self.last_success is not None:
                 raise
             # No data yet: a quota wait must not fail the setup (Home Assistant would
             # set the entry up again every few seconds, fetching the lists each time).
             return {}
+
+    async def _async_fetch_listed(self) -> dict[str, PlantState]:
+        """Fetch; a plant refused (20007) fetches the lists early and drops it."""
+        codes = queried_plants(self.config_entry, self._metadata.data)
+        try:
+            return await self._async_fetch_states()
+        except UnauthorizedResourceError:
+            if not await self._metadata.async_refresh_lists_early():
+                raise
+            if queried_plants(self.config_entry, self._metadata.data) == codes:
+                raise
+        return await self._async_fetch_states()
 
     async def _async_fetch_states(self) -> dict[str, PlantState]:
         client = self.account.client
@@ -275,17 +394,26 @@ class PlantCoordinator(_CloudRefreshCoordinator[dict[str, PlantState]]):
             hourly = self._metadata.data.station
             try:
                 realtime = await client.async_get_plant_realtime(codes)
+            except UnauthorizedResourceError:
+                raise
             except PermissionDeniedError:
                 realtime = None  # refused to this account: legacy KPIs from now on
             if realtime is not None:
+                self._retry_if_empty(codes, realtime)
                 for code, kpi in realtime.items():
                     states[code] = PlantState(kpi, station=hourly.get(code), updated=updated)
                 return states
         if client.families.legacy:
             station = await client.async_get_station_realtime(codes)
+            self._retry_if_empty(codes, station)
             for code, legacy in station.items():
                 states[code] = PlantState(realtime=None, station=legacy, updated=updated)
         return states
+
+    def _retry_if_empty(self, codes: list[str], answer: Mapping[str, object]) -> None:
+        """Ask again once after `data: null`: it is not this refresh's data."""
+        if codes and not answer:
+            self._retry_once()
 
 
 @dataclass(frozen=True, slots=True)
@@ -310,7 +438,9 @@ class DeviceCoordinator(_CloudRefreshCoordinator[dict[str, DeviceState]]):
         super().__init__(hass, entry, account, metadata, "devices")
         self._group_fetched: dict[tuple[str, ...], datetime] = {}
         self._group_interval: dict[tuple[str, ...], timedelta] = {}
-        self._unsub_continue: CALLBACK_TYPE | None = None
+        self._group_retried: dict[tuple[str, ...], datetime] = {}
+        self._group_backoff: dict[tuple[str, ...], tuple[datetime, timedelta]] = {}
+        self.refused_types: dict[int, FusionSolarError] = {}
 
     @property
     def enabled(self) -> bool:
@@ -327,25 +457,91 @@ class DeviceCoordinator(_CloudRefreshCoordinator[dict[str, DeviceState]]):
             for dev_type, ids in FusionSolarClient.device_realtime_groups(devices)
         ]
 
+    def _pending(self, slot: datetime) -> list[tuple[int, tuple[str, ...]]]:
+        """Groups not fetched in this cloud refresh and not backed off, oldest first."""
+        now = dt_util.utcnow()
+        pending = [
+            group
+            for group in self.groups()
+            if self._group_fetched.get(group[1], _EPOCH) < slot
+            and self._group_backoff.get(group[1], (_EPOCH, GROUP_BACKOFF))[0] <= now
+        ]
+        pending.sort(key=lambda group: self._group_fetched.get(group[1], _EPOCH))
+        return pending
+
     async def _async_fetch(self) -> dict[str, DeviceState]:
         states = dict(self.data or {})
         if not self.account.client.families.legacy:
             return states
         slot = cloud_slot(dt_util.utcnow())
         keys = {device.id: key for key, device in self._metadata.data.devices.items()}
-        pending = [g for g in self.groups() if self._group_fetched.get(g[1], _EPOCH) < slot]
-        pending.sort(key=lambda group: self._group_fetched.get(group[1], _EPOCH))
-        for dev_type, ids in pending:
+        transient: CommunicationError | None = None
+        fetched = False
+        lost: set[str] = set()
+        for dev_type, ids in self._pending(slot):
             try:
                 kpis = await self.account.client.async_get_device_realtime_group(dev_type, ids)
             except QuotaError as err:  # would exceed, or refused: the governor learned
                 self._continue_later(err.retry_after)
                 break
+            except CommunicationError as err:  # likely for every group: once more later
+                transient = err
+                break
+            except (InvalidRequestError, UnauthorizedResourceError) as err:
+                self._refuse_group(dev_type, ids, err)
+                if isinstance(err, UnauthorizedResourceError):
+                    lost.update(ids)
+                continue
+            if not kpis and self._retry_group(ids, slot):
+                continue  # `data: null`: not this refresh's data
+            fetched = True
+            self._group_backoff.pop(ids, None)
+            self._accept_type(dev_type)
             for dev_id, kpi in kpis.items():
                 if (key := keys.get(dev_id)) is not None:
                     states[key] = DeviceState(kpi=kpi, updated=slot)
             self._record_group(ids, slot)
+        if lost:
+            refreshed = await self._metadata.async_refresh_lists_early()
+            if self._metadata.stop_polling_absent(lost) or refreshed:
+                self._continue_later(0)  # the groups without the lost devices
+        if transient is not None:
+            if not fetched:
+                raise transient
+            self._retry_once()
         return states
+
+    def _retry_group(self, ids: tuple[str, ...], slot: datetime) -> bool:
+        """Ask for a group once more within this cloud refresh, after the quota window."""
+        if self._group_retried.get(ids) == slot:
+            return False
+        self._group_retried[ids] = slot
+        self._continue_later(RETRY_AFTER_SECONDS)
+        return True
+
+    def _refuse_group(self, dev_type: int, ids: tuple[str, ...], err: FusionSolarError) -> None:
+        """Back off a group the cloud refuses; say once which device type it is."""
+        _, previous = self._group_backoff.get(ids, (_EPOCH, GROUP_BACKOFF / 2))
+        backoff = min(previous * 2, GROUP_BACKOFF_MAX)
+        self._group_backoff[ids] = (dt_util.utcnow() + backoff, backoff)
+        if isinstance(err, UnauthorizedResourceError):
+            # A device the account lost, not its type: the lists tell which.
+            LOGGER.info("%s: a device of type %s is refused (%s)", self.name, dev_type, err)
+            return
+        if dev_type not in self.refused_types:
+            LOGGER.warning(
+                "%s: the cloud refuses real-time data of device type %s (%s); asking again "
+                "in %s, the other devices keep updating",
+                self.name,
+                dev_type,
+                err,
+                backoff,
+            )
+        self.refused_types[dev_type] = err
+
+    def _accept_type(self, dev_type: int) -> None:
+        if self.refused_types.pop(dev_type, None) is not None:
+            LOGGER.info("%s: real-time data of device type %s comes again", self.name, dev_type)
 
     @property
     def achieved_interval(self) -> timedelta | None:
@@ -356,26 +552,6 @@ class DeviceCoordinator(_CloudRefreshCoordinator[dict[str, DeviceState]]):
         if (previous := self._group_fetched.get(ids)) is not None:
             self._group_interval[ids] = slot - previous
         self._group_fetched[ids] = slot
-
-    def _continue_later(self, delay: float) -> None:
-        """Fetch the remaining groups as soon as the quota allows."""
-        if self._unsub_continue is not None:
-            self._unsub_continue()
-        self._unsub_continue = async_call_later(self.hass, max(delay, 1.0), self._async_continue)
-
-    @callback
-    def _async_continue(self, _now: datetime) -> None:
-        self._unsub_continue = None
-        self.config_entry.async_create_background_task(
-            self.hass, self.async_refresh(), f"{self.name} continue"
-        )
-
-    async def async_shutdown(self) -> None:
-        """Cancel a pending continuation."""
-        if self._unsub_continue is not None:
-            self._unsub_continue()
-            self._unsub_continue = None
-        await super().async_shutdown()
 
 
 _EPOCH = datetime.min.replace(tzinfo=dt_util.UTC)

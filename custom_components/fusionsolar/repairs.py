@@ -6,7 +6,8 @@ the client and the coordinators already hold, so it costs no request.
 * `quota_trouble`: the quota kept plant, device or alarm data from refreshing for
   more than 30 minutes (another tool on the account, or limits stricter than the spec).
 * `no_v7`: the account cannot use the V7 API, so battery and inverter control is off.
-* `endpoint_refused`: the cloud refuses one kind of data to the account (one per endpoint).
+* `endpoint_refused`: the cloud refuses one kind of data to the account (one per endpoint,
+  and one per device type `getDevRealKpi` refuses).
 * `session_conflict`: another login of the same account keeps ending our session.
 * `plant_removed`: a selected plant is gone from the account; fixable: remove it.
 """
@@ -26,7 +27,7 @@ from homeassistant.helpers.event import async_track_point_in_utc_time
 from homeassistant.util import dt as dt_util
 from homeassistant.util import slugify
 
-from .api import QuotaError
+from .api import Endpoint, QuotaError
 from .const import CONF_PLANTS, DOMAIN
 from .coordinator import FusionSolarConfigEntry, FusionSolarCoordinator, selected_plants
 
@@ -108,9 +109,14 @@ class IssueTracker:
             issues.append(("", IssueSpec("no_v7")))
         if (kickouts := client.consecutive_kickouts) >= KICKOUTS_FOR_ISSUE:
             issues.append(("", IssueSpec("session_conflict", (("count", str(kickouts)),))))
+        refused = [str(path) for path in sorted(client.refused_endpoints)]
+        refused += [
+            f"{Endpoint.DEV_REAL_KPI} (devTypeId {dev_type})"
+            for dev_type in sorted(self._entry.runtime_data.devices.refused_types)
+        ]
         issues.extend(
-            (f"_{slugify(path)}", IssueSpec("endpoint_refused", (("endpoint", str(path)),)))
-            for path in sorted(client.refused_endpoints)
+            (f"_{slugify(what)}", IssueSpec("endpoint_refused", (("endpoint", what),)))
+            for what in refused
         )
         return issues
 

@@ -376,7 +376,7 @@ class Simulator:
             account_name = session.account.username if session else None
         record.account = account_name
 
-        fault = self.faults.take(endpoint, family, account_name, PRE_KINDS | DELAY_KINDS)
+        fault = self.faults.take(endpoint, family, account_name, PRE_KINDS | DELAY_KINDS, body)
         if fault is not None:
             record.fault = fault.kind
             if fault.kind == "delay":
@@ -429,7 +429,7 @@ class Simulator:
             return self._envelope(family, now, record, reply, body)
         if self.quirks.null_values and endpoint in const.READ_ENDPOINTS and reply.success:
             reply = self._sprinkle_nulls(reply, record)
-        post = self.faults.take(endpoint, family, account.username, POST_KINDS)
+        post = self.faults.take(endpoint, family, account.username, POST_KINDS, body)
         if post is not None:
             record.fault = post.kind
             if post.kind == "disconnect":

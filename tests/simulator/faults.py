@@ -3,7 +3,8 @@
 ``sim.faults.add(endpoint, kind, count=1, **opts)``: the next ``count`` matching requests
 (``count <= 0``: every one until ``clear()``) get the fault.  ``endpoint`` is None (any),
 an exact path or a path suffix such as ``"getDevRealKpi"`` or ``"vpp/plantRealtimeKpi"``;
-``family="legacy"|"v7"`` and ``account=...`` narrow the match further.
+``family="legacy"|"v7"``, ``account=...`` and ``match={"devTypeId": 39}`` (request body
+values, compared as text) narrow the match further.
 
 Kinds answered *instead of* the API (nothing is counted against the quota):
 
@@ -31,10 +32,12 @@ Kinds applied to the normal answer (the call is processed and counted):
   (an absurd reading, e.g. ``values={"totalEnergy": 1e9}``).
 * ``disconnect``: the call is processed (a command takes effect), then the connection
   is dropped before the answer is sent (the client sees ``ServerDisconnectedError``).
+* ``data_null``: ``data`` becomes null (a field quirk, on demand).
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -50,6 +53,7 @@ POST_KINDS = frozenset(
         "strings",
         "values",
         "disconnect",
+        "data_null",
     }
 )
 KINDS = PRE_KINDS | DELAY_KINDS | POST_KINDS
@@ -81,7 +85,13 @@ class Fault:
     opts: dict[str, Any] = field(default_factory=dict)
     hits: int = 0
 
-    def matches(self, endpoint: str, family: str, account: str | None) -> bool:
+    def matches(
+        self,
+        endpoint: str,
+        family: str,
+        account: str | None,
+        body: Mapping[str, Any] | None = None,
+    ) -> bool:
         """Whether a request matches."""
         if self.endpoint is not None and not (
             endpoint == self.endpoint or endpoint.endswith("/" + self.endpoint.lstrip("/"))
@@ -91,7 +101,11 @@ class Fault:
         if wanted_family is not None and wanted_family != family:
             return False
         wanted_account = self.opts.get("account")
-        return wanted_account is None or wanted_account == account
+        if wanted_account is not None and wanted_account != account:
+            return False
+        wanted_body: Mapping[str, Any] = self.opts.get("match") or {}
+        given = body or {}
+        return all(str(given.get(key)) == str(value) for key, value in wanted_body.items())
 
     def as_dict(self) -> dict[str, Any]:
         """JSON-friendly form."""
@@ -124,11 +138,16 @@ class FaultInjector:
         self.faults.clear()
 
     def take(
-        self, endpoint: str, family: str, account: str | None, kinds: frozenset[str]
+        self,
+        endpoint: str,
+        family: str,
+        account: str | None,
+        kinds: frozenset[str],
+        body: Mapping[str, Any] | None = None,
     ) -> Fault | None:
         """Consume the first armed fault of ``kinds`` matching the request."""
         for fault in self.faults:
-            if fault.kind in kinds and fault.matches(endpoint, family, account):
+            if fault.kind in kinds and fault.matches(endpoint, family, account, body):
                 fault.hits += 1
                 if fault.remaining > 0:
                     fault.remaining -= 1
@@ -170,6 +189,8 @@ def mutate_data(data: Any, fault: Fault, endpoint: str) -> Any:
         return _strings(data)
     if kind == "values":
         return _set_values(data, dict(fault.opts.get("values") or {}))
+    if kind == "data_null":
+        return None
     return data
 
 
