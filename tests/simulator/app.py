@@ -924,11 +924,14 @@ def _paging(body: Mapping[str, Any], *, required: bool) -> tuple[int, int]:
 
 
 def h_stations(sim: Simulator, ctx: Ctx) -> Reply:
-    """/thirdData/stations (field): paged plant list with V7-style field names."""
+    """/thirdData/stations (field): paged plant list with V7-style field names.
+
+    Quirk plants_as_list: the page as a bare list, like the V7 examples.
+    """
     page_no, page_size = _paging(ctx.body, required=False)
     items = [_plant_v7_item(p) for p in sim.visible_plants(ctx.account)]
     _, paged = _page(items, page_no, page_size)
-    return Reply(paged)
+    return Reply(_maybe_list(sim, paged))
 
 
 def h_station_real_kpi(sim: Simulator, ctx: Ctx) -> Reply:

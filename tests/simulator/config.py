@@ -87,7 +87,9 @@ class Quirks:
     * ``no_v7``: every V7 path answers 404.
     * ``maintenance``: HTML + HTTP 503 on every API path during the maintenance window.
     * ``pmeter_power``: plantRealtimeKpi uses the example's ``pmeterPower`` key.
-    * ``plants_as_list``: V7 ``plants``/``devices`` data as a bare list (the examples).
+    * ``plants_as_list``: V7 ``plants``/``devices`` and ``/thirdData/stations`` pages as
+      bare lists (the V7 examples): no ``pageCount``, the client pages until a short,
+      empty or repeated page.
     * ``health_out_of_range``: V7 ``healthState`` 3 for a healthy plant (the example).
     * ``uppercase_cookies``: login answers the old way: several ``Set-Cookie`` headers,
       token in the second, and no ``xsrf-token`` header.

@@ -27,6 +27,7 @@ Kinds applied to the normal answer (the call is processed and counted):
 * ``data_as_map``: a list ``data`` becomes a map (``shape="paged"`` -> paged map, default
   ``"first"`` -> the first element).
 * ``strings``: every number inside ``data`` becomes a string.
+* ``data_null``: ``data`` becomes null (the field's ``data: null`` answers).
 """
 
 from __future__ import annotations
@@ -37,7 +38,15 @@ from typing import Any
 PRE_KINDS = frozenset({"fail_code", "http_status", "quota_403", "timeout", "html", "empty_body"})
 DELAY_KINDS = frozenset({"delay"})
 POST_KINDS = frozenset(
-    {"malformed_json", "nulls", "missing_keys", "data_as_list", "data_as_map", "strings"}
+    {
+        "malformed_json",
+        "nulls",
+        "missing_keys",
+        "data_as_list",
+        "data_as_map",
+        "strings",
+        "data_null",
+    }
 )
 KINDS = PRE_KINDS | DELAY_KINDS | POST_KINDS
 
@@ -155,6 +164,8 @@ def mutate_data(data: Any, fault: Fault, endpoint: str) -> Any:
         return data
     if kind == "strings":
         return _strings(data)
+    if kind == "data_null":
+        return None
     return data
 
 
