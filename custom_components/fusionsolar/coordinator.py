@@ -28,6 +28,7 @@ from homeassistant.util import dt as dt_util
 from .api import (
     AuthenticationError,
     Device,
+    DeviceList,
     DeviceRealtimeKpi,
     Endpoint,
     FusionSolarClient,
@@ -212,16 +213,18 @@ class MetadataCoordinator(FusionSolarCoordinator[Metadata]):
             listed = {plant.code: plant for plant in plants if plant.code in codes}
             # A plant gone from the account would make the device list fail for all.
             device_codes = [code for code in codes if code in listed] if listed else codes
-            devices = await client.async_get_devices(device_codes) if device_codes else []
+            devices = await client.async_get_devices(device_codes) if device_codes else DeviceList()
+            # Plants whose list did not arrive (quota, data: null) keep their devices.
+            kept = [d for d in current.devices.values() if d.plant_code in devices.pending]
             current = Metadata(
                 plants=listed,
-                devices={device.key: device for device in devices},
+                devices={device.key: device for device in (*kept, *devices)},
                 station=current.station,
-                lists_fetched=now,
+                lists_fetched=now if devices.complete else current.lists_fetched,
             )
         if client.families.legacy and client.families.v7 and codes:
             try:
-                current.station = await client.async_get_station_realtime(
+                current.station = current.station | await client.async_get_station_realtime(
                     queried_plants(self.config_entry, current)
                 )
             except (QuotaError, PermissionDeniedError) as err:
@@ -271,6 +274,8 @@ class PlantCoordinator(_CloudRefreshCoordinator[dict[str, PlantState]]):
         codes = queried_plants(self.config_entry, self._metadata.data)
         updated = cloud_slot(dt_util.utcnow())
         states = dict(self.data or {})
+        # Oldest first: plants a quota-limited batch left pending come first next time.
+        codes.sort(key=lambda code: states[code].updated if code in states else _EPOCH)
         if self._v7_realtime_allowed():
             hourly = self._metadata.data.station
             try:

@@ -448,17 +448,19 @@ class Simulator:
             )
             day = self._local_day(now).isoformat()
             if not self.quota.daily_check(key, endpoint, day, budget):
-                return self._refuse(family, now, record)
+                return self._refuse(family, now, record, self.config.daily_limit_fail_code)
         return None
 
-    def _refuse(self, family: str, now: float, record: CallRecord) -> web.Response:
+    def _refuse(
+        self, family: str, now: float, record: CallRecord, fail_code: int = 407
+    ) -> web.Response:
         record.quota_refused = True
         self._refusals += 1
-        if self.quirks.quota_403 and self._refusals % 2 == 0:
+        if fail_code == 407 and self.quirks.quota_403 and self._refusals % 2 == 0:
             record.fail_code = None
             record.quirk = "quota_403"
             return web.json_response(QUOTA_403_BODY, status=403)
-        return self._envelope(family, now, record, ApiError(407), {})
+        return self._envelope(family, now, record, ApiError(fail_code), {})
 
     def _denied_code(self, account: Account, endpoint: str) -> int | None:
         if endpoint in account.denied_endpoints:

@@ -217,6 +217,7 @@ class SimulatorConfig:
     quota_overrides: Mapping[str, int] = field(default_factory=dict)
     daily_budget_overrides: Mapping[str, int] = field(default_factory=dict)
     count_refused_calls: bool = False  # refused calls (407) do not use quota by default
+    daily_limit_fail_code: int = 407  # daily_budget refusals: 407 (field) or 20618 (26.2)
     token_idle_seconds: float = 1800.0
     v7_enabled: bool = True
     quirks: Iterable[str] = ()  # extra quirks on top of the profile

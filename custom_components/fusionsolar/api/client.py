@@ -51,6 +51,7 @@ from .const import (
     Endpoint,
 )
 from .errors import (
+    DAILY_LIMIT_FAIL_CODE,
     ENDPOINT_REFUSAL_CODES,
     ApiFamilyUnavailableError,
     AuthenticationError,
@@ -361,7 +362,7 @@ class FusionSolarClient:
                 status, resp_headers, text, endpoint, login=login, detecting=detecting
             )
         except QuotaExceededError as err:
-            err.retry_after = slot.refused()
+            err.retry_after = slot.refused(daily=err.fail_code == DAILY_LIMIT_FAIL_CODE)
             _LOGGER.debug("Quota refusal on %s; retry in %.0f s", endpoint, err.retry_after)
             raise
         except NotAnNbiHostError:
