@@ -204,6 +204,18 @@ async def test_item16_6_null_device_list_is_not_an_empty_list(
     assert all(d.id for d in devices)
 
 
+async def test_item16_6_null_realtime_batch_is_pending(make_client: ClientFactory) -> None:
+    """A realtime batch answered ``data: null`` is named, not silently empty."""
+    sim, client = await make_client(plants=150, devices=("inverter",))
+    sim.faults.add("getStationRealKpi", "data_null")
+    codes = [p.code for p in sim.plants]
+    result = await client.async_get_station_realtime(codes)
+    assert list(result) == codes[100:]  # the next batch is still read
+    assert result.pending == tuple(codes[:100])
+    assert isinstance(result.error, CommunicationError)
+    assert result.retry_after == 0
+
+
 async def test_item16_6_null_later_device_batch_is_pending(make_client: ClientFactory) -> None:
     sim, client = await make_client(plants=150, devices=("inverter",))
     await client.async_login()
@@ -359,3 +371,18 @@ async def test_item16_13_daily_budget_through_the_client(
     assert client.governor.daily_budget(FIVE) == 5
     # 20618 says "daily" at once; a 407 needs a second refusal in a later window.
     assert sim.calls.refused == (1 if fail_code == 20618 else 2)
+
+
+async def test_item16_13_old_state_per_day_count_is_no_streak() -> None:
+    """A state saved by an older version counted refusals per day: not evidence now."""
+    clock = _day_clock()
+    gov = QuotaGovernor(clock=clock, sleep=clock.sleep)
+    gov.restore_state(
+        {"endpoints": {FIVE: {"unexplained_day": "2025-06-02", "unexplained_count": 3}}}
+    )
+    await _call(gov, FIVE)
+    clock.advance(300)
+    await _call(gov, FIVE, refused=True)
+    assert gov.daily_budget(FIVE) is None
+    state = gov.export_state()["endpoints"][FIVE]
+    assert state["unexplained_streak"] == 1

@@ -868,7 +868,10 @@ class FusionSolarClient:
     async def async_get_plant_realtime(
         self, plant_codes: Iterable[str], *, wait: bool = False
     ) -> BatchResult[PlantRealtimeKpi]:
-        """V7 ``vpp/plantRealtimeKpi`` of the plants (batched by 100; see BatchResult)."""
+        """V7 ``vpp/plantRealtimeKpi`` of the plants (batched by 100; see BatchResult).
+
+        A batch answered with ``data: null`` leaves its plants ``pending``.
+        """
         codes = _codes(plant_codes, "plant_codes")
         result: BatchResult[PlantRealtimeKpi] = BatchResult()
         if not codes:
@@ -878,7 +881,8 @@ class FusionSolarClient:
         async def read(batch: list[str]) -> None:
             endpoint = Endpoint.VPP_PLANT_REALTIME
             data = await self._call("v7", endpoint, {"plantCodes": ",".join(batch)}, wait=wait)
-            result.update(parse_plant_realtime(_answered(data, endpoint)))
+            if _answered_or_pending(result, batch, data, endpoint):
+                result.update(parse_plant_realtime(data))
 
         await self._read_batches(result, codes, read)
         return result
@@ -886,7 +890,10 @@ class FusionSolarClient:
     async def async_get_station_realtime(
         self, plant_codes: Iterable[str], *, wait: bool = False
     ) -> BatchResult[StationRealtimeKpi]:
-        """Legacy ``getStationRealKpi`` of the plants (batched by 100; see BatchResult)."""
+        """Legacy ``getStationRealKpi`` of the plants (batched by 100; see BatchResult).
+
+        A batch answered with ``data: null`` leaves its plants ``pending``.
+        """
         codes = _codes(plant_codes, "plant_codes")
         result: BatchResult[StationRealtimeKpi] = BatchResult()
 
@@ -895,7 +902,8 @@ class FusionSolarClient:
             data = await self._call(
                 "legacy", endpoint, {"stationCodes": ",".join(batch)}, wait=wait
             )
-            result.update(parse_station_realtime(_answered(data, endpoint)))
+            if _answered_or_pending(result, batch, data, endpoint):
+                result.update(parse_station_realtime(data))
 
         await self._read_batches(result, codes, read)
         return result
@@ -1140,6 +1148,18 @@ def _answered(data: Any, endpoint: str) -> Any:
     if data is None:
         raise CommunicationError("The service answered without data", endpoint=endpoint)
     return data
+
+
+def _answered_or_pending(
+    result: Incomplete, batch: Sequence[str], data: Any, endpoint: str
+) -> bool:
+    """Whether a batch brought data; ``data: null`` leaves its codes pending."""
+    if data is not None:
+        return True
+    result.add_pending(
+        batch, CommunicationError("The service answered without data", endpoint=endpoint)
+    )
+    return False
 
 
 def _current_token(sess: _Session) -> str | None:

@@ -489,7 +489,7 @@ class QuotaGovernor:
                 "last_refusal": st.last_refusal,
                 "last_decay": st.last_decay,
                 "decay_interval": st.decay_interval,
-                "unexplained_count": st.unexplained_streak,
+                "unexplained_streak": st.unexplained_streak,
                 "budget_used_up": st.budget_used_up,
                 "day": st.day,
                 "day_calls": st.day_calls,
@@ -553,7 +553,8 @@ class QuotaGovernor:
         ):
             st.day = day
             st.day_calls = max(st.day_calls, day_calls)
-        streak = _opt_int(raw.get("unexplained_count"))
+        # (Older states counted refusals per day, "unexplained_count": not a streak.)
+        streak = _opt_int(raw.get("unexplained_streak"))
         if streak is not None:
             st.unexplained_streak = max(st.unexplained_streak, streak, 0)
         used_up = _opt_float(raw.get("budget_used_up"))
