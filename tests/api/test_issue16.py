@@ -386,3 +386,27 @@ async def test_item16_13_old_state_per_day_count_is_no_streak() -> None:
     assert gov.daily_budget(FIVE) is None
     state = gov.export_state()["endpoints"][FIVE]
     assert state["unexplained_streak"] == 1
+
+
+async def test_item16_1_client_150_plants_with_bare_list_pages(
+    make_client: ClientFactory, clock: FakeClock
+) -> None:
+    """Two simulated hours through the client: 150/150 plants, 450/450 devices, no 407.
+
+    (The simulated day runs at the integration level: tests/test_issue16_integration.py.)
+    """
+    sim, client = await make_client(plants=150, quirks=["plants_as_list"])
+    plants = await client.async_get_plants()
+    codes = [p.code for p in plants]
+    devices = await client.async_get_devices(codes)
+    assert devices.complete
+    plants_seen: set[str] = set()
+    devices_seen: set[str] = set()
+    for _ in range(24):
+        plants_seen.update(await client.async_get_plant_realtime(codes))
+        devices_seen.update(await client.async_get_device_realtime(devices))
+        clock.advance(300)
+    assert len(plants_seen) == 150
+    assert len(devices_seen) == 450
+    assert sim.calls.refused == 0
+    assert sim.calls.count(fail_code=407) == 0
