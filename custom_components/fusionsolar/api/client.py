@@ -852,7 +852,8 @@ class FusionSolarClient:
 
         if await self._family_available("v7", wait):
             try:
-                await self._read_batches(result, codes, read_v7, started=legacy_error is None)
+                v7_codes = [code for code in codes if code not in result.pending]
+                await self._read_batches(result, v7_codes, read_v7, started=legacy_error is None)
             except PermissionDeniedError as err:
                 if legacy_error is not None or isinstance(err, UnauthorizedResourceError):
                     raise
