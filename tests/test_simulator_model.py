@@ -511,3 +511,15 @@ async def test_backfill_thirty_days_is_cheap(make: Factory) -> None:
         assert len(slots) == (288 if offset else 12 * 12)
         clock.advance(6.1)
     assert sim.calls.count("plantFiveMinutesKpi", fail_code=0) == 30
+
+
+def test_item16_device_ids_unique_beyond_the_ne_stride() -> None:
+    """More than 63 devices in a plant must not take the next plant's NE numbers."""
+    config = SimulatorConfig(plants=3, plant_devices={0: ["inverter"] * 70}, history_detail_days=0)
+    sim = Simulator(config, clock=FakeClock.at(2025, 6, 18, 12, 1))
+    devices = [d for p in sim.plants for d in p.devices]
+    assert len(devices) == 70 + 2 * 3
+    numbers = [d.ne for d in devices] + [p.ne for p in sim.plants]
+    assert len(set(numbers)) == len(numbers)
+    assert len(sim._devices_by_id) == len(devices)
+    assert all(sim.device(d.dev_id) is d for d in devices)

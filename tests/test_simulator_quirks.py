@@ -300,13 +300,29 @@ async def test_pmeter_power(make: Factory) -> None:
 
 
 async def test_plants_as_list(make: Factory) -> None:
-    _, client, _ = await make(quirks=["plants_as_list"])
+    _, client, clock = await make(quirks=["plants_as_list"])
     plants = await client.data("plants", PAGE)
     assert isinstance(plants, list)
     assert plants[0]["plantCode"] == PLANT
     devices = await client.data("devices", {"plantCodes": PLANT})
     assert isinstance(devices, list)
     assert len(devices) == 3
+    clock.advance(61)  # plants: 1/min
+    assert await client.data("plants", {"pageNo": 2, "pageSize": 10}) == []
+
+
+async def test_item16_1_stations_as_bare_list_and_strict_page_sizes(make: Factory) -> None:
+    """Bare-list pages on the field's ``/thirdData/stations``; page sizes as the reference."""
+    _, client, clock = await make(plants=25, quirks=["plants_as_list", "stations_endpoint"])
+    pages = []
+    for page_no in (1, 3, 4):
+        pages.append(await client.data("stations", {"pageNo": page_no, "pageSize": 10}))
+        clock.advance(61)  # stations: 1/min
+    assert [len(page) for page in pages] == [10, 5, 0]
+    assert all(isinstance(page, list) for page in pages)
+    for name in ("plants", "stations", "devices"):
+        body = {"pageNo": 1, "pageSize": 200, "plantCodes": PLANT}
+        assert (await client.post(name, body))[1]["failCode"] == 30006
 
 
 async def test_health_out_of_range(make: Factory) -> None:
@@ -390,7 +406,9 @@ async def test_field_profile_end_to_end(make: Factory) -> None:
     sim, client, _ = await make(profile="field", clock=clock)
     assert (await client.login("v7")).status == 404
     assert (await client.post("getStationList"))[1]["failCode"] == 401
-    assert (await client.data("stations", {"pageNo": 1}))["list"]
+    stations = await client.data("stations", {"pageNo": 1})
+    assert isinstance(stations, list)  # plants_as_list: a bare list, like the V7 examples
+    assert stations[0]["plantCode"] == PLANT
     assert sim.calls.count(quota_refused=True) == 0
 
 

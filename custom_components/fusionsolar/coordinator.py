@@ -35,6 +35,7 @@ from homeassistant.util import dt as dt_util
 from .api import (
     AuthenticationError,
     CommunicationError,
+    DeviceList,
     DeviceRealtimeKpi,
     Endpoint,
     FusionSolarClient,
@@ -281,7 +282,7 @@ class MetadataCoordinator(FusionSolarCoordinator[Metadata]):
             current = await self._async_fetch_lists(current, codes, now)
         if client.families.legacy and client.families.v7 and codes:
             try:
-                current.station = await client.async_get_station_realtime(
+                current.station = current.station | await client.async_get_station_realtime(
                     queried_plants(self.config_entry, current)
                 )
             except (QuotaError, PermissionDeniedError) as err:
@@ -295,8 +296,11 @@ class MetadataCoordinator(FusionSolarCoordinator[Metadata]):
         listed = {plant.code: plant for plant in plants if plant.code in codes}
         # A plant gone from the account would make the device list fail for all.
         device_codes = [code for code in codes if code in listed] if listed else codes
-        devices = await self.account.client.async_get_devices(device_codes) if device_codes else []
-        metadata, removed = merge_lists(current, listed, devices, codes, now)
+        client = self.account.client
+        devices = await client.async_get_devices(device_codes) if device_codes else DeviceList()
+        metadata, removed = merge_lists(
+            current, listed, devices, codes, now, pending=devices.pending
+        )
         self._lists_wanted = False
         if removed:
             LOGGER.info("%s: removing what the account no longer lists: %s", self.name, removed)
@@ -390,6 +394,8 @@ class PlantCoordinator(_CloudRefreshCoordinator[dict[str, PlantState]]):
         codes = queried_plants(self.config_entry, self._metadata.data)
         updated = cloud_slot(dt_util.utcnow())
         states = dict(self.data or {})
+        # Oldest first: plants a quota-limited batch left pending come first next time.
+        codes.sort(key=lambda code: states[code].updated if code in states else _EPOCH)
         if self._v7_realtime_allowed():
             hourly = self._metadata.data.station
             try:

@@ -11,6 +11,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from dataclasses import asdict, dataclass, field, fields, replace
 from datetime import datetime, timedelta
 from typing import Any
@@ -60,8 +61,14 @@ def merge_lists(
     devices: list[Device],
     selected: list[str],
     now: datetime,
+    *,
+    pending: Collection[str] = (),
 ) -> tuple[Metadata, set[str]]:
-    """Return the new lists and the identifiers now removed for good."""
+    """Return the new lists and the identifiers now removed for good.
+
+    ``pending`` plants' device lists did not arrive (quota, ``data: null``): their devices
+    are kept as they were, and the lists count as fetched only when nothing is pending.
+    """
     if not plants:
         plants = previous.plants  # no selected plant listed: more likely a hiccup
     fetched = {device.key: device for device in devices}
@@ -75,8 +82,14 @@ def merge_lists(
             fetched[key] = replace(device, id=old.id)
     had_plants = previous.plants.keys() | previous.absent.keys()
     missing = [code for code in selected if code not in plants and code in had_plants]
+    for key, device in before.items():
+        if device.plant_code in pending and key not in fetched:
+            fetched[key] = device
     missing += [key for key in before if key not in fetched]
-    metadata = Metadata(plants=plants, devices=fetched, station=previous.station, lists_fetched=now)
+    fetched_at = previous.lists_fetched if pending else now
+    metadata = Metadata(
+        plants=plants, devices=fetched, station=previous.station, lists_fetched=fetched_at
+    )
     removed: set[str] = set()
     for identifier in missing:
         earlier = previous.absent.get(identifier)

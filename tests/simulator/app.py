@@ -489,7 +489,9 @@ class Simulator:
             )
             day = self._local_day(now).isoformat()
             if not self.quota.daily_check(key, endpoint, day, budget):
-                return self._refuse(family, now, record)
+                return self._refuse(
+                    family, now, record, ApiError(self.config.daily_limit_fail_code)
+                )
         return None
 
     def _refuse(
@@ -497,11 +499,12 @@ class Simulator:
     ) -> web.Response:
         record.quota_refused = True
         self._refusals += 1
-        if self.quirks.quota_403 and self._refusals % 2 == 0:
+        error = error or ApiError(407)
+        if error.code == 407 and self.quirks.quota_403 and self._refusals % 2 == 0:
             record.fail_code = None
             record.quirk = "quota_403"
             return web.json_response(QUOTA_403_BODY, status=403)
-        return self._envelope(family, now, record, error or ApiError(407), {})
+        return self._envelope(family, now, record, error, {})
 
     def _denied_code(self, account: Account, endpoint: str) -> int | None:
         if endpoint in account.denied_endpoints:
@@ -987,11 +990,14 @@ def _paging(body: Mapping[str, Any], *, required: bool) -> tuple[int, int]:
 
 
 def h_stations(sim: Simulator, ctx: Ctx) -> Reply:
-    """/thirdData/stations (field): paged plant list with V7-style field names."""
+    """/thirdData/stations (field): paged plant list with V7-style field names.
+
+    Quirk plants_as_list: the page as a bare list, like the V7 examples.
+    """
     page_no, page_size = _paging(ctx.body, required=False)
     items = [_plant_v7_item(p) for p in sim.visible_plants(ctx.account)]
     _, paged = _page(items, page_no, page_size)
-    return Reply(paged)
+    return Reply(_maybe_list(sim, paged))
 
 
 def h_station_real_kpi(sim: Simulator, ctx: Ctx) -> Reply:

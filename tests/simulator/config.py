@@ -89,7 +89,9 @@ class Quirks:
     * ``no_v7``: every V7 path answers 404.
     * ``maintenance``: HTML + HTTP 503 on every API path during the maintenance window.
     * ``pmeter_power``: plantRealtimeKpi uses the example's ``pmeterPower`` key.
-    * ``plants_as_list``: V7 ``plants``/``devices`` data as a bare list (the examples).
+    * ``plants_as_list``: V7 ``plants``/``devices`` and ``/thirdData/stations`` pages as
+      bare lists (the V7 examples): no ``pageCount``, the client pages until a short,
+      empty or repeated page.
     * ``health_out_of_range``: V7 ``healthState`` 3 for a healthy plant (the example).
     * ``uppercase_cookies``: login answers the old way: several ``Set-Cookie`` headers,
       token in the second, and no ``xsrf-token`` header.
@@ -238,6 +240,7 @@ class SimulatorConfig:
     quota_overrides: Mapping[str, int] = field(default_factory=dict)
     daily_budget_overrides: Mapping[str, int] = field(default_factory=dict)
     count_refused_calls: bool = False  # refused calls (407) do not use quota by default
+    daily_limit_fail_code: int = 407  # daily_budget refusals: 407 (field) or 20618 (26.2)
     token_idle_seconds: float = 1800.0
     # Legacy tokens also die this long after their login (§3.1 l.264 "validity period of
     # the XSRF-TOKEN is 30 minutes", 26.2 §3.2.2.1 "expires after 30 minutes"); V7 tokens

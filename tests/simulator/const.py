@@ -181,6 +181,7 @@ ERROR_MESSAGES: Final[dict[int, str]] = {
     20056: "The user does not have the permission to access this interface.",  # field
     20400: "The username or password of the third-party system is incorrect.",
     20403: "The login of the third-party system user is restricted.",
+    20618: "The API account exceeded the maximum daily calls for this interface.",  # 26.2
     30001: "The device ESN list cannot be empty.",
     30002: "The ESNs queried at a time cannot exceed 50.",
     30003: "The account cannot be empty in the input parameter.",

@@ -4,7 +4,8 @@
 (``count <= 0``: every one until ``clear()``) get the fault.  ``endpoint`` is None (any),
 an exact path or a path suffix such as ``"getDevRealKpi"`` or ``"vpp/plantRealtimeKpi"``;
 ``family="legacy"|"v7"``, ``account=...`` and ``match={"devTypeId": 39}`` (request body
-values, compared as text) narrow the match further.
+values, compared as text) narrow the match further; ``after=N`` lets the first N matching
+requests pass (e.g. the second batch of a read).
 
 Kinds answered *instead of* the API (nothing is counted against the quota):
 
@@ -84,6 +85,7 @@ class Fault:
     remaining: int
     opts: dict[str, Any] = field(default_factory=dict)
     hits: int = 0
+    passed: int = 0
 
     def matches(
         self,
@@ -148,6 +150,9 @@ class FaultInjector:
         """Consume the first armed fault of ``kinds`` matching the request."""
         for fault in self.faults:
             if fault.kind in kinds and fault.matches(endpoint, family, account, body):
+                if fault.passed < int(fault.opts.get("after", 0)):
+                    fault.passed += 1
+                    continue
                 fault.hits += 1
                 if fault.remaining > 0:
                     fault.remaining -= 1

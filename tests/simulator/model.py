@@ -74,6 +74,8 @@ BATTERY_EOD_RANGE = {"huawei": (0, 20), "lg": (12, 20)}
 
 NE_BASE = 33554432
 NE_STRIDE = 64
+# Devices beyond the 63rd of a plant are numbered here, 65536 per plant (no collision).
+NE_OVERFLOW_BASE = 1 << 30
 DEV_ID_BASE = 1_000_000_000_000_000
 
 
@@ -437,7 +439,7 @@ class Plant:
         specs = self.config.devices_for(self.index)
         inverter_specs = [s for s in specs if s.kind in ("inverter", "string_inverter")]
         for j, spec in enumerate(specs):
-            ne = self.ne + j + 1
+            ne = self.ne + j + 1 if j + 1 < NE_STRIDE else NE_OVERFLOW_BASE + self.index * 65536 + j
             sn = f"{SN_PREFIX[spec.kind]}{self.seed % 1000:03d}{self.index:05d}{j:02d}"
             device = Device(
                 plant=self,

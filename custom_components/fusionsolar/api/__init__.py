@@ -52,6 +52,7 @@ from .models import (
     StationRealtimeKpi,
 )
 from .quota import Priority, QuotaGovernor, Slot
+from .results import BatchResult, DeviceList, Incomplete
 
 __all__ = [
     "DEVICE_KPI_UNITS",
@@ -63,12 +64,14 @@ __all__ = [
     "ApiFamilies",
     "ApiFamilyUnavailableError",
     "AuthenticationError",
+    "BatchResult",
     "CommunicationError",
     "ControlFailedError",
     "ControlNotSupportedError",
     "DevType",
     "Device",
     "DeviceKind",
+    "DeviceList",
     "DeviceRealtimeKpi",
     "DispatchCommand",
     "DispatchMode",
@@ -82,6 +85,7 @@ __all__ = [
     "FusionSolarClient",
     "FusionSolarError",
     "HourlyPlantKpi",
+    "Incomplete",
     "InvalidArgumentError",
     "InvalidRequestError",
     "NotAnNbiHostError",

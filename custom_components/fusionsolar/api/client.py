@@ -26,7 +26,7 @@ import math
 import random
 import re
 import time
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta, tzinfo
 from datetime import time as dtime
@@ -60,6 +60,7 @@ from .const import (
     Endpoint,
 )
 from .errors import (
+    DAILY_LIMIT_FAIL_CODE,
     ENDPOINT_REFUSAL_CODES,
     ApiFamilyUnavailableError,
     AuthenticationError,
@@ -114,6 +115,7 @@ from .models import (
     to_int,
 )
 from .quota import Priority, QuotaGovernor, Slot
+from .results import BatchResult, DeviceList, Incomplete
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -123,6 +125,8 @@ V7: Final = "v7"
 
 _COOKIE_TOKEN_RE: Final = re.compile(r"(?:^|[;,\s])" + TOKEN_COOKIE + r"=([^;,\s]+)", re.I)
 _JAVA_LONG_MAX: Final = 2**63 - 1
+#: Errors that end a batched read after earlier batches arrived (their data is kept).
+_BATCH_STOP_ERRORS: Final = (QuotaError, CommunicationError, UnauthorizedResourceError)
 _ALARM_LANGUAGE_ALIASES: Final = {"en_US": "en_UK", "en_GB": "en_UK", "en": "en_UK"}
 
 
@@ -413,7 +417,7 @@ class FusionSolarClient:
                 status, resp_headers, text, endpoint, login=login, detecting=detecting
             )
         except QuotaExceededError as err:
-            err.retry_after = slot.refused()
+            err.retry_after = slot.refused(daily=err.fail_code == DAILY_LIMIT_FAIL_CODE)
             _LOGGER.debug("Quota refusal on %s; retry in %.0f s", endpoint, err.retry_after)
             raise
         except NotAnNbiHostError:
@@ -818,34 +822,65 @@ class FusionSolarClient:
     async def _paged(
         self, family: Family, endpoint: Endpoint, payload: Mapping[str, Any], wait: bool
     ) -> list[Any]:
-        """All items of a paged listing. Pages after the first always wait for quota."""
+        """All items of a paged listing. Pages after the first always wait for quota.
+
+        A paged map ends at its ``pageCount``; a bare list (the reference's examples,
+        no ``pageCount``) at a short, empty or repeated page (a service ignoring
+        ``pageNo``). ``data: null`` raises: no answer is not an empty list.
+        """
         items: list[Any] = []
-        page = 1
-        while page <= MAX_PAGES:
-            data = await self._call(
-                family,
+        previous: list[Any] | None = None
+        for page in range(1, MAX_PAGES + 1):
+            data = _answered(
+                await self._call(
+                    family,
+                    endpoint,
+                    {**payload, "pageNo": page, "pageSize": PAGE_SIZE},
+                    wait=wait or page > 1,
+                ),
                 endpoint,
-                {**payload, "pageNo": page, "pageSize": PAGE_SIZE},
-                wait=wait or page > 1,
             )
             page_items = item_list(data)
+            if not page_items or page_items == previous:
+                break
             items.extend(page_items)
             pages = page_count(data)
-            if pages is None:
-                if not isinstance(data, Mapping) or len(page_items) < PAGE_SIZE:
-                    break
-            elif page >= pages:
+            if (page >= pages) if pages is not None else len(page_items) < PAGE_SIZE:
                 break
-            if not page_items:
-                break
-            page += 1
+            previous = page_items
         return items
+
+    async def _read_batches(
+        self,
+        result: Incomplete,
+        codes: Sequence[str],
+        read: Callable[[list[str]], Awaitable[None]],
+        *,
+        started: bool = False,
+    ) -> None:
+        """Call ``read`` per batch of 100 codes; stop at the first batch that fails.
+
+        Until something arrived (``started``, or a first batch read), the error is
+        raised as is; afterwards the codes not read go to ``result.pending``.
+        """
+        batches = chunked(codes)
+        for index, batch in enumerate(batches):
+            try:
+                await read(batch)
+            except _BATCH_STOP_ERRORS as err:
+                if index == 0 and not started:
+                    raise
+                rest = [code for later in batches[index:] for code in later]
+                _LOGGER.debug("%d of %d codes not read: %s", len(rest), len(codes), err)
+                result.add_pending(rest, err)
+                return
 
     async def async_get_plants(self, *, wait: bool = False) -> list[Plant]:
         """The account's plants.
 
         V7 ``plants`` (paged), else ``getStationList``, else the paged
-        ``/thirdData/stations`` (where getStationList is refused).
+        ``/thirdData/stations`` (where getStationList is refused). A listing answered
+        with ``data: null`` raises :class:`CommunicationError`.
         """
         if await self._family_available("v7", wait):
             try:
@@ -855,9 +890,8 @@ class FusionSolarClient:
                     raise
                 _LOGGER.debug("V7 plants refused; using the legacy plant list")
         try:
-            return parse_plants_legacy(
-                await self._call("legacy", Endpoint.STATION_LIST, {}, wait=wait)
-            )
+            data = await self._call("legacy", Endpoint.STATION_LIST, {}, wait=wait)
+            return parse_plants_legacy(_answered(data, Endpoint.STATION_LIST))
         except PermissionDeniedError as err:
             if isinstance(err, UnauthorizedResourceError):
                 raise
@@ -867,68 +901,97 @@ class FusionSolarClient:
 
     async def async_get_devices(
         self, plant_codes: Iterable[str], *, wait: bool = False
-    ) -> list[Device]:
-        """Devices of the plants: legacy ``getDevList`` merged with V7 ``devices`` by SN."""
+    ) -> DeviceList:
+        """Devices of the plants: legacy ``getDevList`` merged with V7 ``devices`` by SN.
+
+        A list answered with ``data: null`` is no list: it raises
+        :class:`CommunicationError` (or, after other batches arrived, its plants are
+        ``pending``). Devices of ``pending`` plants are left out of the result.
+        """
         codes = _codes(plant_codes, "plant_codes")
+        result = DeviceList()
         if not codes:
-            return []
+            return result
         legacy: list[Device] = []
+
+        async def read_legacy(batch: list[str]) -> None:
+            data = await self._call(
+                "legacy", Endpoint.DEV_LIST, {"stationCodes": ",".join(batch)}, wait=wait
+            )
+            legacy.extend(parse_devices_legacy(_answered(data, Endpoint.DEV_LIST)))
+
         legacy_error: FusionSolarError | None = None
         try:
-            for chunk in chunked(codes):
-                data = await self._call(
-                    "legacy", Endpoint.DEV_LIST, {"stationCodes": ",".join(chunk)}, wait=wait
-                )
-                legacy.extend(parse_devices_legacy(data))
+            await self._read_batches(result, codes, read_legacy)
         except (PermissionDeniedError, ApiFamilyUnavailableError, NotAnNbiHostError) as err:
             if isinstance(err, UnauthorizedResourceError):
                 raise
             legacy_error = err
         v7: list[Device] = []
+
+        async def read_v7(batch: list[str]) -> None:
+            raw = await self._paged(
+                "v7", Endpoint.V7_DEVICES, {"plantCodes": ",".join(batch)}, wait
+            )
+            v7.extend(parse_devices_v7(raw))
+
         if await self._family_available("v7", wait):
             try:
-                for chunk in chunked(codes):
-                    raw = await self._paged(
-                        "v7", Endpoint.V7_DEVICES, {"plantCodes": ",".join(chunk)}, wait
-                    )
-                    v7.extend(parse_devices_v7(raw))
+                v7_codes = [code for code in codes if code not in result.pending]
+                await self._read_batches(result, v7_codes, read_v7, started=legacy_error is None)
             except PermissionDeniedError as err:
                 if legacy_error is not None or isinstance(err, UnauthorizedResourceError):
                     raise
                 _LOGGER.debug("V7 devices refused; legacy device list only")
         elif legacy_error is not None:
             raise legacy_error
-        return merge_devices(legacy, v7)
+        pending = set(result.pending)
+        result.extend(d for d in merge_devices(legacy, v7) if d.plant_code not in pending)
+        return result
 
     # ------------------------------------------------------------------ realtime
 
     async def async_get_plant_realtime(
         self, plant_codes: Iterable[str], *, wait: bool = False
-    ) -> dict[str, PlantRealtimeKpi]:
-        """V7 ``vpp/plantRealtimeKpi`` of the plants (batched by 100)."""
+    ) -> BatchResult[PlantRealtimeKpi]:
+        """V7 ``vpp/plantRealtimeKpi`` of the plants (batched by 100; see BatchResult).
+
+        A batch answered with ``data: null`` leaves its plants ``pending``.
+        """
         codes = _codes(plant_codes, "plant_codes")
+        result: BatchResult[PlantRealtimeKpi] = BatchResult()
         if not codes:
-            return {}
+            return result
         await self._require_v7(Priority.READ, wait, None)
-        result: dict[str, PlantRealtimeKpi] = {}
-        for chunk in chunked(codes):
-            data = await self._call(
-                "v7", Endpoint.VPP_PLANT_REALTIME, {"plantCodes": ",".join(chunk)}, wait=wait
-            )
-            result.update(parse_plant_realtime(data))
+
+        async def read(batch: list[str]) -> None:
+            endpoint = Endpoint.VPP_PLANT_REALTIME
+            data = await self._call("v7", endpoint, {"plantCodes": ",".join(batch)}, wait=wait)
+            if _answered_or_pending(result, batch, data, endpoint):
+                result.update(parse_plant_realtime(data))
+
+        await self._read_batches(result, codes, read)
         return result
 
     async def async_get_station_realtime(
         self, plant_codes: Iterable[str], *, wait: bool = False
-    ) -> dict[str, StationRealtimeKpi]:
-        """Legacy ``getStationRealKpi`` of the plants (batched by 100)."""
+    ) -> BatchResult[StationRealtimeKpi]:
+        """Legacy ``getStationRealKpi`` of the plants (batched by 100; see BatchResult).
+
+        A batch answered with ``data: null`` leaves its plants ``pending``.
+        """
         codes = _codes(plant_codes, "plant_codes")
-        result: dict[str, StationRealtimeKpi] = {}
-        for chunk in chunked(codes):
+        result: BatchResult[StationRealtimeKpi] = BatchResult()
+
+        async def read(batch: list[str]) -> None:
+            endpoint = Endpoint.STATION_REAL_KPI
             data = await self._call(
-                "legacy", Endpoint.STATION_REAL_KPI, {"stationCodes": ",".join(chunk)}, wait=wait
+                "legacy", endpoint, {"stationCodes": ",".join(batch)}, wait=wait
             )
-            result.update(parse_station_realtime(data))
+            if _answered_or_pending(result, batch, data, endpoint):
+                result.update(parse_station_realtime(data))
+
+        await self._read_batches(result, codes, read)
         return result
 
     @staticmethod
@@ -1174,6 +1237,25 @@ class FusionSolarClient:
             max_wait=CONTROL_MAX_WAIT,
         )
         return parse_on_off_results(data)
+
+
+def _answered(data: Any, endpoint: str) -> Any:
+    """``data`` of a read; ``data: null`` means no answer, never "nothing there"."""
+    if data is None:
+        raise CommunicationError("The service answered without data", endpoint=endpoint)
+    return data
+
+
+def _answered_or_pending(
+    result: Incomplete, batch: Sequence[str], data: Any, endpoint: str
+) -> bool:
+    """Whether a batch brought data; ``data: null`` leaves its codes pending."""
+    if data is not None:
+        return True
+    result.add_pending(
+        batch, CommunicationError("The service answered without data", endpoint=endpoint)
+    )
+    return False
 
 
 def _current_token(sess: _Session) -> str | None:

@@ -73,6 +73,7 @@ FAIL_CODE_MESSAGES: Final[dict[int, str]] = {
     20056: "You do not have the permission to access this interface.",  # field
     20400: "The username or password of the third-party system is incorrect.",
     20403: "The login of the third-party system user is restricted.",
+    20618: "The API account exceeded the maximum daily calls for this interface.",  # 26.2
     30001: "The device ESN list cannot be empty.",
     30002: "The ESNs queried at a time cannot exceed 50.",
     30003: "The account cannot be empty in the input parameter.",
@@ -166,7 +167,7 @@ class QuotaError(FusionSolarError):
 
 
 class QuotaExceededError(QuotaError):
-    """The server refused a call for quota: failCode 407 or HTTP 403 quotaControl."""
+    """The server refused a call for quota: failCode 407 or 20618 (daily) or HTTP 403."""
 
 
 class QuotaWouldExceed(QuotaError):  # noqa: N818 - name fixed by the architecture contract
@@ -229,6 +230,8 @@ class UnknownError(FusionSolarError):
     """A failCode the spec does not document."""
 
 
+#: A daily limit is used up (26.2 reference): the governor learns a daily budget at once.
+DAILY_LIMIT_FAIL_CODE: Final = 20618
 _AUTH_CODES: Final = frozenset({20001, 20002, 20003, 20028, 20400, 30029})
 _PERMISSION_CODES: Final = frozenset({401, 20056, 20403})
 _RESOURCE_CODES: Final = frozenset({20007, 20008, 20045, 20046})
@@ -242,7 +245,7 @@ def error_class_for(fail_code: int) -> type[FusionSolarError]:
     """The error class of a failCode."""
     if fail_code == 305:
         return TokenExpiredError
-    if fail_code == 407:
+    if fail_code in (407, DAILY_LIMIT_FAIL_CODE):
         return QuotaExceededError
     if fail_code in _AUTH_CODES:
         return AuthenticationError

@@ -16,15 +16,20 @@ One :class:`QuotaGovernor` per account (host + username), shared by every caller
 
   - if other calls of ours were in the window, the endpoint's limit is lowered to that
     number (min 1): that is what the service actually allowed;
-  - if none were (the minute cannot explain it), it is a daily budget. On endpoints where
-    the field reports daily budgets (``DAILY_BUDGET_ENDPOINTS``) one such refusal is
-    enough, elsewhere two on the same day ("refusals cluster"). The budget is the number
-    of calls made that day before the refusal; the endpoint is blocked until the next
-    day. The plant's local day is unknown to the governor, so days are **UTC days**. A
-    refusal early in a UTC day while the known budget is not used up means the service's
-    day has not turned yet: the budget stays, the endpoint waits an hour.
+  - if none were (the minute cannot explain it), the endpoint backs off (one window,
+    doubling with each further refusal in a row, at most an hour). Only evidence of a
+    daily limit teaches a **daily budget** (the calls accepted that day): failCode
+    20618 (``slot.refused(daily=True)``), or on endpoints where the field reports daily
+    budgets (``DAILY_BUDGET_ENDPOINTS``) a second refusal in a row, in a later window.
+    The endpoint then waits for the next day. The plant's local day is unknown to the
+    governor, so days are **UTC days**. A second refusal in a row while the known
+    budget is not used up means the service's day has not turned yet: the budget
+    stays, the endpoint waits an hour (a third refusal lowers the budget).
   - login/logout refusals only block the window (another client probably logged in).
 
+* Probes. When a learned budget is used up, one call is tried an hour later. If it is
+  accepted the budget was wrong and is forgotten (at once, the same day); if refused,
+  the endpoint waits for the next UTC day.
 * Decay. A learned limit (or budget) is raised by one after ``decay_interval`` (48 h)
   without refusal, again every interval until it reaches the spec's limit. A refusal
   within an interval of such a raise doubles the interval (max 14 days).
@@ -59,6 +64,8 @@ STATE_VERSION = 1
 DECAY_INTERVAL = 48 * 3600.0
 MAX_DECAY_INTERVAL = 14 * 24 * 3600.0
 DAY_BOUNDARY_RETRY = 3600.0
+# A used-up learned daily budget is probed once this long after it ran out.
+BUDGET_PROBE_AFTER = 3600.0
 # Longest pause after refusals the minute window cannot explain (outside daily budgets).
 UNEXPLAINED_BACKOFF_MAX = 3600.0
 _CONTROL_YIELD = 0.05
@@ -93,8 +100,8 @@ class _EndpointState:
     last_refusal: float | None = None
     last_decay: float | None = None
     decay_interval: float = DECAY_INTERVAL
-    unexplained_day: str | None = None
-    unexplained_count: int = 0
+    unexplained_streak: int = 0  # refusals the minute cannot explain, in a row
+    budget_used_up: float | None = None  # when the day's learned budget ran out
     day: str | None = None
     day_calls: int = 0
     total_calls: int = 0
@@ -135,7 +142,8 @@ class Slot:
 
     def success(self) -> None:
         """The call was answered (whatever the answer, except a quota refusal)."""
-        self._finish()
+        if self._finish():
+            self._governor._accepted(self)
 
     def release(self) -> None:
         """The call may have reached the server (e.g. timeout): it stays counted."""
@@ -146,10 +154,13 @@ class Slot:
         if self._finish():
             self._governor._refund(self)
 
-    def refused(self) -> float:
-        """The server refused the call for quota; returns seconds until retry."""
+    def refused(self, *, daily: bool = False) -> float:
+        """The server refused the call for quota; returns seconds until retry.
+
+        ``daily``: the service said a daily limit is used up (failCode 20618).
+        """
         if self._finish():
-            return self._governor._record_refusal(self)
+            return self._governor._record_refusal(self, daily=daily)
         return self._governor.retry_after(self.endpoint)
 
 
@@ -237,12 +248,21 @@ class QuotaGovernor:
         delay = 0.0
         if st.blocked_until > now:
             delay = st.blocked_until - now
-        if st.daily_budget is not None and st.day_calls >= st.daily_budget:
-            delay = max(delay, _next_utc_midnight(now) - now)
+        delay = max(delay, self._budget_delay(st, now))
         limit = self._limit_for(endpoint, st, priority)
         if len(st.calls) >= limit:
             delay = max(delay, st.calls[len(st.calls) - limit] + self._window - now)
         return max(0.0, delay)
+
+    @staticmethod
+    def _budget_delay(st: _EndpointState, now: float) -> float:
+        """Seconds until the daily budget allows a call: the next day, or an hourly probe."""
+        if st.daily_budget is None or st.day_calls < st.daily_budget:
+            return 0.0
+        until_tomorrow = _next_utc_midnight(now) - now
+        if st.budget_used_up is None:
+            return until_tomorrow
+        return max(0.0, min(until_tomorrow, st.budget_used_up + BUDGET_PROBE_AFTER - now))
 
     # ------------------------------------------------------------------ public API
 
@@ -280,6 +300,8 @@ class QuotaGovernor:
                     st.calls.append(now)
                     st.day_calls += 1
                     st.total_calls += 1
+                    if st.daily_budget is not None and st.day_calls >= st.daily_budget:
+                        st.budget_used_up = now
                     st.inflight = True
                     return Slot(self, key, now, priority)
                 if delay <= 0:
@@ -325,7 +347,16 @@ class QuotaGovernor:
         st.day_calls = max(0, st.day_calls - 1)
         st.total_calls = max(0, st.total_calls - 1)
 
-    def _record_refusal(self, slot: Slot) -> float:
+    def _accepted(self, slot: Slot) -> None:
+        st = self._state(slot.endpoint)
+        st.unexplained_streak = 0
+        if st.daily_budget is not None and st.day_calls > st.daily_budget:
+            # A probe beyond the learned budget was accepted: the evidence no longer
+            # holds. Forget it; a real daily limit is learned again (two refusals).
+            st.daily_budget = None
+            st.budget_used_up = None
+
+    def _record_refusal(self, slot: Slot, *, daily: bool = False) -> float:
         key = slot.endpoint
         st = self._state(key)
         now = self.now()
@@ -342,38 +373,43 @@ class QuotaGovernor:
         st.blocked_until = max(st.blocked_until, now + self._window)
         if key in LOGIN_ENDPOINTS or key in LOGOUT_ENDPOINTS:
             return self.retry_after(key)
-        if others > 0:
+        if others > 0 and not daily:
             if others < st.limit:
                 st.learned_limit = max(1, others)
             return self.retry_after(key)
         # Nothing of ours in the window: the minute cannot explain it.
-        day = _utc_day(now)
-        if st.unexplained_day == day:
-            st.unexplained_count += 1
-        else:
-            st.unexplained_day = day
-            st.unexplained_count = 1
-        if st.daily_budget is not None and calls_before_today < st.daily_budget:
+        st.unexplained_streak += 1
+        budget = st.daily_budget
+        repeated = st.unexplained_streak >= 2 and key in DAILY_BUDGET_ENDPOINTS
+        if daily or (budget is not None and calls_before_today >= budget):
+            self._learn_budget(st, calls_before_today, now)
+        elif repeated and budget is not None and st.unexplained_streak == 2:
             # The service's day has not turned yet (plant's local day lags UTC).
             st.blocked_until = max(st.blocked_until, now + DAY_BOUNDARY_RETRY)
-        elif key in DAILY_BUDGET_ENDPOINTS:
-            budget = max(1, calls_before_today)
-            if st.daily_budget is None or budget < st.daily_budget:
-                st.daily_budget = budget
-            st.blocked_until = max(st.blocked_until, _next_utc_midnight(now))
+        elif repeated:
+            self._learn_budget(st, calls_before_today, now)
         else:
-            # Another tool on the account or a passing limit: back off, then probe again.
-            backoff = min(self._window * 2 ** (st.unexplained_count - 1), UNEXPLAINED_BACKOFF_MAX)
+            # A stray refusal, another tool on the account or a passing limit: back
+            # off, then try again; only repeated refusals say more.
+            backoff = min(self._window * 2 ** (st.unexplained_streak - 1), UNEXPLAINED_BACKOFF_MAX)
             st.blocked_until = max(st.blocked_until, now + backoff)
         return self.retry_after(key)
 
-    def record_refusal(self, endpoint: str) -> float:
+    @staticmethod
+    def _learn_budget(st: _EndpointState, calls_today: int, now: float) -> None:
+        """A daily limit is used up: remember it and wait for the next UTC day."""
+        budget = max(1, calls_today)
+        if st.daily_budget is None or budget < st.daily_budget:
+            st.daily_budget = budget
+        st.blocked_until = max(st.blocked_until, _next_utc_midnight(now))
+
+    def record_refusal(self, endpoint: str, *, daily: bool = False) -> float:
         """Record a refusal that did not come through a slot; returns retry seconds."""
         st = self._state(str(endpoint))
         slot = Slot(self, str(endpoint), self.now(), Priority.READ)
         st.calls.append(slot.time)
         slot._done = True
-        return self._record_refusal(slot)
+        return self._record_refusal(slot, daily=daily)
 
     def retry_after(self, endpoint: str, priority: Priority = Priority.READ) -> float:
         """Seconds until ``endpoint`` may be called again (0 = now)."""
@@ -391,7 +427,8 @@ class QuotaGovernor:
             return False
         if len(st.calls) + n > self._limit_for(key, st, priority):
             return False
-        return st.daily_budget is None or st.day_calls + n <= st.daily_budget
+        # One call may be a probe beyond a used-up budget (``_delay`` allowed it).
+        return st.daily_budget is None or n == 1 or st.day_calls + n <= st.daily_budget
 
     def limit(self, endpoint: str) -> int:
         """Effective per-minute limit (learned or spec)."""
@@ -452,8 +489,8 @@ class QuotaGovernor:
                 "last_refusal": st.last_refusal,
                 "last_decay": st.last_decay,
                 "decay_interval": st.decay_interval,
-                "unexplained_day": st.unexplained_day,
-                "unexplained_count": st.unexplained_count,
+                "unexplained_streak": st.unexplained_streak,
+                "budget_used_up": st.budget_used_up,
                 "day": st.day,
                 "day_calls": st.day_calls,
             }
@@ -516,11 +553,13 @@ class QuotaGovernor:
         ):
             st.day = day
             st.day_calls = max(st.day_calls, day_calls)
-        uday = raw.get("unexplained_day")
-        ucount = _opt_int(raw.get("unexplained_count"))
-        if isinstance(uday, str) and ucount is not None:
-            st.unexplained_day = uday
-            st.unexplained_count = max(0, ucount)
+        # (Older states counted refusals per day, "unexplained_count": not a streak.)
+        streak = _opt_int(raw.get("unexplained_streak"))
+        if streak is not None:
+            st.unexplained_streak = max(st.unexplained_streak, streak, 0)
+        used_up = _opt_float(raw.get("budget_used_up"))
+        if used_up is not None:
+            st.budget_used_up = max(st.budget_used_up or used_up, used_up)
         self._roll(st, self.now())
 
 

@@ -1,0 +1,36 @@
+"""Issue 16 item 1 at the integration level: 150 plants, listings as bare-list pages."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from freezegun.api import FrozenDateTimeFactory
+from homeassistant.core import HomeAssistant
+
+from benchmarks.harness import AGE_TARGET, Scenario, start_run
+from custom_components.fusionsolar.api.const import Endpoint
+
+PLANTS = 150
+
+
+async def test_item16_1_day_at_150_plants_with_bare_list_pages(
+    hass: HomeAssistant, freezer: FrozenDateTimeFactory, simulator_factory: Any
+) -> None:
+    """A simulated day: 150/150 plants and all 450 devices with data, zero 407."""
+    scenario = Scenario(
+        "issue16-150-bare-lists",
+        plants=PLANTS,
+        restarts=(),
+        simulator={"quirks": ["plants_as_list"], "alarm_rate_per_day": 0.0},
+    )
+    run = await start_run(hass, freezer, simulator_factory, scenario)
+    result = await run.run()
+
+    availability = result["availability"]
+    assert availability["plants_with_data"] == PLANTS
+    assert availability["devices_with_data"] == 3 * PLANTS
+    assert availability["unavailable_entity_hours"] == 0
+    assert result["quota_refusals"] == 0
+    assert result["fail_codes"].get("407") is None
+    assert result["calls"][Endpoint.V7_PLANTS] == 2  # 100 + a short page of 50
+    assert result["data_age"]["max_s"] <= AGE_TARGET
