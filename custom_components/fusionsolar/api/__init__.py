@@ -6,7 +6,17 @@ No Home Assistant imports here: this package is a library the integration uses.
 from __future__ import annotations
 
 from .client import FusionSolarClient, RefusedEndpoint, chunked, extract_token
-from .const import DEVICE_KPI_UNITS, INVERTER_STATES, SPEC_LIMITS, DevType, Endpoint
+from .const import (
+    DEVICE_KPI_UNITS,
+    INVERTER_STATES,
+    SPEC_LIMITS,
+    BatteryStatus,
+    BatteryWorkingMode,
+    CodedState,
+    DevType,
+    Endpoint,
+    InverterState,
+)
 from .errors import (
     FAIL_CODE_MESSAGES,
     ApiFamilyUnavailableError,
@@ -63,6 +73,9 @@ __all__ = [
     "ApiFamilies",
     "ApiFamilyUnavailableError",
     "AuthenticationError",
+    "BatteryStatus",
+    "BatteryWorkingMode",
+    "CodedState",
     "CommunicationError",
     "ControlFailedError",
     "ControlNotSupportedError",
@@ -84,6 +97,7 @@ __all__ = [
     "HourlyPlantKpi",
     "InvalidArgumentError",
     "InvalidRequestError",
+    "InverterState",
     "NotAnNbiHostError",
     "OnOffResult",
     "OutcomeUnknownError",
