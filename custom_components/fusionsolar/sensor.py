@@ -69,7 +69,7 @@ from .entity import (
     FusionSolarEntity,
     PlantEntity,
     ShownValue,
-    async_add_device_entities,
+    async_add_described_device_entities,
     async_when_ready,
     can_control,
     plant_capacity_kw,
@@ -437,14 +437,7 @@ async def async_setup_entry(
         lambda: can_control(entry),
         lambda: async_add_entities(DispatchStatusSensor(entry, code) for code in plants),
     )
-    async_add_device_entities(
-        entry,
-        async_add_entities,
-        lambda device: [
-            DeviceSensor(entry, device, description)
-            for description in DEVICE_SENSORS.get(device.kind, ())
-        ],
-    )
+    async_add_described_device_entities(entry, async_add_entities, DEVICE_SENSORS, DeviceSensor)
 
 
 @dataclass
