@@ -96,6 +96,46 @@ type PlantSensorDescription = CloudSensorDescription[PlantState]
 type DeviceSensorDescription = CloudSensorDescription[DeviceRealtimeKpi]
 
 
+def _numeric[DataT](
+    key: str,
+    value_fn: Callable[[DataT], StateType],
+    kind: tuple[SensorDeviceClass | None, SensorStateClass, str | None, int],
+    *,
+    category: EntityCategory | None = None,
+    enabled: bool = True,
+    counter: CounterPeriod | None = None,
+) -> CloudSensorDescription[DataT]:
+    """A numeric sensor of a `kind`: device class, state class, unit, display precision."""
+    device_class, state_class, unit, precision = kind
+    return CloudSensorDescription(
+        key=key,
+        translation_key=key,
+        device_class=device_class,
+        state_class=state_class,
+        native_unit_of_measurement=unit,
+        suggested_display_precision=precision,
+        entity_category=category,
+        entity_registry_enabled_default=enabled,
+        counter=counter,
+        value_fn=value_fn,
+    )
+
+
+def _measurement[DataT](
+    key: str,
+    value_fn: Callable[[DataT], StateType],
+    device_class: SensorDeviceClass | None,
+    unit: str | None,
+    precision: int,
+    *,
+    category: EntityCategory | None = None,
+    enabled: bool = True,
+) -> CloudSensorDescription[DataT]:
+    """A measurement sensor (state class `measurement`)."""
+    kind = (device_class, SensorStateClass.MEASUREMENT, unit, precision)
+    return _numeric(key, value_fn, kind, category=category, enabled=enabled)
+
+
 def _power[DataT](
     key: str,
     value_fn: Callable[[DataT], StateType],
@@ -103,32 +143,30 @@ def _power[DataT](
     category: EntityCategory | None = None,
     enabled: bool = True,
 ) -> CloudSensorDescription[DataT]:
-    return CloudSensorDescription(
-        key=key,
-        translation_key=key,
-        device_class=SensorDeviceClass.POWER,
-        state_class=SensorStateClass.MEASUREMENT,
-        native_unit_of_measurement=UnitOfPower.KILO_WATT,
-        suggested_display_precision=3,
-        entity_category=category,
-        entity_registry_enabled_default=enabled,
-        value_fn=value_fn,
+    return _measurement(
+        key,
+        value_fn,
+        SensorDeviceClass.POWER,
+        UnitOfPower.KILO_WATT,
+        3,
+        category=category,
+        enabled=enabled,
     )
+
+
+_ENERGY_KWH = (
+    SensorDeviceClass.ENERGY,
+    SensorStateClass.TOTAL_INCREASING,
+    UnitOfEnergy.KILO_WATT_HOUR,
+    2,
+)
 
 
 def _energy[DataT](
     key: str, period: CounterPeriod, value_fn: Callable[[DataT], StateType]
 ) -> CloudSensorDescription[DataT]:
-    return CloudSensorDescription(
-        key=key,
-        translation_key=key,
-        device_class=SensorDeviceClass.ENERGY,
-        state_class=SensorStateClass.TOTAL_INCREASING,
-        native_unit_of_measurement=UnitOfEnergy.KILO_WATT_HOUR,
-        suggested_display_precision=2,
-        counter=period,
-        value_fn=value_fn,
-    )
+    """An energy counter, guarded against cloud glitches per its `period`."""
+    return _numeric(key, value_fn, _ENERGY_KWH, counter=period)
 
 
 def _percentage[DataT](
@@ -138,16 +176,7 @@ def _percentage[DataT](
     device_class: SensorDeviceClass | None = None,
     category: EntityCategory | None = None,
 ) -> CloudSensorDescription[DataT]:
-    return CloudSensorDescription(
-        key=key,
-        translation_key=key,
-        device_class=device_class,
-        state_class=SensorStateClass.MEASUREMENT,
-        native_unit_of_measurement=PERCENTAGE,
-        suggested_display_precision=0,
-        entity_category=category,
-        value_fn=value_fn,
-    )
+    return _measurement(key, value_fn, device_class, PERCENTAGE, 0, category=category)
 
 
 # ------------------------------------------------------------------------------- plants
@@ -265,16 +294,15 @@ def _measure(
     category: EntityCategory | None = None,
     enabled: bool = True,
 ) -> DeviceSensorDescription:
-    return CloudSensorDescription(
-        key=key,
-        translation_key=key,
-        device_class=device_class,
-        state_class=SensorStateClass.MEASUREMENT,
-        native_unit_of_measurement=unit,
-        suggested_display_precision=precision,
-        entity_category=category,
-        entity_registry_enabled_default=enabled,
-        value_fn=_kpi(kpi or key),
+    """A measurement read from one KPI (`kpi`, else the sensor's key)."""
+    return _measurement(
+        key,
+        _kpi(kpi or key),
+        device_class,
+        unit,
+        precision,
+        category=category,
+        enabled=enabled,
     )
 
 
