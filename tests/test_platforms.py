@@ -20,13 +20,17 @@ from pytest_homeassistant_custom_component.common import (
 
 from custom_components.fusionsolar import api
 from custom_components.fusionsolar.api import (
+    DEVICE_KPI_UNITS,
     BatteryStatus,
     BatteryWorkingMode,
     Device,
+    DeviceKind,
     DeviceRealtimeKpi,
+    DevType,
     Endpoint,
     InverterState,
 )
+from custom_components.fusionsolar.sensor import DEVICE_SENSORS, KpiValue
 from tests.simulator import Simulator
 
 SUNNY = "2026-06-18 08:02:00+00:00"
@@ -177,3 +181,29 @@ async def test_item18_3_stale_device_data_logs_once_per_device(
     assert len(back) == len(names), back
     assert all(sum(name in m for m in back) == 1 for name in names), back
     assert not [r for r in caplog.records if "unavailable until" in r.getMessage()]
+
+
+# Device kinds and the legacy device types whose KPI table (spec §3.6.1) they read.
+KIND_TYPES = {
+    DeviceKind.INVERTER: (DevType.STRING_INVERTER, DevType.RESIDENTIAL_INVERTER),
+    DeviceKind.BATTERY: (DevType.BATTERY,),
+    DeviceKind.METER: (DevType.GRID_METER,),
+    DeviceKind.POWER_SENSOR: (DevType.POWER_SENSOR,),
+    DeviceKind.EMI: (DevType.EMI,),
+}
+
+
+def test_item18_4_device_sensors_read_documented_kpis_in_their_units() -> None:
+    """Every KPI a device sensor reads is in its type's table, in the sensor's unit."""
+    checked = 0
+    for kind, descriptions in DEVICE_SENSORS.items():
+        for description in descriptions:
+            if not isinstance(reader := description.value_fn, KpiValue):
+                continue
+            for dev_type in KIND_TYPES[kind]:
+                units = DEVICE_KPI_UNITS[dev_type]
+                assert reader.key in units, (kind, description.key, reader.key)
+                unit = description.native_unit_of_measurement
+                assert units[reader.key] == (unit or ""), (kind, description.key, unit)
+                checked += 1
+    assert checked > 40

@@ -279,9 +279,15 @@ PLANT_SENSORS: tuple[PlantSensorDescription, ...] = (
 # ------------------------------------------------------------------------------ devices
 
 
-def _kpi(key: str) -> Callable[[DeviceRealtimeKpi], StateType]:
+@dataclass(frozen=True, slots=True)
+class KpiValue:
     """Read one value of a device's real-time KPIs (units: `api.DEVICE_KPI_UNITS`)."""
-    return lambda kpi: kpi.get(key)
+
+    key: str
+
+    def __call__(self, kpi: DeviceRealtimeKpi) -> StateType:
+        """Return the value (None when the device does not report it)."""
+        return kpi.get(self.key)
 
 
 def _measure(
@@ -297,7 +303,7 @@ def _measure(
     """A measurement read from one KPI (`kpi`, else the sensor's key)."""
     return _measurement(
         key,
-        _kpi(kpi or key),
+        KpiValue(kpi or key),
         device_class,
         unit,
         precision,
@@ -346,7 +352,7 @@ _IRRADIANCE = (SensorDeviceClass.IRRADIANCE, UnitOfIrradiance.WATTS_PER_SQUARE_M
 _DIAGNOSTIC = EntityCategory.DIAGNOSTIC
 
 INVERTER_SENSORS: tuple[DeviceSensorDescription, ...] = (
-    _power("active_power", _kpi("active_power")),
+    _power("active_power", KpiValue("active_power")),
     CloudSensorDescription(
         key="reactive_power",
         translation_key="reactive_power",
@@ -357,9 +363,9 @@ INVERTER_SENSORS: tuple[DeviceSensorDescription, ...] = (
         entity_registry_enabled_default=False,
         value_fn=_reactive_power,
     ),
-    _power("input_power", _kpi("mppt_power")),
-    _energy("yield_today", CounterPeriod.DAY, _kpi("day_cap")),
-    _energy("yield_total", CounterPeriod.LIFETIME, _kpi("total_cap")),
+    _power("input_power", KpiValue("mppt_power")),
+    _energy("yield_today", CounterPeriod.DAY, KpiValue("day_cap")),
+    _energy("yield_total", CounterPeriod.LIFETIME, KpiValue("total_cap")),
     _measure("efficiency", None, PERCENTAGE, 1, category=_DIAGNOSTIC),
     _measure("internal_temperature", *_TEMPERATURE, kpi="temperature", category=_DIAGNOSTIC),
     _measure("grid_frequency", SensorDeviceClass.FREQUENCY, _FREQUENCY_UNIT, 2, kpi="elec_freq"),
@@ -369,13 +375,15 @@ INVERTER_SENSORS: tuple[DeviceSensorDescription, ...] = (
 )
 
 BATTERY_SENSORS: tuple[DeviceSensorDescription, ...] = (
-    _percentage("state_of_charge", _kpi("battery_soc"), device_class=SensorDeviceClass.BATTERY),
-    _percentage("state_of_health", _kpi("battery_soh"), category=_DIAGNOSTIC),
-    _power("charge_discharge_power", _kpi("ch_discharge_power")),
-    _power("max_charge_power", _kpi("max_charge_power"), category=_DIAGNOSTIC, enabled=False),
-    _power("max_discharge_power", _kpi("max_discharge_power"), category=_DIAGNOSTIC, enabled=False),
-    _energy("charged_energy", CounterPeriod.LIFETIME, _kpi("charge_cap")),
-    _energy("discharged_energy", CounterPeriod.LIFETIME, _kpi("discharge_cap")),
+    _percentage("state_of_charge", KpiValue("battery_soc"), device_class=SensorDeviceClass.BATTERY),
+    _percentage("state_of_health", KpiValue("battery_soh"), category=_DIAGNOSTIC),
+    _power("charge_discharge_power", KpiValue("ch_discharge_power")),
+    _power("max_charge_power", KpiValue("max_charge_power"), category=_DIAGNOSTIC, enabled=False),
+    _power(
+        "max_discharge_power", KpiValue("max_discharge_power"), category=_DIAGNOSTIC, enabled=False
+    ),
+    _energy("charged_energy", CounterPeriod.LIFETIME, KpiValue("charge_cap")),
+    _energy("discharged_energy", CounterPeriod.LIFETIME, KpiValue("discharge_cap")),
     _voltage("busbar_u"),
     _state("battery_status", BatteryStatus, lambda kpi: kpi.battery_status),
     _state("working_mode", BatteryWorkingMode, lambda kpi: kpi.battery_working_mode),
@@ -384,9 +392,9 @@ BATTERY_SENSORS: tuple[DeviceSensorDescription, ...] = (
 # Huawei meters count feed-in as forward (positive) energy, like their active
 # power (> 0 export); reverse energy is what the house draws from the grid.
 _METER_COMMON: tuple[DeviceSensorDescription, ...] = (
-    _power("active_power", _kpi("active_power")),
-    _energy("grid_export_energy", CounterPeriod.LIFETIME, _kpi("active_cap")),
-    _energy("grid_import_energy", CounterPeriod.LIFETIME, _kpi("reverse_active_cap")),
+    _power("active_power", KpiValue("active_power")),
+    _energy("grid_export_energy", CounterPeriod.LIFETIME, KpiValue("active_cap")),
+    _energy("grid_import_energy", CounterPeriod.LIFETIME, KpiValue("reverse_active_cap")),
     _measure("grid_frequency", SensorDeviceClass.FREQUENCY, _FREQUENCY_UNIT, 2),
     _POWER_FACTOR,
 )
@@ -395,7 +403,7 @@ METER_SENSORS: tuple[DeviceSensorDescription, ...] = (
     *_METER_COMMON,
     *_GRID_PHASES,
     *(
-        _power(f"active_power_{phase}", _kpi(f"active_power_{phase}"), enabled=False)
+        _power(f"active_power_{phase}", KpiValue(f"active_power_{phase}"), enabled=False)
         for phase in "abc"
     ),
 )
@@ -419,7 +427,7 @@ EMI_SENSORS: tuple[DeviceSensorDescription, ...] = (
         native_unit_of_measurement=UnitOfSpeed.METERS_PER_SECOND,
         suggested_unit_of_measurement=UnitOfSpeed.METERS_PER_SECOND,
         suggested_display_precision=1,
-        value_fn=_kpi("wind_speed"),
+        value_fn=KpiValue("wind_speed"),
     ),
     _measure("wind_direction", None, DEGREE, 0, enabled=False),
 )

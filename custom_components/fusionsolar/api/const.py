@@ -449,7 +449,7 @@ DEVICE_KPI_UNITS: Final[dict[int, dict[str, str]]] = {
         "ch_discharge_power": "kW",  # spec: W, converted
         "busbar_u": "V",
         "battery_soc": "%",
-        "battery_soh": "",
+        "battery_soh": "%",  # 2021: N/A; 26.2 digest: %
         "ch_discharge_model": "",
         "charge_cap": "kWh",
         "discharge_cap": "kWh",
