@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from typing import Any
 
 from homeassistant.components.binary_sensor import (
     BinarySensorDeviceClass,
@@ -15,93 +16,90 @@ from homeassistant.core import HomeAssistant
 from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 
 from .alarms import alarm_binary_sensors
-from .api import DeviceKind, PlantHealth
+from .api import DeviceKind, DeviceRealtimeKpi, PlantHealth
 from .coordinator import FusionSolarConfigEntry, PlantState, selected_plants
-from .entity import DeviceEntity, PlantEntity, as_bool, async_add_device_entities
+from .entity import (
+    CloudDataEntity,
+    DeviceEntity,
+    PlantEntity,
+    as_bool,
+    async_add_described_device_entities,
+)
 
 PARALLEL_UPDATES = 0
 
-# Inverter states (spec Table 4-1) that mean something is wrong.
-INVERTER_FAULT_STATES = frozenset({768, 770, 773})
-BATTERY_FAULTY = 3
-
-
-def _plant_health(state: PlantState) -> PlantHealth | None:
-    source = state.realtime or state.station
-    return source.health if source is not None else None
-
 
 @dataclass(frozen=True, kw_only=True)
-class PlantBinaryDescription(BinarySensorEntityDescription):
-    """A plant binary sensor derived from the plant's health."""
+class CloudBinaryDescription[DataT](BinarySensorEntityDescription):
+    """A binary sensor and how to read it from its data (a plant's state, a device's KPIs)."""
 
-    is_on_fn: Callable[[PlantHealth], bool]
+    is_on_fn: Callable[[DataT], bool | None]
 
 
-PLANT_BINARY_SENSORS = (
-    PlantBinaryDescription(
+def _plant_health(is_on: Callable[[PlantHealth], bool]) -> Callable[[PlantState], bool | None]:
+    """Derive a plant's binary state from its health (V7 real-time, else legacy KPIs)."""
+
+    def read(state: PlantState) -> bool | None:
+        source = state.realtime or state.station
+        health = source.health if source is not None else None
+        return None if health is None else is_on(health)
+
+    return read
+
+
+PLANT_BINARY_SENSORS: tuple[CloudBinaryDescription[PlantState], ...] = (
+    CloudBinaryDescription(
         key="connected",
         translation_key="connected",
         device_class=BinarySensorDeviceClass.CONNECTIVITY,
         entity_category=EntityCategory.DIAGNOSTIC,
-        is_on_fn=lambda health: health is not PlantHealth.DISCONNECTED,
+        is_on_fn=_plant_health(lambda health: health is not PlantHealth.DISCONNECTED),
     ),
-    PlantBinaryDescription(
+    CloudBinaryDescription(
         key="faulty",
         translation_key="faulty",
         device_class=BinarySensorDeviceClass.PROBLEM,
-        is_on_fn=lambda health: health is PlantHealth.FAULTY,
+        is_on_fn=_plant_health(lambda health: health is PlantHealth.FAULTY),
     ),
 )
 
+type DeviceBinaryDescription = CloudBinaryDescription[DeviceRealtimeKpi]
 
-@dataclass(frozen=True, kw_only=True)
-class DeviceBinaryDescription(BinarySensorEntityDescription):
-    """A device binary sensor derived from one KPI key."""
-
-    kpi: str
-    is_on_fn: Callable[[float], bool]
-
-
-_LINK = DeviceBinaryDescription(
+_LINK: DeviceBinaryDescription = CloudBinaryDescription(
     key="connected",
     translation_key="connected",
-    kpi="run_state",
     device_class=BinarySensorDeviceClass.CONNECTIVITY,
     entity_category=EntityCategory.DIAGNOSTIC,
-    is_on_fn=lambda value: int(value) == 1,
+    is_on_fn=lambda kpi: kpi.connected,
 )
 
 DEVICE_BINARY_SENSORS: Mapping[DeviceKind, tuple[DeviceBinaryDescription, ...]] = {
     DeviceKind.INVERTER: (
         _LINK,
-        DeviceBinaryDescription(
+        CloudBinaryDescription(
             key="inverter_fault",
             translation_key="inverter_fault",
-            kpi="inverter_state",
             device_class=BinarySensorDeviceClass.PROBLEM,
-            is_on_fn=lambda value: int(value) in INVERTER_FAULT_STATES,
+            is_on_fn=lambda kpi: None if (state := kpi.inverter_state) is None else state.is_fault,
         ),
     ),
     DeviceKind.BATTERY: (
         _LINK,
-        DeviceBinaryDescription(
+        CloudBinaryDescription(
             key="battery_fault",
             translation_key="battery_fault",
-            kpi="battery_status",
             device_class=BinarySensorDeviceClass.PROBLEM,
-            is_on_fn=lambda value: int(value) == BATTERY_FAULTY,
+            is_on_fn=lambda kpi: None if (state := kpi.battery_status) is None else state.is_fault,
         ),
     ),
     # The grid meter's table (17) has no `run_state` (2021 reference and 26.2): no link.
     DeviceKind.POWER_SENSOR: (
-        DeviceBinaryDescription(
+        CloudBinaryDescription(
             key="meter_online",
             translation_key="meter_online",
-            kpi="meter_status",
             device_class=BinarySensorDeviceClass.CONNECTIVITY,
             entity_category=EntityCategory.DIAGNOSTIC,
-            is_on_fn=lambda value: int(value) == 1,
+            is_on_fn=lambda kpi: kpi.meter_online,
         ),
     ),
     DeviceKind.EMI: (_LINK,),
@@ -120,48 +118,42 @@ async def async_setup_entry(
         for description in PLANT_BINARY_SENSORS
     )
     async_add_entities(alarm_binary_sensors(entry))
-    async_add_device_entities(
-        entry,
-        async_add_entities,
-        lambda device: [
-            DeviceBinarySensor(entry, device, description)
-            for description in DEVICE_BINARY_SENSORS.get(device.kind, ())
-        ],
+    async_add_described_device_entities(
+        entry, async_add_entities, DEVICE_BINARY_SENSORS, DeviceBinarySensor
     )
 
 
-class PlantBinarySensor(PlantEntity, BinarySensorEntity):
+class _CloudBinarySensor[DataT](CloudDataEntity[Any], BinarySensorEntity):
+    """A binary sensor derived from its cloud data (or the restored state)."""
+
+    entity_description: CloudBinaryDescription[DataT]
+
+    def _data(self) -> DataT | None:
+        """Return the live data this sensor reads, if any."""
+        raise NotImplementedError
+
+    @property
+    def is_on(self) -> bool | None:
+        """Return the state derived from the live data (or the restored one)."""
+        if (restored := self.restored) is not None:
+            return as_bool(restored.value)
+        data = self._data()
+        return None if data is None else self.entity_description.is_on_fn(data)
+
+    def _shown_value(self) -> bool | None:
+        return self.is_on
+
+
+class PlantBinarySensor(_CloudBinarySensor[PlantState], PlantEntity):
     """A binary sensor of a plant."""
 
-    entity_description: PlantBinaryDescription
-
-    @property
-    def is_on(self) -> bool | None:
-        """Return the state derived from the plant's health (or the restored one)."""
-        if (restored := self.restored) is not None:
-            return as_bool(restored.value)
-        if (state := self.plant_state) is None or (health := _plant_health(state)) is None:
-            return None
-        return self.entity_description.is_on_fn(health)
-
-    def _shown_value(self) -> bool | None:
-        return self.is_on
+    def _data(self) -> PlantState | None:
+        return self.plant_state
 
 
-class DeviceBinarySensor(DeviceEntity, BinarySensorEntity):
+class DeviceBinarySensor(_CloudBinarySensor[DeviceRealtimeKpi], DeviceEntity):
     """A binary sensor of a device."""
 
-    entity_description: DeviceBinaryDescription
-
-    @property
-    def is_on(self) -> bool | None:
-        """Return the state derived from the device's KPI (or the restored one)."""
-        if (restored := self.restored) is not None:
-            return as_bool(restored.value)
-        if (state := self.device_state) is None:
-            return None
-        value = state.kpi.values.get(self.entity_description.kpi)
-        return None if value is None else self.entity_description.is_on_fn(value)
-
-    def _shown_value(self) -> bool | None:
-        return self.is_on
+    def _data(self) -> DeviceRealtimeKpi | None:
+        state = self.device_state
+        return None if state is None else state.kpi

@@ -1,10 +1,17 @@
 """Base entities: one device per plant, one per physical device under it.
 
+One freshness rule (`is_fresh`): an entity showing cloud data is available while
+the data it shows is at most `STALE_AFTER` old, by the data's own time, whether
+its coordinator's last update worked or not (a coordinator raises `UpdateFailed`
+when it fails; the data it had stays until it is stale). When a plant's or
+device's data goes stale, and when it comes again, one line is logged for it
+(not one per entity).
+
 Plant and device entities remember what they showed and the time of the cloud
 data it came from (Home Assistant's restore state). After a reload or restart
 they show it again until fresh data arrives, as long as it is still fresh by
-the rule live data follows (`STALE_AFTER`): device types waiting for their
-quota turn do not flap to unavailable.
+the same rule: device types waiting for their quota turn do not flap to
+unavailable.
 """
 
 from __future__ import annotations
@@ -13,6 +20,7 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
+from weakref import WeakKeyDictionary
 
 from homeassistant.core import callback
 from homeassistant.helpers.device_registry import DeviceInfo
@@ -23,7 +31,7 @@ from homeassistant.helpers.update_coordinator import CoordinatorEntity
 from homeassistant.util import dt as dt_util
 
 from .api import Device, DeviceKind, Plant
-from .const import DOMAIN, MANUFACTURER, STALE_AFTER
+from .const import DOMAIN, LOGGER, MANUFACTURER, STALE_AFTER
 from .coordinator import (
     DeviceCoordinator,
     DeviceState,
@@ -70,6 +78,29 @@ def device_info(device: Device) -> DeviceInfo:
 def is_fresh(updated: datetime | None) -> bool:
     """Return whether data of this age may still be shown."""
     return updated is not None and dt_util.utcnow() - updated < STALE_AFTER
+
+
+# Per coordinator: the plants and devices whose data went stale (logged once each).
+_STALE: WeakKeyDictionary[FusionSolarCoordinator[Any], set[str]] = WeakKeyDictionary()
+
+
+def log_freshness(
+    coordinator: FusionSolarCoordinator[Any], owner: str, updated: datetime | None
+) -> None:
+    """Log once when the data of a plant or device goes stale, and once when it comes again."""
+    stale = _STALE.setdefault(coordinator, set())
+    if is_fresh(updated):
+        if owner in stale:
+            stale.discard(owner)
+            LOGGER.info("%s: data of %s comes again", coordinator.name, owner)
+    elif updated is not None and owner not in stale:
+        stale.add(owner)
+        LOGGER.info(
+            "%s: no new data of %s since %s; its entities are unavailable until it comes",
+            coordinator.name,
+            owner,
+            updated.isoformat(),
+        )
 
 
 class FusionSolarEntity[CoordinatorT: FusionSolarCoordinator[Any]](CoordinatorEntity[CoordinatorT]):
@@ -145,6 +176,11 @@ class CloudDataEntity[CoordinatorT: FusionSolarCoordinator[Any]](
 
     _restored: CloudData | None = None
 
+    @property
+    def _owner(self) -> str:
+        """Return the plant or device whose data this is, as logs name it."""
+        raise NotImplementedError
+
     def _live_updated(self) -> datetime | None:
         """Return the time of the live data for this entity, if any."""
         raise NotImplementedError
@@ -184,7 +220,12 @@ class CloudDataEntity[CoordinatorT: FusionSolarCoordinator[Any]](
     @property
     def available(self) -> bool:
         """Return whether the data shown (live or restored) is fresh."""
-        return super().available and is_fresh(self.data_updated)
+        return is_fresh(self.data_updated)
+
+    @callback
+    def _handle_coordinator_update(self) -> None:
+        log_freshness(self.coordinator, self._owner, self.data_updated)
+        super()._handle_coordinator_update()
 
     @property
     def extra_restore_state_data(self) -> ExtraStoredData:
@@ -208,6 +249,10 @@ class PlantEntity(CloudDataEntity[PlantCoordinator]):
         self._attr_device_info = plant_device_info(plant_code, plant)
 
     @property
+    def _owner(self) -> str:
+        return f"plant {self.plant_code}"
+
+    @property
     def plant_state(self) -> PlantState | None:
         """Return this plant's latest values."""
         return (self.coordinator.data or {}).get(self.plant_code)
@@ -226,6 +271,10 @@ class DeviceEntity(CloudDataEntity[DeviceCoordinator]):
         super().__init__(entry.runtime_data.devices, description, device.key)
         self.device = device
         self._attr_device_info = device_info(device)
+
+    @property
+    def _owner(self) -> str:
+        return f"{self.device.name or self.device.key} ({self.device.key})"
 
     @property
     def device_state(self) -> DeviceState | None:
@@ -253,6 +302,41 @@ def async_add_device_entities(
 
     add_new_devices()
     entry.async_on_unload(entry.runtime_data.metadata.async_add_listener(add_new_devices))
+
+
+def async_add_described_device_entities[DescriptionT: EntityDescription](
+    entry: FusionSolarConfigEntry,
+    async_add_entities: AddConfigEntryEntitiesCallback,
+    descriptions: Mapping[DeviceKind, Iterable[DescriptionT]],
+    entity_for: Callable[[FusionSolarConfigEntry, Device, DescriptionT], Entity],
+) -> None:
+    """Add an entity per description of each device's kind, now and for later devices."""
+    async_add_device_entities(
+        entry,
+        async_add_entities,
+        lambda device: [
+            entity_for(entry, device, description)
+            for description in descriptions.get(device.kind, ())
+        ],
+    )
+
+
+def async_add_control_entities(
+    entry: FusionSolarConfigEntry,
+    async_add_entities: AddConfigEntryEntitiesCallback,
+    kind: DeviceKind,
+    entity_for: Callable[[FusionSolarConfigEntry, Device], Entity],
+) -> None:
+    """Add a control entity per device of `kind`, once the account has control (V7)."""
+    async_when_ready(
+        entry,
+        lambda: can_control(entry),
+        lambda: async_add_device_entities(
+            entry,
+            async_add_entities,
+            lambda device: [entity_for(entry, device)] if device.kind is kind else [],
+        ),
+    )
 
 
 def async_when_ready(

@@ -8,8 +8,6 @@ shows that value until the next device list reports the battery's DoD.
 
 from __future__ import annotations
 
-import re
-
 from homeassistant.components.number import NumberEntity, NumberEntityDescription, NumberMode
 from homeassistant.const import PERCENTAGE, EntityCategory
 from homeassistant.core import HomeAssistant
@@ -18,20 +16,9 @@ from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 from .api import Device, DeviceKind
 from .control import async_set_dod, current_dod
 from .coordinator import FusionSolarConfigEntry, MetadataCoordinator
-from .entity import (
-    FusionSolarEntity,
-    async_add_device_entities,
-    async_when_ready,
-    can_control,
-    device_info,
-)
+from .entity import FusionSolarEntity, async_add_control_entities, device_info
 
 PARALLEL_UPDATES = 1
-
-# DoD ranges per battery maker: 100 % minus the allowed end-of-discharge SOC.
-HUAWEI_DOD_RANGE = (80, 100)
-LG_DOD_RANGE = (80, 88)
-_LG_MODEL = re.compile(r"\bLG\b|RESU", re.IGNORECASE)
 
 DEPTH_OF_DISCHARGE = NumberEntityDescription(
     key="depth_of_discharge",
@@ -43,27 +30,14 @@ DEPTH_OF_DISCHARGE = NumberEntityDescription(
 )
 
 
-def dod_range(device: Device) -> tuple[int, int]:
-    """Return the DoD range of a battery, from its maker (LG RESU or Huawei)."""
-    return LG_DOD_RANGE if _LG_MODEL.search(device.model or "") else HUAWEI_DOD_RANGE
-
-
 async def async_setup_entry(
     hass: HomeAssistant,
     entry: FusionSolarConfigEntry,
     async_add_entities: AddConfigEntryEntitiesCallback,
 ) -> None:
     """Set up a depth-of-discharge number per battery, once the account has control (V7)."""
-    async_when_ready(
-        entry,
-        lambda: can_control(entry),
-        lambda: async_add_device_entities(
-            entry,
-            async_add_entities,
-            lambda device: (
-                [DepthOfDischargeNumber(entry, device)] if device.kind is DeviceKind.BATTERY else []
-            ),
-        ),
+    async_add_control_entities(
+        entry, async_add_entities, DeviceKind.BATTERY, DepthOfDischargeNumber
     )
 
 
@@ -76,7 +50,7 @@ class DepthOfDischargeNumber(FusionSolarEntity[MetadataCoordinator], NumberEntit
         self._entry = entry
         self._key = device.key
         self._attr_device_info = device_info(device)
-        low, high = dod_range(device)
+        low, high = device.dod_range
         self._attr_native_min_value, self._attr_native_max_value = float(low), float(high)
 
     @property

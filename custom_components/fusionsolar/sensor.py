@@ -42,8 +42,17 @@ from homeassistant.helpers.typing import StateType
 from homeassistant.util import dt as dt_util
 
 from .alarms import alarm_sensors
-from .api import DeviceKind, PlantHealth
-from .api.const import BATTERY_STATES, INVERTER_STATES
+from .api import (
+    BatteryStatus,
+    BatteryWorkingMode,
+    CodedState,
+    DeviceKind,
+    DeviceRealtimeKpi,
+    InverterState,
+    PlantHealth,
+    PlantRealtimeKpi,
+    StationRealtimeKpi,
+)
 from .control import DispatchStatusSensor
 from .coordinator import (
     DeviceCoordinator,
@@ -60,7 +69,7 @@ from .entity import (
     FusionSolarEntity,
     PlantEntity,
     ShownValue,
-    async_add_device_entities,
+    async_add_described_device_entities,
     async_when_ready,
     can_control,
     plant_capacity_kw,
@@ -75,6 +84,126 @@ PARALLEL_UPDATES = 0
 HEALTH_STATES = [health.value for health in PlantHealth]
 
 
+@dataclass(frozen=True, kw_only=True)
+class CloudSensorDescription[DataT](SensorEntityDescription):
+    """A sensor and how to read it from its data (a plant's state, a device's KPIs)."""
+
+    value_fn: Callable[[DataT], StateType]
+    counter: CounterPeriod | None = None
+
+
+type PlantSensorDescription = CloudSensorDescription[PlantState]
+type DeviceSensorDescription = CloudSensorDescription[DeviceRealtimeKpi]
+
+
+def _numeric[DataT](
+    key: str,
+    value_fn: Callable[[DataT], StateType],
+    kind: tuple[SensorDeviceClass | None, SensorStateClass, str | None, int],
+    *,
+    category: EntityCategory | None = None,
+    enabled: bool = True,
+    counter: CounterPeriod | None = None,
+) -> CloudSensorDescription[DataT]:
+    """A numeric sensor of a `kind`: device class, state class, unit, display precision."""
+    device_class, state_class, unit, precision = kind
+    return CloudSensorDescription(
+        key=key,
+        translation_key=key,
+        device_class=device_class,
+        state_class=state_class,
+        native_unit_of_measurement=unit,
+        suggested_display_precision=precision,
+        entity_category=category,
+        entity_registry_enabled_default=enabled,
+        counter=counter,
+        value_fn=value_fn,
+    )
+
+
+def _measurement[DataT](
+    key: str,
+    value_fn: Callable[[DataT], StateType],
+    device_class: SensorDeviceClass | None,
+    unit: str | None,
+    precision: int,
+    *,
+    category: EntityCategory | None = None,
+    enabled: bool = True,
+) -> CloudSensorDescription[DataT]:
+    """A measurement sensor (state class `measurement`)."""
+    kind = (device_class, SensorStateClass.MEASUREMENT, unit, precision)
+    return _numeric(key, value_fn, kind, category=category, enabled=enabled)
+
+
+def _power[DataT](
+    key: str,
+    value_fn: Callable[[DataT], StateType],
+    *,
+    category: EntityCategory | None = None,
+    enabled: bool = True,
+) -> CloudSensorDescription[DataT]:
+    return _measurement(
+        key,
+        value_fn,
+        SensorDeviceClass.POWER,
+        UnitOfPower.KILO_WATT,
+        3,
+        category=category,
+        enabled=enabled,
+    )
+
+
+_ENERGY_KWH = (
+    SensorDeviceClass.ENERGY,
+    SensorStateClass.TOTAL_INCREASING,
+    UnitOfEnergy.KILO_WATT_HOUR,
+    2,
+)
+
+
+def _energy[DataT](
+    key: str, period: CounterPeriod, value_fn: Callable[[DataT], StateType]
+) -> CloudSensorDescription[DataT]:
+    """An energy counter, guarded against cloud glitches per its `period`."""
+    return _numeric(key, value_fn, _ENERGY_KWH, counter=period)
+
+
+def _percentage[DataT](
+    key: str,
+    value_fn: Callable[[DataT], StateType],
+    *,
+    device_class: SensorDeviceClass | None = None,
+    category: EntityCategory | None = None,
+) -> CloudSensorDescription[DataT]:
+    return _measurement(key, value_fn, device_class, PERCENTAGE, 0, category=category)
+
+
+# ------------------------------------------------------------------------------- plants
+
+
+def _realtime(
+    read: Callable[[PlantRealtimeKpi], float | None],
+) -> Callable[[PlantState], StateType]:
+    """Read V7 real-time plant data."""
+    return lambda state: None if state.realtime is None else read(state.realtime)
+
+
+def _station(
+    read: Callable[[StationRealtimeKpi], float | None],
+) -> Callable[[PlantState], StateType]:
+    """Read the legacy plant KPIs."""
+    return lambda state: None if state.station is None else read(state.station)
+
+
+def _plant_energy(
+    v7: Callable[[PlantRealtimeKpi], float | None],
+    legacy: Callable[[StationRealtimeKpi], float | None],
+) -> Callable[[PlantState], StateType]:
+    """Read an energy counter from V7 real-time data, else the legacy plant KPIs."""
+    return lambda state: _realtime(v7)(state) if state.realtime else _station(legacy)(state)
+
+
 def _positive(value: float | None) -> float | None:
     return None if value is None else (value if value > 0 else 0.0)
 
@@ -83,137 +212,60 @@ def _negated_positive(value: float | None) -> float | None:
     return None if value is None else (-value if value < 0 else 0.0)
 
 
-@dataclass(frozen=True, kw_only=True)
-class PlantSensorDescription(SensorEntityDescription):
-    """A plant sensor and how to read it from the plant's state."""
-
-    value_fn: Callable[[PlantState], StateType]
-    counter: CounterPeriod | None = None
-    needs_v7: bool = False
-
-
-def _realtime(attr: str) -> Callable[[PlantState], StateType]:
-    def read(state: PlantState) -> StateType:
-        return getattr(state.realtime, attr, None) if state.realtime else None
-
-    return read
-
-
-def _energy(v7_attr: str, legacy_attr: str) -> Callable[[PlantState], StateType]:
-    """Read an energy counter from V7 real-time data, else the legacy plant KPIs."""
-
-    def read(state: PlantState) -> StateType:
-        if state.realtime is not None:
-            return getattr(state.realtime, v7_attr, None)
-        return getattr(state.station, legacy_attr, None) if state.station else None
-
-    return read
-
-
-def _station(attr: str) -> Callable[[PlantState], StateType]:
-    def read(state: PlantState) -> StateType:
-        return getattr(state.station, attr, None) if state.station else None
-
-    return read
-
-
 def _health(state: PlantState) -> StateType:
     source = state.realtime or state.station
     health = source.health if source is not None else None
     return health.value if health is not None else None
 
 
-POWER_KW: dict[str, Any] = {
-    "device_class": SensorDeviceClass.POWER,
-    "state_class": SensorStateClass.MEASUREMENT,
-    "native_unit_of_measurement": UnitOfPower.KILO_WATT,
-    "suggested_display_precision": 3,
-}
-ENERGY_KWH: dict[str, Any] = {
-    "device_class": SensorDeviceClass.ENERGY,
-    "state_class": SensorStateClass.TOTAL_INCREASING,
-    "native_unit_of_measurement": UnitOfEnergy.KILO_WATT_HOUR,
-    "suggested_display_precision": 2,
-}
-
-
-def _plant_power(key: str, value_fn: Callable[[PlantState], StateType]) -> PlantSensorDescription:
-    return PlantSensorDescription(key=key, translation_key=key, value_fn=value_fn, **POWER_KW)
-
-
-def _signed(
-    attr: str, transform: Callable[[float | None], float | None]
-) -> Callable[[PlantState], StateType]:
-    def read(state: PlantState) -> StateType:
-        return transform(getattr(state.realtime, attr, None) if state.realtime else None)
-
-    return read
-
-
 PLANT_SENSORS: tuple[PlantSensorDescription, ...] = (
-    _plant_power("pv_power", _realtime("pv_power")),
-    _plant_power("load_power", _realtime("load_power")),
-    _plant_power("grid_power", _realtime("grid_power")),
-    _plant_power("grid_import_power", _signed("grid_power", _negated_positive)),
-    _plant_power("grid_export_power", _signed("grid_power", _positive)),
-    _plant_power("battery_power", _realtime("battery_power")),
-    _plant_power("battery_charge_power", _signed("battery_power", _negated_positive)),
-    _plant_power("battery_discharge_power", _signed("battery_power", _positive)),
-    PlantSensorDescription(
-        key="battery_soc",
-        translation_key="battery_soc",
+    _power("pv_power", _realtime(lambda kpi: kpi.pv_power)),
+    _power("load_power", _realtime(lambda kpi: kpi.load_power)),
+    _power("grid_power", _realtime(lambda kpi: kpi.grid_power)),
+    _power("grid_import_power", _realtime(lambda kpi: _negated_positive(kpi.grid_power))),
+    _power("grid_export_power", _realtime(lambda kpi: _positive(kpi.grid_power))),
+    _power("battery_power", _realtime(lambda kpi: kpi.battery_power)),
+    _power("battery_charge_power", _realtime(lambda kpi: _negated_positive(kpi.battery_power))),
+    _power("battery_discharge_power", _realtime(lambda kpi: _positive(kpi.battery_power))),
+    _percentage(
+        "battery_soc",
+        _realtime(lambda kpi: kpi.battery_soc),
         device_class=SensorDeviceClass.BATTERY,
-        state_class=SensorStateClass.MEASUREMENT,
-        native_unit_of_measurement=PERCENTAGE,
-        suggested_display_precision=0,
-        value_fn=_realtime("battery_soc"),
     ),
-    PlantSensorDescription(
-        key="battery_dod",
-        translation_key="battery_dod",
-        state_class=SensorStateClass.MEASUREMENT,
-        native_unit_of_measurement=PERCENTAGE,
-        suggested_display_precision=0,
-        entity_category=EntityCategory.DIAGNOSTIC,
-        value_fn=_realtime("battery_dod"),
+    _percentage(
+        "battery_dod", _realtime(lambda kpi: kpi.battery_dod), category=EntityCategory.DIAGNOSTIC
     ),
-    PlantSensorDescription(
-        key="energy_today",
-        translation_key="energy_today",
-        counter=CounterPeriod.DAY,
-        value_fn=_energy("day_energy", "day_power"),
-        **ENERGY_KWH,
+    _energy(
+        "energy_today",
+        CounterPeriod.DAY,
+        _plant_energy(lambda kpi: kpi.day_energy, lambda kpi: kpi.day_power),
     ),
-    PlantSensorDescription(
-        key="energy_this_month",
-        translation_key="energy_this_month",
-        counter=CounterPeriod.MONTH,
-        value_fn=_energy("month_energy", "month_power"),
-        **ENERGY_KWH,
+    _energy(
+        "energy_this_month",
+        CounterPeriod.MONTH,
+        _plant_energy(lambda kpi: kpi.month_energy, lambda kpi: kpi.month_power),
     ),
-    PlantSensorDescription(
-        key="energy_total",
-        translation_key="energy_total",
-        counter=CounterPeriod.LIFETIME,
-        value_fn=_energy("total_energy", "total_power"),
-        **ENERGY_KWH,
+    _energy(
+        "energy_total",
+        CounterPeriod.LIFETIME,
+        _plant_energy(lambda kpi: kpi.total_energy, lambda kpi: kpi.total_power),
     ),
-    PlantSensorDescription(
+    CloudSensorDescription(
         key="income_today",
         translation_key="income_today",
         device_class=SensorDeviceClass.MONETARY,
         suggested_display_precision=2,
-        value_fn=_station("day_income"),
+        value_fn=_station(lambda kpi: kpi.day_income),
     ),
-    PlantSensorDescription(
+    CloudSensorDescription(
         key="income_total",
         translation_key="income_total",
         device_class=SensorDeviceClass.MONETARY,
         state_class=SensorStateClass.TOTAL,
         suggested_display_precision=2,
-        value_fn=_station("total_income"),
+        value_fn=_station(lambda kpi: kpi.total_income),
     ),
-    PlantSensorDescription(
+    CloudSensorDescription(
         key="health",
         translation_key="health",
         device_class=SensorDeviceClass.ENUM,
@@ -224,181 +276,136 @@ PLANT_SENSORS: tuple[PlantSensorDescription, ...] = (
 )
 
 
-@dataclass(frozen=True, kw_only=True)
-class DeviceSensorDescription(SensorEntityDescription):
-    """A device sensor reading one KPI key of the real-time device data."""
-
-    kpi: str
-    counter: CounterPeriod | None = None
-    value_fn: Callable[[float | None], StateType] | None = None
+# ------------------------------------------------------------------------------ devices
 
 
-def _kpi(key: str, kpi: str | None = None, **kwargs: Any) -> DeviceSensorDescription:
-    return DeviceSensorDescription(key=key, translation_key=key, kpi=kpi or key, **kwargs)
+@dataclass(frozen=True, slots=True)
+class KpiValue:
+    """Read one value of a device's real-time KPIs (units: `api.DEVICE_KPI_UNITS`)."""
+
+    key: str
+
+    def __call__(self, kpi: DeviceRealtimeKpi) -> StateType:
+        """Return the value (None when the device does not report it)."""
+        return kpi.get(self.key)
 
 
-def _power(key: str, kpi: str | None = None, **kwargs: Any) -> DeviceSensorDescription:
-    return _kpi(key, kpi, **POWER_KW, **kwargs)
-
-
-def _energy_counter(
-    key: str, kpi: str, period: CounterPeriod, **kwargs: Any
+def _measure(
+    key: str,
+    device_class: SensorDeviceClass | None,
+    unit: str | None,
+    precision: int,
+    *,
+    kpi: str | None = None,
+    category: EntityCategory | None = None,
+    enabled: bool = True,
 ) -> DeviceSensorDescription:
-    return _kpi(key, kpi, counter=period, **ENERGY_KWH, **kwargs)
+    """A measurement read from one KPI (`kpi`, else the sensor's key)."""
+    return _measurement(
+        key,
+        KpiValue(kpi or key),
+        device_class,
+        unit,
+        precision,
+        category=category,
+        enabled=enabled,
+    )
 
 
 def _voltage(key: str, enabled: bool = True) -> DeviceSensorDescription:
-    return _kpi(
-        key,
-        device_class=SensorDeviceClass.VOLTAGE,
-        state_class=SensorStateClass.MEASUREMENT,
-        native_unit_of_measurement=UnitOfElectricPotential.VOLT,
-        suggested_display_precision=1,
-        entity_registry_enabled_default=enabled,
+    return _measure(
+        key, SensorDeviceClass.VOLTAGE, UnitOfElectricPotential.VOLT, 1, enabled=enabled
     )
 
 
 def _current(key: str) -> DeviceSensorDescription:
-    return _kpi(
-        key,
-        device_class=SensorDeviceClass.CURRENT,
-        state_class=SensorStateClass.MEASUREMENT,
-        native_unit_of_measurement=UnitOfElectricCurrent.AMPERE,
-        suggested_display_precision=2,
-        entity_registry_enabled_default=False,
-    )
+    return _measure(key, SensorDeviceClass.CURRENT, UnitOfElectricCurrent.AMPERE, 2, enabled=False)
 
 
-def _measure(
-    key: str, device_class: SensorDeviceClass | None, unit: str | None, **kwargs: Any
+def _state(
+    key: str, states: type[CodedState], read: Callable[[DeviceRealtimeKpi], CodedState | None]
 ) -> DeviceSensorDescription:
-    return _kpi(
-        key,
-        device_class=device_class,
-        state_class=SensorStateClass.MEASUREMENT,
-        native_unit_of_measurement=unit,
-        **kwargs,
-    )
-
-
-def _enum(key: str, states: Mapping[int, str], **kwargs: Any) -> DeviceSensorDescription:
-    def read(value: float | None) -> StateType:
-        return None if value is None else states.get(int(value), "other")
-
-    return _kpi(
-        key,
+    """An enum sensor of a coded state; a code the spec does not list shows as `other`."""
+    return CloudSensorDescription(
+        key=key,
+        translation_key=key,
         device_class=SensorDeviceClass.ENUM,
-        options=[*dict.fromkeys(states.values()), "other"],
-        value_fn=read,
-        **kwargs,
+        options=[state.key for state in states],
+        value_fn=lambda kpi: None if (state := read(kpi)) is None else state.key,
     )
 
 
-BATTERY_MODES = {
-    0: "none",
-    1: "forced",
-    2: "time_of_use",
-    3: "fixed",
-    4: "automatic",
-}
+def _reactive_power(kpi: DeviceRealtimeKpi) -> StateType:
+    kvar = kpi.get("reactive_power")
+    return None if kvar is None else round(kvar * 1000, 1)
 
-_DIAGNOSTIC: dict[str, Any] = {"entity_category": EntityCategory.DIAGNOSTIC}
-_HIDDEN: dict[str, Any] = {"entity_registry_enabled_default": False}
 
 _GRID_PHASES = (
     *(_voltage(key) for key in ("a_u", "b_u", "c_u")),
     *(_voltage(key, enabled=False) for key in ("ab_u", "bc_u", "ca_u")),
     *(_current(key) for key in ("a_i", "b_i", "c_i")),
 )
-_POWER_FACTOR = _measure(
-    "power_factor",
-    SensorDeviceClass.POWER_FACTOR,
-    None,
-    suggested_display_precision=2,
-    **_HIDDEN,
-)
+_POWER_FACTOR = _measure("power_factor", SensorDeviceClass.POWER_FACTOR, None, 2, enabled=False)
 _FREQUENCY_UNIT = UnitOfFrequency.HERTZ
+_TEMPERATURE = (SensorDeviceClass.TEMPERATURE, UnitOfTemperature.CELSIUS, 1)
+_IRRADIANCE = (SensorDeviceClass.IRRADIANCE, UnitOfIrradiance.WATTS_PER_SQUARE_METER, 0)
+_DIAGNOSTIC = EntityCategory.DIAGNOSTIC
 
 INVERTER_SENSORS: tuple[DeviceSensorDescription, ...] = (
-    _power("active_power"),
-    _kpi(
-        "reactive_power",
+    _power("active_power", KpiValue("active_power")),
+    CloudSensorDescription(
+        key="reactive_power",
+        translation_key="reactive_power",
         device_class=SensorDeviceClass.REACTIVE_POWER,
         state_class=SensorStateClass.MEASUREMENT,
         native_unit_of_measurement=UnitOfReactivePower.VOLT_AMPERE_REACTIVE,
         suggested_display_precision=0,
-        value_fn=lambda kvar: None if kvar is None else round(kvar * 1000, 1),
-        **_HIDDEN,
+        entity_registry_enabled_default=False,
+        value_fn=_reactive_power,
     ),
-    _power("input_power", "mppt_power"),
-    _energy_counter("yield_today", "day_cap", CounterPeriod.DAY),
-    _energy_counter("yield_total", "total_cap", CounterPeriod.LIFETIME),
-    _measure("efficiency", None, PERCENTAGE, suggested_display_precision=1, **_DIAGNOSTIC),
-    _measure(
-        "internal_temperature",
-        SensorDeviceClass.TEMPERATURE,
-        UnitOfTemperature.CELSIUS,
-        kpi="temperature",
-        suggested_display_precision=1,
-        **_DIAGNOSTIC,
-    ),
-    _measure(
-        "grid_frequency",
-        SensorDeviceClass.FREQUENCY,
-        _FREQUENCY_UNIT,
-        kpi="elec_freq",
-        suggested_display_precision=2,
-    ),
+    _power("input_power", KpiValue("mppt_power")),
+    _energy("yield_today", CounterPeriod.DAY, KpiValue("day_cap")),
+    _energy("yield_total", CounterPeriod.LIFETIME, KpiValue("total_cap")),
+    _measure("efficiency", None, PERCENTAGE, 1, category=_DIAGNOSTIC),
+    _measure("internal_temperature", *_TEMPERATURE, kpi="temperature", category=_DIAGNOSTIC),
+    _measure("grid_frequency", SensorDeviceClass.FREQUENCY, _FREQUENCY_UNIT, 2, kpi="elec_freq"),
     _POWER_FACTOR,
-    _enum("inverter_state", INVERTER_STATES),
+    _state("inverter_state", InverterState, lambda kpi: kpi.inverter_state),
     *_GRID_PHASES,
 )
 
 BATTERY_SENSORS: tuple[DeviceSensorDescription, ...] = (
-    _measure(
-        "state_of_charge",
-        SensorDeviceClass.BATTERY,
-        PERCENTAGE,
-        kpi="battery_soc",
-        suggested_display_precision=0,
+    _percentage("state_of_charge", KpiValue("battery_soc"), device_class=SensorDeviceClass.BATTERY),
+    _percentage("state_of_health", KpiValue("battery_soh"), category=_DIAGNOSTIC),
+    _power("charge_discharge_power", KpiValue("ch_discharge_power")),
+    _power("max_charge_power", KpiValue("max_charge_power"), category=_DIAGNOSTIC, enabled=False),
+    _power(
+        "max_discharge_power", KpiValue("max_discharge_power"), category=_DIAGNOSTIC, enabled=False
     ),
-    _measure(
-        "state_of_health",
-        None,
-        PERCENTAGE,
-        kpi="battery_soh",
-        suggested_display_precision=0,
-        **_DIAGNOSTIC,
-    ),
-    _power("charge_discharge_power", "ch_discharge_power"),
-    _power("max_charge_power", **_DIAGNOSTIC, **_HIDDEN),
-    _power("max_discharge_power", **_DIAGNOSTIC, **_HIDDEN),
-    _energy_counter("charged_energy", "charge_cap", CounterPeriod.LIFETIME),
-    _energy_counter("discharged_energy", "discharge_cap", CounterPeriod.LIFETIME),
+    _energy("charged_energy", CounterPeriod.LIFETIME, KpiValue("charge_cap")),
+    _energy("discharged_energy", CounterPeriod.LIFETIME, KpiValue("discharge_cap")),
     _voltage("busbar_u"),
-    _enum("battery_status", BATTERY_STATES),
-    _enum("working_mode", BATTERY_MODES, kpi="ch_discharge_model"),
+    _state("battery_status", BatteryStatus, lambda kpi: kpi.battery_status),
+    _state("working_mode", BatteryWorkingMode, lambda kpi: kpi.battery_working_mode),
 )
 
 # Huawei meters count feed-in as forward (positive) energy, like their active
 # power (> 0 export); reverse energy is what the house draws from the grid.
 _METER_COMMON: tuple[DeviceSensorDescription, ...] = (
-    _power("active_power"),
-    _energy_counter("grid_export_energy", "active_cap", CounterPeriod.LIFETIME),
-    _energy_counter("grid_import_energy", "reverse_active_cap", CounterPeriod.LIFETIME),
-    _measure(
-        "grid_frequency",
-        SensorDeviceClass.FREQUENCY,
-        _FREQUENCY_UNIT,
-        suggested_display_precision=2,
-    ),
+    _power("active_power", KpiValue("active_power")),
+    _energy("grid_export_energy", CounterPeriod.LIFETIME, KpiValue("active_cap")),
+    _energy("grid_import_energy", CounterPeriod.LIFETIME, KpiValue("reverse_active_cap")),
+    _measure("grid_frequency", SensorDeviceClass.FREQUENCY, _FREQUENCY_UNIT, 2),
     _POWER_FACTOR,
 )
 
 METER_SENSORS: tuple[DeviceSensorDescription, ...] = (
     *_METER_COMMON,
     *_GRID_PHASES,
-    *(_power(f"active_power_{phase}", **_HIDDEN) for phase in "abc"),
+    *(
+        _power(f"active_power_{phase}", KpiValue(f"active_power_{phase}"), enabled=False)
+        for phase in "abc"
+    ),
 )
 
 POWER_SENSOR_SENSORS: tuple[DeviceSensorDescription, ...] = (
@@ -408,43 +415,21 @@ POWER_SENSOR_SENSORS: tuple[DeviceSensorDescription, ...] = (
 )
 
 EMI_SENSORS: tuple[DeviceSensorDescription, ...] = (
-    _measure(
-        "irradiance",
-        SensorDeviceClass.IRRADIANCE,
-        UnitOfIrradiance.WATTS_PER_SQUARE_METER,
-        kpi="radiant_line",
-        suggested_display_precision=0,
-    ),
-    _measure(
-        "horizontal_irradiance",
-        SensorDeviceClass.IRRADIANCE,
-        UnitOfIrradiance.WATTS_PER_SQUARE_METER,
-        kpi="horiz_radiant_line",
-        suggested_display_precision=0,
-        **_HIDDEN,
-    ),
-    _measure(
-        "ambient_temperature",
-        SensorDeviceClass.TEMPERATURE,
-        UnitOfTemperature.CELSIUS,
-        kpi="temperature",
-        suggested_display_precision=1,
-    ),
-    _measure(
-        "module_temperature",
-        SensorDeviceClass.TEMPERATURE,
-        UnitOfTemperature.CELSIUS,
-        kpi="pv_temperature",
-        suggested_display_precision=1,
-    ),
-    _measure(
-        "wind_speed",
-        SensorDeviceClass.WIND_SPEED,
-        UnitOfSpeed.METERS_PER_SECOND,
+    _measure("irradiance", *_IRRADIANCE, kpi="radiant_line"),
+    _measure("horizontal_irradiance", *_IRRADIANCE, kpi="horiz_radiant_line", enabled=False),
+    _measure("ambient_temperature", *_TEMPERATURE, kpi="temperature"),
+    _measure("module_temperature", *_TEMPERATURE, kpi="pv_temperature"),
+    CloudSensorDescription(
+        key="wind_speed",
+        translation_key="wind_speed",
+        device_class=SensorDeviceClass.WIND_SPEED,
+        state_class=SensorStateClass.MEASUREMENT,
+        native_unit_of_measurement=UnitOfSpeed.METERS_PER_SECOND,
         suggested_unit_of_measurement=UnitOfSpeed.METERS_PER_SECOND,
         suggested_display_precision=1,
+        value_fn=KpiValue("wind_speed"),
     ),
-    _measure("wind_direction", None, DEGREE, suggested_display_precision=0, **_HIDDEN),
+    _measure("wind_direction", None, DEGREE, 0, enabled=False),
 )
 
 DEVICE_SENSORS: dict[DeviceKind, tuple[DeviceSensorDescription, ...]] = {
@@ -488,14 +473,7 @@ async def async_setup_entry(
         lambda: can_control(entry),
         lambda: async_add_entities(DispatchStatusSensor(entry, code) for code in plants),
     )
-    async_add_device_entities(
-        entry,
-        async_add_entities,
-        lambda device: [
-            DeviceSensor(entry, device, description)
-            for description in DEVICE_SENSORS.get(device.kind, ())
-        ],
-    )
+    async_add_described_device_entities(entry, async_add_entities, DEVICE_SENSORS, DeviceSensor)
 
 
 @dataclass
@@ -512,9 +490,11 @@ class CloudSensorData(SensorExtraStoredData):
 class _CloudValueSensor(RestoreSensor, CloudDataEntity[Any]):
     """Compute the value once per update; pass counters through a `CounterGuard`."""
 
+    entity_description: CloudSensorDescription[Any]
+
     @cached_property
     def _guard(self) -> CounterGuard | None:
-        counter: CounterPeriod | None = getattr(self.entity_description, "counter", None)
+        counter = self.entity_description.counter
         return None if counter is None else CounterGuard(counter, self._capacity_kw())
 
     def _capacity_kw(self) -> float | None:
@@ -597,12 +577,8 @@ class DeviceSensor(_CloudValueSensor, DeviceEntity, SensorEntity):
     entity_description: DeviceSensorDescription
 
     def _read(self) -> StateType:
-        if (state := self.device_state) is None:
-            return None
-        raw = state.kpi.values.get(self.entity_description.kpi)
-        if self.entity_description.value_fn is not None:
-            return self.entity_description.value_fn(raw)
-        return raw
+        state = self.device_state
+        return None if state is None else self.entity_description.value_fn(state.kpi)
 
     def _capacity_kw(self) -> float | None:
         return plant_capacity_kw(self.coordinator.config_entry, self.device.plant_code)

@@ -9,7 +9,6 @@ arrives (at most `OPTIMISTIC_MAX`).
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -25,17 +24,10 @@ from homeassistant.util import dt as dt_util
 from .api import Device, DeviceKind
 from .control import async_switch_inverter
 from .coordinator import FusionSolarConfigEntry, cloud_slot
-from .entity import (
-    DeviceEntity,
-    as_bool,
-    async_add_device_entities,
-    async_when_ready,
-    can_control,
-)
+from .entity import DeviceEntity, as_bool, async_add_control_entities
 
 PARALLEL_UPDATES = 1
 
-SHUTDOWN_STATES = range(768, 775)
 OPTIMISTIC_MAX = timedelta(minutes=15)
 
 INVERTER_POWER = SwitchEntityDescription(
@@ -45,33 +37,13 @@ INVERTER_POWER = SwitchEntityDescription(
 )
 
 
-def reported_on(values: Mapping[str, float | None]) -> bool | None:
-    """Return whether the inverter's KPIs say it is switched on."""
-    state, run_state = values.get("inverter_state"), values.get("run_state")
-    if state is None and run_state is None:
-        return None
-    if state is not None and int(state) in SHUTDOWN_STATES:
-        return False
-    return run_state is None or int(run_state) != 0
-
-
 async def async_setup_entry(
     hass: HomeAssistant,
     entry: FusionSolarConfigEntry,
     async_add_entities: AddConfigEntryEntitiesCallback,
 ) -> None:
     """Set up a power switch per inverter, once the account has control (V7)."""
-    async_when_ready(
-        entry,
-        lambda: can_control(entry),
-        lambda: async_add_device_entities(
-            entry,
-            async_add_entities,
-            lambda device: (
-                [InverterSwitch(entry, device)] if device.kind is DeviceKind.INVERTER else []
-            ),
-        ),
-    )
+    async_add_control_entities(entry, async_add_entities, DeviceKind.INVERTER, InverterSwitch)
 
 
 class InverterSwitch(DeviceEntity, SwitchEntity):
@@ -105,7 +77,7 @@ class InverterSwitch(DeviceEntity, SwitchEntity):
         if (restored := self.restored) is not None:
             return as_bool(restored.value)
         state = self.device_state
-        return None if state is None else reported_on(state.kpi.values)
+        return None if state is None else state.kpi.switched_on
 
     def _shown_value(self) -> bool | None:
         return self.is_on

@@ -6,7 +6,17 @@ No Home Assistant imports here: this package is a library the integration uses.
 from __future__ import annotations
 
 from .client import FusionSolarClient, RefusedEndpoint, chunked, extract_token
-from .const import DEVICE_KPI_UNITS, INVERTER_STATES, SPEC_LIMITS, DevType, Endpoint
+from .const import (
+    DEVICE_KPI_UNITS,
+    INVERTER_STATES,
+    SPEC_LIMITS,
+    BatteryStatus,
+    BatteryWorkingMode,
+    CodedState,
+    DevType,
+    Endpoint,
+    InverterState,
+)
 from .errors import (
     FAIL_CODE_MESSAGES,
     ApiFamilyUnavailableError,
@@ -65,6 +75,9 @@ __all__ = [
     "ApiFamilyUnavailableError",
     "AuthenticationError",
     "BatchResult",
+    "BatteryStatus",
+    "BatteryWorkingMode",
+    "CodedState",
     "CommunicationError",
     "ControlFailedError",
     "ControlNotSupportedError",
@@ -88,6 +101,7 @@ __all__ = [
     "Incomplete",
     "InvalidArgumentError",
     "InvalidRequestError",
+    "InverterState",
     "NotAnNbiHostError",
     "OnOffResult",
     "OutcomeUnknownError",

@@ -7,7 +7,7 @@ Everything here comes from ``SmartPVMS-NBI-reference.md`` (the "spec") unless ma
 from __future__ import annotations
 
 from enum import IntEnum, StrEnum
-from typing import Final
+from typing import Final, Self
 
 LEGACY_PREFIX: Final = "/thirdData"
 V7_PREFIX: Final = "/rest/openapi/pvms/v1"
@@ -218,44 +218,121 @@ V7_TO_LEGACY_DEV_TYPE: Final[dict[int, int]] = {
     20827: 1,  # central inverter: closest legacy type is the (string) inverter
 }
 
+
+class CodedState(IntEnum):
+    """A state code of a device KPI; a code the spec does not list is ``OTHER``.
+
+    ``key`` is the state's name as Home Assistant shows it (enum sensor option).
+    """
+
+    @classmethod
+    def _missing_(cls, value: object) -> CodedState:
+        return cls["OTHER"]
+
+    @classmethod
+    def from_code(cls, code: float | None) -> Self | None:
+        """The state of a KPI value (None when the device reports none)."""
+        return None if code is None else cls(int(code))
+
+    @property
+    def key(self) -> str:
+        """The state's name, e.g. ``grid_connection``."""
+        return self.name.lower()
+
+
+class InverterState(CodedState):
+    """Inverter status (spec Table 4-1, ``inverter_state``)."""
+
+    STANDBY_INITIALIZING = 0
+    STANDBY_INSULATION_RESISTANCE_DETECTION = 1
+    STANDBY_SUNLIGHT_DETECTION = 2
+    STANDBY_POWER_GRID_DETECTION = 3
+    START = 256
+    GRID_CONNECTION = 512
+    GRID_CONNECTION_LIMITED_POWER = 513
+    GRID_CONNECTION_SELF_DERATING = 514
+    SHUTDOWN_UNEXPECTED = 768
+    SHUTDOWN_COMMANDED = 769
+    SHUTDOWN_OVGR = 770
+    SHUTDOWN_COMMUNICATION_DISCONNECTION = 771
+    SHUTDOWN_LIMITED_POWER = 772
+    SHUTDOWN_MANUAL_STARTUP_REQUIRED = 773
+    SHUTDOWN_DC_SWITCH_DISCONNECTED = 774
+    GRID_SCHEDULING_COSPHI_P_CURVE = 1025
+    GRID_SCHEDULING_Q_U_CURVE = 1026
+    SPOT_CHECK_READY = 1280
+    SPOT_CHECKING = 1281
+    INSPECTING = 1536
+    AFCI_SELF_CHECK = 1792
+    IV_SCANNING = 2048
+    DC_INPUT_DETECTION = 2304
+    STANDBY_NO_SUNLIGHT = 40960
+    COMMUNICATION_DISCONNECTION = 45056
+    LOADING = 49152
+    OTHER = -1
+
+    @property
+    def is_shutdown(self) -> bool:
+        """Whether the inverter is shut down (states 768-774)."""
+        return self.SHUTDOWN_UNEXPECTED <= self <= self.SHUTDOWN_DC_SWITCH_DISCONNECTED
+
+    @property
+    def is_fault(self) -> bool:
+        """Whether the shutdown means something is wrong (unexpected, OVGR, manual start)."""
+        return self in _INVERTER_FAULTS
+
+
+_INVERTER_FAULTS: Final = frozenset(
+    {
+        InverterState.SHUTDOWN_UNEXPECTED,
+        InverterState.SHUTDOWN_OVGR,
+        InverterState.SHUTDOWN_MANUAL_STARTUP_REQUIRED,
+    }
+)
+
+
+class BatteryStatus(CodedState):
+    """Battery running status (spec §4.6, devTypeId 39 ``battery_status``)."""
+
+    OFFLINE = 0
+    STANDBY = 1
+    RUNNING = 2
+    FAULTY = 3
+    HIBERNATION = 4
+    OTHER = -1
+
+    @property
+    def is_fault(self) -> bool:
+        """Whether the battery reports a fault."""
+        return self is BatteryStatus.FAULTY
+
+
+class BatteryWorkingMode(CodedState):
+    """Charge/discharge mode (spec §4.6, devTypeId 39 ``ch_discharge_model``)."""
+
+    NONE = 0
+    FORCED = 1
+    TIME_OF_USE = 2
+    FIXED = 3
+    AUTOMATIC = 4
+    OTHER = -1
+
+
+def state_table(states: type[CodedState]) -> dict[int, str]:
+    """The spec's table of a coded state: code -> key (``OTHER`` left out)."""
+    return {state.value: state.key for state in states if state.name != "OTHER"}
+
+
 #: Inverter status (spec Table 4-1, ``inverter_state``).
-INVERTER_STATES: Final[dict[int, str]] = {
-    0: "standby_initializing",
-    1: "standby_insulation_resistance_detection",
-    2: "standby_sunlight_detection",
-    3: "standby_power_grid_detection",
-    256: "start",
-    512: "grid_connection",
-    513: "grid_connection_limited_power",
-    514: "grid_connection_self_derating",
-    768: "shutdown_unexpected",
-    769: "shutdown_commanded",
-    770: "shutdown_ovgr",
-    771: "shutdown_communication_disconnection",
-    772: "shutdown_limited_power",
-    773: "shutdown_manual_startup_required",
-    774: "shutdown_dc_switch_disconnected",
-    1025: "grid_scheduling_cosphi_p_curve",
-    1026: "grid_scheduling_q_u_curve",
-    1280: "spot_check_ready",
-    1281: "spot_checking",
-    1536: "inspecting",
-    1792: "afci_self_check",
-    2048: "iv_scanning",
-    2304: "dc_input_detection",
-    40960: "standby_no_sunlight",
-    45056: "communication_disconnection",
-    49152: "loading",
-}
+INVERTER_STATES: Final[dict[int, str]] = state_table(InverterState)
 
 #: Battery running status (spec §4.6, devTypeId 39 ``battery_status``).
-BATTERY_STATES: Final[dict[int, str]] = {
-    0: "offline",
-    1: "standby",
-    2: "running",
-    3: "faulty",
-    4: "hibernation",
-}
+BATTERY_STATES: Final[dict[int, str]] = state_table(BatteryStatus)
+
+#: Depth-of-discharge ranges (%) per battery maker: 100 % minus the end-of-discharge SOC
+#: the spec allows (§5.3.9: 0-20 % on Huawei batteries, 12-20 % on LG batteries).
+HUAWEI_DOD_RANGE: Final = (80, 100)
+LG_DOD_RANGE: Final = (80, 88)
 
 # --------------------------------------------------------------------------------------
 # Units of DeviceRealtimeKpi.values, per device type, AFTER normalisation by the client.
@@ -372,7 +449,7 @@ DEVICE_KPI_UNITS: Final[dict[int, dict[str, str]]] = {
         "ch_discharge_power": "kW",  # spec: W, converted
         "busbar_u": "V",
         "battery_soc": "%",
-        "battery_soh": "",
+        "battery_soh": "%",  # 2021: N/A; 26.2 digest: %
         "ch_discharge_model": "",
         "charge_cap": "kWh",
         "discharge_cap": "kWh",

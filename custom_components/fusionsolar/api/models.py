@@ -12,13 +12,23 @@ from __future__ import annotations
 
 import logging
 import math
+import re
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from enum import Enum, IntEnum
 from typing import Any
 
-from .const import DEVICE_KPI_SCALE_TO_KILO, V7_TO_LEGACY_DEV_TYPE, DevType
+from .const import (
+    DEVICE_KPI_SCALE_TO_KILO,
+    HUAWEI_DOD_RANGE,
+    LG_DOD_RANGE,
+    V7_TO_LEGACY_DEV_TYPE,
+    BatteryStatus,
+    BatteryWorkingMode,
+    DevType,
+    InverterState,
+)
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -399,6 +409,14 @@ class Device:
         """A stable identifier: SN, else legacy id, else DN."""
         return self.sn or self.id or self.dn or ""
 
+    @property
+    def dod_range(self) -> tuple[int, int]:
+        """The depth-of-discharge range (%) of a battery, from its maker (LG RESU or Huawei)."""
+        return LG_DOD_RANGE if _LG_MODEL.search(self.model or "") else HUAWEI_DOD_RANGE
+
+
+_LG_MODEL = re.compile(r"\bLG\b|RESU", re.IGNORECASE)
+
 
 def _device_legacy(item: Mapping[str, Any]) -> Device | None:
     dev_id = to_str(_first(item, "id", "devId"))
@@ -584,6 +602,45 @@ class DeviceRealtimeKpi:
     def get(self, key: str) -> float | None:
         """A value by key (None when missing)."""
         return self.values.get(key)
+
+    def _flag(self, key: str, on: int = 1) -> bool | None:
+        value = self.values.get(key)
+        return None if value is None else int(value) == on
+
+    @property
+    def inverter_state(self) -> InverterState | None:
+        """An inverter's status (Table 4-1)."""
+        return InverterState.from_code(self.values.get("inverter_state"))
+
+    @property
+    def battery_status(self) -> BatteryStatus | None:
+        """A battery's running status."""
+        return BatteryStatus.from_code(self.values.get("battery_status"))
+
+    @property
+    def battery_working_mode(self) -> BatteryWorkingMode | None:
+        """A battery's charge/discharge mode."""
+        return BatteryWorkingMode.from_code(self.values.get("ch_discharge_model"))
+
+    @property
+    def connected(self) -> bool | None:
+        """Whether the device is connected (``run_state`` 1)."""
+        return self._flag("run_state")
+
+    @property
+    def meter_online(self) -> bool | None:
+        """Whether a power sensor's meter is normal (``meter_status`` 1)."""
+        return self._flag("meter_status")
+
+    @property
+    def switched_on(self) -> bool | None:
+        """Whether an inverter is on: not shut down (768-774) nor disconnected (``run_state`` 0)."""
+        state, run_state = self.inverter_state, self.values.get("run_state")
+        if state is None and run_state is None:
+            return None
+        if state is not None and state.is_shutdown:
+            return False
+        return run_state is None or int(run_state) != 0
 
 
 def device_values(dev_type_id: int | None, raw: Any) -> dict[str, float | None]:
