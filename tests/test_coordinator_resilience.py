@@ -15,12 +15,13 @@ from homeassistant.helpers import device_registry as dr
 from homeassistant.helpers import entity_registry as er
 from homeassistant.helpers import issue_registry as ir
 from homeassistant.util import dt as dt_util
-from pytest_homeassistant_custom_component.common import MockConfigEntry, async_fire_time_changed
+from pytest_homeassistant_custom_component.common import MockConfigEntry
 
 from custom_components.fusionsolar.api import Endpoint
 from custom_components.fusionsolar.const import DOMAIN
 from custom_components.fusionsolar.coordinator import cloud_slot
-from tests.conftest import entry_for
+from tests.conftest import advance as _advance
+from tests.conftest import setup_integration as _setup
 from tests.simulator import Simulator
 from tests.simulator.pytest_plugin import SimulatorFactory
 
@@ -31,21 +32,6 @@ START = "2025-06-02 10:02:00+00:00"
 def frozen(freezer: FrozenDateTimeFactory) -> None:
     """Start every test at the same time (before the simulator starts)."""
     freezer.move_to(START)
-
-
-async def _setup(hass: HomeAssistant, sim: Simulator, **options: Any) -> MockConfigEntry:
-    entry = entry_for(sim, **options)
-    entry.add_to_hass(hass)
-    await hass.config_entries.async_setup(entry.entry_id)
-    await hass.async_block_till_done(wait_background_tasks=True)
-    assert entry.state is ConfigEntryState.LOADED
-    return entry
-
-
-async def _advance(hass: HomeAssistant, freezer: FrozenDateTimeFactory, seconds: float) -> None:
-    freezer.tick(timedelta(seconds=seconds))
-    async_fire_time_changed(hass)
-    await hass.async_block_till_done(wait_background_tasks=True)
 
 
 async def _polls(hass: HomeAssistant, freezer: FrozenDateTimeFactory, count: int) -> None:
