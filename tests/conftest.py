@@ -4,8 +4,11 @@ moving time to the next refresh, finding entities and devices.
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator, Awaitable, Callable
 from datetime import timedelta
+from typing import Any
 
+import aiohttp
 import pytest
 from freezegun.api import FrozenDateTimeFactory
 from homeassistant.config_entries import ConfigEntryState
@@ -27,7 +30,8 @@ from custom_components.fusionsolar.const import (
     CONF_POLL_DEVICES,
     DOMAIN,
 )
-from tests.simulator import Simulator
+from tests.simulator import Simulator, SimulatorConfig
+from tests.simulator.testing import FakeClock, NbiTestClient
 
 pytest_plugins = ["tests.simulator.pytest_plugin"]
 
@@ -36,6 +40,19 @@ pytest_plugins = ["tests.simulator.pytest_plugin"]
 SUNNY = "2026-06-18 08:02:00+00:00"
 #: The entity id prefix of the first plant's sensors.
 PLANT = "sensor.plant_1"
+# Identities in the default simulator (seed 1): the plant and its devices.
+PLANT_CODE = "NE=33554432"
+INVERTER_ID = 1000000033554433
+BATTERY_ID = 1000000033554434
+METER_ID = 1000000033554435
+SENSOR_ID = 1000000033554436
+INVERTER_DN = "NE=33554433"
+BATTERY_DN = "NE=33554434"
+
+#: A simulator on a fake clock, an HTTP client for it and the clock.
+Started = tuple[Simulator, NbiTestClient, FakeClock]
+StartSimulator = Callable[..., Awaitable[Started]]
+
 #: The cloud publishes new data every 5 minutes; the coordinators refresh then.
 REFRESH = timedelta(minutes=5)
 
@@ -136,6 +153,37 @@ def registry_device(hass: HomeAssistant, identifier: str) -> dr.DeviceEntry:
         for device in dr.async_entries_for_config_entry(registry, entry.entry_id)
         if (DOMAIN, identifier) in device.identifiers
     )
+
+
+@pytest.fixture
+async def simulators_on_fake_clock(socket_enabled: None) -> AsyncIterator[StartSimulator]:
+    """Start simulators on a fake clock, each with an NBI test client.
+
+    ``await simulators_on_fake_clock(clock=None, login=False, **config)``: the clock
+    starts on a Wednesday in June, 12:01 local, unless given; ``login`` logs in to the
+    legacy family, and to V7 where the simulator serves it.
+    """
+    sims: list[Simulator] = []
+    session = aiohttp.ClientSession()
+
+    async def factory(
+        clock: FakeClock | None = None, *, login: bool = False, **config: Any
+    ) -> Started:
+        clk = clock or FakeClock.at(2025, 6, 18, 12, 1)
+        sim = Simulator(SimulatorConfig(**config), clock=clk)
+        await sim.start()
+        sims.append(sim)
+        client = NbiTestClient(sim, session)
+        if login:
+            await client.login("legacy")
+            if sim.config.v7_enabled and not sim.quirks.no_v7:
+                await client.login("v7")
+        return sim, client, clk
+
+    yield factory
+    await session.close()
+    for sim in sims:
+        await sim.stop()
 
 
 @pytest.fixture
