@@ -30,7 +30,6 @@ async def test_login_returns_token_in_header_and_cookie(make: Factory) -> None:
         assert token.startswith("x-")
         assert f"XSRF-TOKEN={token}" in response.headers["set-cookie"]
     assert client.tokens["legacy"] != client.tokens["v7"]
-    assert True
 
 
 async def test_requests_need_token_of_their_family(make: Factory) -> None:
