@@ -16,6 +16,7 @@ from homeassistant.const import CONF_HOST, CONF_PASSWORD, CONF_USERNAME, CONF_VE
 from homeassistant.core import HomeAssistant
 from homeassistant.helpers import device_registry as dr
 from homeassistant.helpers import entity_registry as er
+from homeassistant.helpers import issue_registry as ir
 from pytest_homeassistant_custom_component.common import MockConfigEntry, async_fire_time_changed
 from pytest_homeassistant_custom_component.components.recorder.common import (
     async_wait_recording_done,
@@ -142,6 +143,24 @@ def entity_id_of(hass: HomeAssistant, platform: str, unique_id: str) -> str:
     found = er.async_get(hass).async_get_entity_id(platform, DOMAIN, unique_id)
     assert found is not None, unique_id
     return found
+
+
+def device_states(hass: HomeAssistant, identifier: str) -> list[str]:
+    """States of the entities of one registry device (none if the device is gone)."""
+    device = dr.async_get(hass).async_get_device(identifiers={(DOMAIN, identifier)})
+    if device is None:
+        return []
+    entities = er.async_entries_for_device(er.async_get(hass), device.id)
+    return [state.state for e in entities if (state := hass.states.get(e.entity_id))]
+
+
+def repair_issues(hass: HomeAssistant, key: str) -> list[ir.IssueEntry]:
+    """This integration's repair issues with translation key ``key``."""
+    return [
+        issue
+        for (domain, _), issue in ir.async_get(hass).issues.items()
+        if domain == DOMAIN and issue.translation_key == key
+    ]
 
 
 def registry_device(hass: HomeAssistant, identifier: str) -> dr.DeviceEntry:

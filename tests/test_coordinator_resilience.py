@@ -13,7 +13,6 @@ from homeassistant.const import STATE_UNAVAILABLE
 from homeassistant.core import HomeAssistant
 from homeassistant.helpers import device_registry as dr
 from homeassistant.helpers import entity_registry as er
-from homeassistant.helpers import issue_registry as ir
 from homeassistant.util import dt as dt_util
 from pytest_homeassistant_custom_component.common import MockConfigEntry
 
@@ -21,6 +20,8 @@ from custom_components.fusionsolar.api import Endpoint
 from custom_components.fusionsolar.const import DOMAIN
 from custom_components.fusionsolar.coordinator import cloud_slot
 from tests.conftest import advance as _advance
+from tests.conftest import device_states as _entity_states
+from tests.conftest import repair_issues as _issues
 from tests.conftest import setup_integration as _setup
 from tests.simulator import Simulator
 from tests.simulator.pytest_plugin import SimulatorFactory
@@ -53,25 +54,8 @@ async def _refresh_lists(
     await _advance(hass, freezer, 11)  # past the debouncer's cooldown
 
 
-def _issues(hass: HomeAssistant, key: str) -> list[ir.IssueEntry]:
-    return [
-        issue
-        for (domain, _), issue in ir.async_get(hass).issues.items()
-        if domain == DOMAIN and issue.translation_key == key
-    ]
-
-
 def _device_of(sim: Simulator, kind: str, plant: int = 0) -> Any:
     return next(device for device in sim.plants[plant].devices if device.kind == kind)
-
-
-def _entity_states(hass: HomeAssistant, identifier: str) -> list[str]:
-    """States of the entities of one registry device (none if the device is gone)."""
-    device = dr.async_get(hass).async_get_device(identifiers={(DOMAIN, identifier)})
-    if device is None:
-        return []
-    entities = er.async_entries_for_device(er.async_get(hass), device.id)
-    return [state.state for e in entities if (state := hass.states.get(e.entity_id))]
 
 
 def _slot() -> Any:

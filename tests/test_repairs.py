@@ -12,6 +12,7 @@ from pytest_homeassistant_custom_component.typing import ClientSessionGenerator
 from custom_components.fusionsolar.api import Endpoint
 from custom_components.fusionsolar.const import CONF_PLANTS, DOMAIN
 from tests.conftest import advance as _advance
+from tests.conftest import repair_issues as _issues
 from tests.conftest import setup_integration as _setup
 from tests.simulator.config import Account
 from tests.simulator.pytest_plugin import SimulatorFactory
@@ -23,15 +24,6 @@ START = "2025-06-02 10:02:00+00:00"
 def frozen(freezer: FrozenDateTimeFactory) -> None:
     """Start every test at the same time (before the simulator starts)."""
     freezer.move_to(START)
-
-
-def _issues(hass: HomeAssistant, key: str) -> list[ir.IssueEntry]:
-    registry = ir.async_get(hass)
-    return [
-        issue
-        for (domain, _), issue in registry.issues.items()
-        if domain == DOMAIN and issue.translation_key == key
-    ]
 
 
 async def test_no_v7(hass: HomeAssistant, simulator_factory: SimulatorFactory) -> None:
