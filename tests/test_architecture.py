@@ -244,3 +244,29 @@ def test_item18_entity_classes_only_in_platform_modules() -> None:
         for cls in classes
     }
     check("entity class", violations)
+
+
+def imported_names(node: ast.AST) -> list[str]:
+    """Dotted names an import statement reads (``module.name`` for ``from`` imports)."""
+    if isinstance(node, ast.Import):
+        return [alias.name for alias in node.names]
+    if isinstance(node, ast.ImportFrom):
+        return [f"{node.module or ''}.{alias.name}" for alias in node.names]
+    return []
+
+
+def test_item18_7_tests_import_no_test_module_nor_benchmarks() -> None:
+    """Shared test code lives in conftest.py and helper modules; benchmarks use tests."""
+    tests = Path(__file__).parent
+    violations = [
+        f"{path.relative_to(tests)} imports {name}"
+        for path in sorted(tests.rglob("*.py"))
+        for node in ast.walk(ast.parse(path.read_text()))
+        for name in imported_names(node)
+        if name.split(".")[0] == "benchmarks"
+        or any(part.startswith("test_") for part in name.split("."))
+    ]
+    assert violations == []
+    assert imported_names(ast.parse("from tests.test_sensor import PLANT").body[0]) == [
+        "tests.test_sensor.PLANT"
+    ]
