@@ -329,7 +329,7 @@ def markdown(results: Mapping[str, Result]) -> str:
         out += [
             "## Fault soak (1 plant, spec profile)",
             "",
-            "One fault every hour or so (`benchmarks/scenarios.py`); each row covers the time "
+            "One fault every hour or so (`tests/harness/scenarios.py`); each row covers the time "
             "until the next fault. *Hits*: faulty answers. *Fresh again after*: from the last "
             "faulty answer until every watched entity is available with data at most one "
             "refresh + 60 s old.",

@@ -17,9 +17,9 @@ from freezegun.api import FrozenDateTimeFactory
 from homeassistant import const as ha_const
 from homeassistant.core import HomeAssistant
 
-from .harness import Scenario, real_monotonic, start_run
-from .scenarios import ALL, SOAK_FAULTS
-from .statistics import statistics_lost
+from tests.harness.dayrun import Scenario, real_monotonic, start_run
+from tests.harness.scenarios import ALL, SOAK_FAULTS
+from tests.harness.statistics import statistics_lost
 
 RAW = Path(__file__).parent / "results" / "raw"
 

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 from dataclasses import replace
-from datetime import timedelta
 from itertools import pairwise
 from typing import Any
 
@@ -19,13 +18,14 @@ from homeassistant.const import (
 )
 from homeassistant.core import Event, HomeAssistant, State, callback
 from homeassistant.helpers import entity_registry as er
-from pytest_homeassistant_custom_component.common import MockConfigEntry, async_fire_time_changed
 
 from custom_components.fusionsolar.alarms import alarm_language, restored_alarm, stored_alarm
 from custom_components.fusionsolar.api import Endpoint
 from custom_components.fusionsolar.api.models import parse_alarms
 from custom_components.fusionsolar.const import CONF_POLL_ALARMS, DOMAIN
-from tests.conftest import entry_for
+from tests.conftest import advance as _advance
+from tests.conftest import entity_id_of as _entity_id
+from tests.conftest import setup_integration as _setup
 from tests.simulator import Simulator
 from tests.simulator.pytest_plugin import SimulatorFactory
 
@@ -37,26 +37,6 @@ async def sim(simulator_factory: SimulatorFactory, freezer: FrozenDateTimeFactor
     """A simulator without seeded alarms, started at a fixed time."""
     freezer.move_to(START)
     return await simulator_factory(alarm_rate_per_day=0)
-
-
-async def _setup(hass: HomeAssistant, sim: Simulator, **options: Any) -> MockConfigEntry:
-    entry = entry_for(sim, **options)
-    entry.add_to_hass(hass)
-    assert await hass.config_entries.async_setup(entry.entry_id)
-    await hass.async_block_till_done(wait_background_tasks=True)
-    return entry
-
-
-async def _advance(hass: HomeAssistant, freezer: FrozenDateTimeFactory, seconds: float) -> None:
-    freezer.tick(timedelta(seconds=seconds))
-    async_fire_time_changed(hass)
-    await hass.async_block_till_done(wait_background_tasks=True)
-
-
-def _entity_id(hass: HomeAssistant, platform: str, unique_id: str) -> str:
-    entity_id = er.async_get(hass).async_get_entity_id(platform, DOMAIN, unique_id)
-    assert entity_id is not None, unique_id
-    return entity_id
 
 
 def _record_events(hass: HomeAssistant, entity_id: str) -> list[dict[str, Any]]:

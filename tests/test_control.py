@@ -23,83 +23,27 @@ from homeassistant.helpers import entity_registry as er
 from pytest_homeassistant_custom_component.common import (
     MockConfigEntry,
     async_capture_events,
-    async_fire_time_changed,
 )
 
 from custom_components.fusionsolar.const import DOMAIN, EVENT_DISPATCH_FINISHED
-from tests.conftest import entry_for, registry_device
+from tests.conftest import advance_minutes as advance
+from tests.conftest import entity_id_of as entity_id
+from tests.conftest import setup_integration as setup
+from tests.control_helpers import (
+    CHARGE,
+    DOD,
+    EVENING,
+    NIGHT,
+    NOON,
+    ON_OFF,
+    STATUS,
+    call,
+    control_calls,
+    device_id,
+    run_until,
+    state,
+)
 from tests.simulator import Simulator
-
-# Times in UTC; the plant is in Europe/Amsterdam (UTC+2 in June).
-NIGHT = "2026-06-18 01:02:00+00:00"  # battery below 80 %, no sun
-EVENING = "2026-06-18 20:02:00+00:00"  # battery nearly full, no sun
-NOON = "2026-06-18 10:02:00+00:00"  # sunny
-
-CHARGE = "vpp/chargeAndDischarge"
-STATUS = "vpp/chargeAndDischargeStatus"
-DOD = "vpp/dod"
-ON_OFF = "vpp/devOnOff"
-CONTROL_ENDPOINTS = (CHARGE, STATUS, DOD, ON_OFF)
-
-
-async def setup(hass: HomeAssistant, sim: Simulator) -> MockConfigEntry:
-    entry = entry_for(sim)
-    entry.add_to_hass(hass)
-    assert await hass.config_entries.async_setup(entry.entry_id)
-    await hass.async_block_till_done()
-    return entry
-
-
-def device_id(hass: HomeAssistant, identifier: str) -> str:
-    device = registry_device(hass, identifier)
-    assert device is not None, identifier
-    return device.id
-
-
-def entity_id(hass: HomeAssistant, platform: str, unique_id: str) -> str:
-    found = er.async_get(hass).async_get_entity_id(platform, DOMAIN, unique_id)
-    assert found is not None, unique_id
-    return found
-
-
-def state(hass: HomeAssistant, entity: str) -> str:
-    current = hass.states.get(entity)
-    assert current is not None, entity
-    return current.state
-
-
-async def call(
-    hass: HomeAssistant, service: str, data: dict[str, Any], *, response: bool = False
-) -> Any:
-    return await hass.services.async_call(
-        DOMAIN, service, data, blocking=True, return_response=response
-    )
-
-
-async def advance(hass: HomeAssistant, freezer: FrozenDateTimeFactory, minutes: int) -> None:
-    """Move time forward minute by minute, letting timers and coordinators run."""
-    for _ in range(minutes):
-        freezer.tick(timedelta(minutes=1))
-        async_fire_time_changed(hass)
-        await hass.async_block_till_done(wait_background_tasks=True)
-
-
-async def run_until(
-    hass: HomeAssistant, freezer: FrozenDateTimeFactory, entity: str, wanted: str, limit: int
-) -> list[str]:
-    """Advance until `entity` shows `wanted`; return the states seen on the way."""
-    seen = [state(hass, entity)]
-    for _ in range(limit):
-        if seen[-1] == wanted:
-            return seen
-        await advance(hass, freezer, 1)
-        if state(hass, entity) != seen[-1]:
-            seen.append(state(hass, entity))
-    raise AssertionError(f"{entity} never became {wanted}: {seen}")
-
-
-def control_calls(sim: Simulator) -> int:
-    return sum(sim.calls.count(endpoint=endpoint) for endpoint in CONTROL_ENDPOINTS)
 
 
 @pytest.mark.freeze_time(NIGHT)

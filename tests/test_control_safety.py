@@ -34,22 +34,22 @@ from custom_components.fusionsolar.api import (
 )
 from custom_components.fusionsolar.const import DOMAIN, EVENT_DISPATCH_FINISHED
 from custom_components.fusionsolar.control import control_error, store_key
+from tests.conftest import advance_minutes as advance
+from tests.conftest import entity_id_of as entity_id
 from tests.conftest import entry_for
-from tests.simulator import Simulator
-from tests.test_control import (
+from tests.conftest import setup_integration as setup
+from tests.control_helpers import (
     CHARGE,
     DOD,
     NIGHT,
     STATUS,
-    advance,
     call,
     control_calls,
     device_id,
-    entity_id,
     run_until,
-    setup,
     state,
 )
+from tests.simulator import Simulator
 
 PLANT_SENSOR = "{}_dispatch_status"
 

@@ -13,14 +13,16 @@ from homeassistant.const import STATE_UNAVAILABLE
 from homeassistant.core import HomeAssistant
 from homeassistant.helpers import device_registry as dr
 from homeassistant.helpers import entity_registry as er
-from homeassistant.helpers import issue_registry as ir
 from homeassistant.util import dt as dt_util
-from pytest_homeassistant_custom_component.common import MockConfigEntry, async_fire_time_changed
+from pytest_homeassistant_custom_component.common import MockConfigEntry
 
 from custom_components.fusionsolar.api import Endpoint
 from custom_components.fusionsolar.const import DOMAIN
 from custom_components.fusionsolar.coordinator import cloud_slot
-from tests.conftest import entry_for
+from tests.conftest import advance as _advance
+from tests.conftest import device_states as _entity_states
+from tests.conftest import repair_issues as _issues
+from tests.conftest import setup_integration as _setup
 from tests.simulator import Simulator
 from tests.simulator.pytest_plugin import SimulatorFactory
 
@@ -31,21 +33,6 @@ START = "2025-06-02 10:02:00+00:00"
 def frozen(freezer: FrozenDateTimeFactory) -> None:
     """Start every test at the same time (before the simulator starts)."""
     freezer.move_to(START)
-
-
-async def _setup(hass: HomeAssistant, sim: Simulator, **options: Any) -> MockConfigEntry:
-    entry = entry_for(sim, **options)
-    entry.add_to_hass(hass)
-    await hass.config_entries.async_setup(entry.entry_id)
-    await hass.async_block_till_done(wait_background_tasks=True)
-    assert entry.state is ConfigEntryState.LOADED
-    return entry
-
-
-async def _advance(hass: HomeAssistant, freezer: FrozenDateTimeFactory, seconds: float) -> None:
-    freezer.tick(timedelta(seconds=seconds))
-    async_fire_time_changed(hass)
-    await hass.async_block_till_done(wait_background_tasks=True)
 
 
 async def _polls(hass: HomeAssistant, freezer: FrozenDateTimeFactory, count: int) -> None:
@@ -67,25 +54,8 @@ async def _refresh_lists(
     await _advance(hass, freezer, 11)  # past the debouncer's cooldown
 
 
-def _issues(hass: HomeAssistant, key: str) -> list[ir.IssueEntry]:
-    return [
-        issue
-        for (domain, _), issue in ir.async_get(hass).issues.items()
-        if domain == DOMAIN and issue.translation_key == key
-    ]
-
-
 def _device_of(sim: Simulator, kind: str, plant: int = 0) -> Any:
     return next(device for device in sim.plants[plant].devices if device.kind == kind)
-
-
-def _entity_states(hass: HomeAssistant, identifier: str) -> list[str]:
-    """States of the entities of one registry device (none if the device is gone)."""
-    device = dr.async_get(hass).async_get_device(identifiers={(DOMAIN, identifier)})
-    if device is None:
-        return []
-    entities = er.async_entries_for_device(er.async_get(hass), device.id)
-    return [state.state for e in entities if (state := hass.states.get(e.entity_id))]
 
 
 def _slot() -> Any:

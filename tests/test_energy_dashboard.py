@@ -10,8 +10,9 @@ from homeassistant.components.energy.validate import async_validate
 from homeassistant.core import HomeAssistant
 from homeassistant.setup import async_setup_component
 
+from tests.conftest import PLANT
+from tests.conftest import setup_integration as setup_entry
 from tests.simulator import Simulator
-from tests.test_sensor import PLANT, setup_entry
 
 
 @pytest.fixture(autouse=True)

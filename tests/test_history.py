@@ -18,19 +18,15 @@ from homeassistant.components.recorder.models import StatisticData, StatisticMea
 from homeassistant.components.recorder.statistics import (
     async_add_external_statistics,
     get_metadata,
-    statistics_during_period,
 )
-from homeassistant.config_entries import ConfigEntryState
 from homeassistant.core import HomeAssistant
 from homeassistant.helpers import entity_registry as er
 from homeassistant.helpers.recorder import get_instance
-from homeassistant.util import dt as dt_util
-from pytest_homeassistant_custom_component.common import MockConfigEntry, async_fire_time_changed
 from pytest_homeassistant_custom_component.components.recorder.common import (
     async_wait_recording_done,
 )
 
-from custom_components.fusionsolar.api import Endpoint, FiveMinuteKpi
+from custom_components.fusionsolar.api import FiveMinuteKpi
 from custom_components.fusionsolar.history import (
     ENERGY_KINDS,
     FIRST_RUN_DELAY,
@@ -39,109 +35,23 @@ from custom_components.fusionsolar.history import (
     statistic_id,
     statistic_metadata,
 )
+from tests.conftest import advance_recorded as advance
 from tests.conftest import entry_for
+from tests.conftest import setup_integration as setup_entry
+from tests.harness.statistics import (
+    AMSTERDAM,
+    COUNTERS,
+    FIVE_MINUTES,
+    HOUR,
+    START,
+    assert_matches_simulator,
+    last_complete_hour,
+    restart,
+    simulated,
+    start_of,
+    stored,
+)
 from tests.simulator import Simulator
-
-# 11:17 in Amsterdam (UTC+2), 02:17 in US/Pacific; 30 days back crosses Amsterdam's
-# switch to summer time (2025-03-30).
-START = "2025-04-10 09:17:00+00:00"
-AMSTERDAM = ZoneInfo("Europe/Amsterdam")
-HOUR = timedelta(hours=1)
-# statistic kind -> simulator counter
-COUNTERS = {
-    "solar_production": "pv",
-    "grid_import": "import",
-    "grid_export": "export",
-    "battery_charge": "charge",
-    "battery_discharge": "discharge",
-    "consumption": "load",
-}
-FIVE_MINUTES = Endpoint.VPP_PLANT_FIVE_MINUTES.value
-# Five-minute energies are rounded to 1 Wh: twelve of them per hour.
-TOLERANCE = 0.007
-
-
-@pytest.fixture(autouse=True)
-def auto_enable_custom_integrations(request: pytest.FixtureRequest) -> None:
-    """Start the recorder (when a test asks for it) before Home Assistant."""
-    if "recorder_mock" in request.fixturenames:
-        request.getfixturevalue("recorder_mock")
-    request.getfixturevalue("enable_custom_integrations")
-
-
-async def setup_entry(hass: HomeAssistant, entry: MockConfigEntry) -> None:
-    if entry.entry_id not in hass.config_entries.async_entry_ids():
-        entry.add_to_hass(hass)
-    assert await hass.config_entries.async_setup(entry.entry_id), (entry.state, entry.reason)
-    await hass.async_block_till_done()
-
-
-async def advance(hass: HomeAssistant, freezer: FrozenDateTimeFactory, seconds: float) -> None:
-    """Move time on, let every timer fire and the recorder commit."""
-    freezer.tick(timedelta(seconds=seconds))
-    async_fire_time_changed(hass)
-    await hass.async_block_till_done(wait_background_tasks=True)
-    await async_wait_recording_done(hass)
-
-
-async def restart(
-    hass: HomeAssistant, freezer: FrozenDateTimeFactory, entry: MockConfigEntry
-) -> None:
-    """Unload and set up the entry again, then let the first import run."""
-    assert await hass.config_entries.async_unload(entry.entry_id)
-    await hass.async_block_till_done()
-    await hass.config_entries.async_setup(entry.entry_id)
-    await hass.async_block_till_done()
-    if entry.state is ConfigEntryState.SETUP_RETRY:
-        # After a long outage the expired token costs the 1/min plant list its slot:
-        # Home Assistant sets the entry up again a minute later.
-        await advance(hass, freezer, 62)
-    assert entry.state is ConfigEntryState.LOADED
-    await advance(hass, freezer, FIRST_RUN_DELAY + 1)
-
-
-async def stored(hass: HomeAssistant, code: str) -> dict[str, list[dict[str, Any]]]:
-    """Return every stored hourly row of the plant, per kind."""
-    ids = {statistic_id(code, kind.key): kind.key for kind in ENERGY_KINDS}
-    stats = await get_instance(hass).async_add_executor_job(
-        statistics_during_period,
-        hass,
-        datetime(2020, 1, 1, tzinfo=UTC),
-        None,
-        set(ids),
-        "hour",
-        None,
-        {"state", "sum"},
-    )
-    return {ids[stat_id]: rows for stat_id, rows in stats.items()}
-
-
-def start_of(row: dict[str, Any]) -> datetime:
-    return dt_util.utc_from_timestamp(row["start"])
-
-
-def simulated(sim: Simulator, code: str, hour: datetime, counter: str) -> float:
-    """The simulator's energy counter over one hour."""
-    end = sim.state(code, at=(hour + HOUR).timestamp()).total[counter]
-    return end - sim.state(code, at=hour.timestamp()).total[counter]
-
-
-def assert_matches_simulator(sim: Simulator, code: str, rows: dict[str, list[dict[str, Any]]]):
-    """Every hour's sum increase equals the simulator's counters; no gap anywhere."""
-    assert set(rows) == set(COUNTERS)
-    for kind, kind_rows in rows.items():
-        starts = [start_of(row) for row in kind_rows]
-        assert starts == [starts[0] + n * HOUR for n in range(len(starts))], kind
-        previous = kind_rows[0]["sum"] - kind_rows[0]["state"]
-        for row in kind_rows:
-            expected = simulated(sim, code, start_of(row), COUNTERS[kind])
-            assert row["sum"] - previous == pytest.approx(expected, abs=TOLERANCE), (kind, row)
-            assert row["state"] == pytest.approx(expected, abs=TOLERANCE)
-            previous = row["sum"]
-
-
-def last_complete_hour() -> datetime:
-    return dt_util.utcnow().replace(minute=0, second=0, microsecond=0) - HOUR
 
 
 @pytest.mark.freeze_time(START)

@@ -19,24 +19,23 @@ from homeassistant.util import dt as dt_util
 from custom_components.fusionsolar.api import FiveMinuteKpi
 from custom_components.fusionsolar.diagnostics import async_get_config_entry_diagnostics
 from custom_components.fusionsolar.history import FIRST_RUN_DELAY, PlantClock
+from tests.conftest import advance_recorded as advance
 from tests.conftest import entry_for
-from tests.simulator import Simulator
-from tests.simulator.testing import NbiTestClient
-from tests.test_history import (
+from tests.conftest import setup_integration as setup_entry
+from tests.harness.statistics import (
     AMSTERDAM,
     COUNTERS,
     FIVE_MINUTES,
     START,
-    advance,
     assert_matches_simulator,
-    auto_enable_custom_integrations,  # noqa: F401  (starts the recorder first)
     last_complete_hour,
     restart,
-    setup_entry,
     simulated,
     start_of,
     stored,
 )
+from tests.simulator import Simulator
+from tests.simulator.testing import NbiTestClient
 
 
 def history_warnings(caplog: pytest.LogCaptureFixture) -> list[str]:

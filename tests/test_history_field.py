@@ -12,22 +12,22 @@ from homeassistant.components.recorder import Recorder
 from homeassistant.core import HomeAssistant
 from homeassistant.util import dt as dt_util
 
-from benchmarks.scenarios import FIELD_SIMULATOR
-from benchmarks.statistics import CHECKED_PLANTS, hours_lost
 from custom_components.fusionsolar.history import FIRST_RUN_DELAY
+from tests.conftest import advance_recorded as advance
 from tests.conftest import entry_for
-from tests.simulator import Simulator
-from tests.test_history import (
+from tests.conftest import setup_integration as setup_entry
+from tests.harness.scenarios import FIELD_SIMULATOR
+from tests.harness.statistics import (
     AMSTERDAM,
+    CHECKED_PLANTS,
     FIVE_MINUTES,
     HOUR,
     START,
-    advance,
-    auto_enable_custom_integrations,  # noqa: F401  (starts the recorder first)
+    hours_lost,
     last_complete_hour,
     restart,
-    setup_entry,
 )
+from tests.simulator import Simulator
 
 HISTORY_DAYS = 4
 

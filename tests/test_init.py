@@ -8,6 +8,7 @@ from freezegun.api import FrozenDateTimeFactory
 from homeassistant.config_entries import ConfigEntryState
 from homeassistant.core import HomeAssistant
 from homeassistant.helpers import device_registry as dr
+from homeassistant.helpers import entity_registry as er
 from pytest_homeassistant_custom_component.common import MockConfigEntry
 
 from custom_components.fusionsolar import async_remove_config_entry_device
@@ -22,8 +23,21 @@ async def test_load_unload(
 ) -> None:
     entry = init_integration
     assert entry.state is ConfigEntryState.LOADED
-    states = hass.states.async_all()
-    assert len(states) > 10
+    # Every enabled entity of the entry has a state, and nothing else does.
+    entities = er.async_entries_for_config_entry(er.async_get(hass), entry.entry_id)
+    enabled = {entity.entity_id for entity in entities if not entity.disabled}
+    assert {state.entity_id for state in hass.states.async_all()} == enabled
+    # The plant and each of the simulator's devices got entities.
+    devices = dr.async_get(hass)
+    with_entities = {
+        identifier
+        for entity in entities
+        if entity.device_id and (device := devices.async_get(entity.device_id))
+        for domain, identifier in device.identifiers
+        if domain == DOMAIN
+    }
+    plant = simulator.plants[0]
+    assert with_entities == {plant.code} | {device.sn for device in plant.devices}
     assert await hass.config_entries.async_unload(entry.entry_id)
     await hass.async_block_till_done()
     assert entry.state is ConfigEntryState.NOT_LOADED

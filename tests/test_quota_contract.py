@@ -1,9 +1,9 @@
 """The quota contract, measured: simulated days of the real integration in Home Assistant.
 
-`benchmarks/harness.py` drives the entry against the simulator on an accelerated clock
+`tests/harness/dayrun.py` drives the entry against the simulator on an accelerated clock
 (freezegun; the simulator, the quota governor and the coordinators follow it) and
 reads what the simulator's call log and the entities show. The documented figures
-(README, "Calls per hour") come from `benchmarks/scenarios.py`.
+(README, "Calls per hour") come from `tests/harness/scenarios.py`.
 """
 
 from __future__ import annotations
@@ -15,15 +15,15 @@ from freezegun.api import FrozenDateTimeFactory
 from homeassistant.core import HomeAssistant
 from homeassistant.helpers import issue_registry as ir
 
-from benchmarks.harness import AGE_TARGET, FaultAt, Scenario, start_run
-from benchmarks.scenarios import (
+from custom_components.fusionsolar.api.const import TOKEN_RENEW_AFTER, Endpoint
+from custom_components.fusionsolar.const import DOMAIN, STALE_AFTER
+from tests.harness.dayrun import AGE_TARGET, FaultAt, Scenario, start_run
+from tests.harness.scenarios import (
     FIELD_SIMULATOR,
     documented_calls_per_hour,
     documented_calls_per_refresh,
     documented_calls_per_start,
 )
-from custom_components.fusionsolar.api.const import TOKEN_RENEW_AFTER, Endpoint
-from custom_components.fusionsolar.const import DOMAIN, STALE_AFTER
 
 LOGOUTS = (Endpoint.LEGACY_LOGOUT, Endpoint.V7_LOGOUT)
 LISTS = (Endpoint.V7_PLANTS, Endpoint.DEV_LIST, Endpoint.V7_DEVICES)

@@ -2,21 +2,18 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
-from typing import Any
-
 import pytest
 from freezegun.api import FrozenDateTimeFactory
 from homeassistant.core import HomeAssistant
 from homeassistant.helpers import issue_registry as ir
 from homeassistant.setup import async_setup_component
-from pytest_homeassistant_custom_component.common import MockConfigEntry, async_fire_time_changed
 from pytest_homeassistant_custom_component.typing import ClientSessionGenerator
 
 from custom_components.fusionsolar.api import Endpoint
 from custom_components.fusionsolar.const import CONF_PLANTS, DOMAIN
-from tests.conftest import entry_for
-from tests.simulator import Simulator
+from tests.conftest import advance as _advance
+from tests.conftest import repair_issues as _issues
+from tests.conftest import setup_integration as _setup
 from tests.simulator.config import Account
 from tests.simulator.pytest_plugin import SimulatorFactory
 
@@ -27,29 +24,6 @@ START = "2025-06-02 10:02:00+00:00"
 def frozen(freezer: FrozenDateTimeFactory) -> None:
     """Start every test at the same time (before the simulator starts)."""
     freezer.move_to(START)
-
-
-async def _setup(hass: HomeAssistant, sim: Simulator, **options: Any) -> MockConfigEntry:
-    entry = entry_for(sim, **options)
-    entry.add_to_hass(hass)
-    assert await hass.config_entries.async_setup(entry.entry_id)
-    await hass.async_block_till_done(wait_background_tasks=True)
-    return entry
-
-
-async def _advance(hass: HomeAssistant, freezer: FrozenDateTimeFactory, seconds: float) -> None:
-    freezer.tick(timedelta(seconds=seconds))
-    async_fire_time_changed(hass)
-    await hass.async_block_till_done(wait_background_tasks=True)
-
-
-def _issues(hass: HomeAssistant, key: str) -> list[ir.IssueEntry]:
-    registry = ir.async_get(hass)
-    return [
-        issue
-        for (domain, _), issue in registry.issues.items()
-        if domain == DOMAIN and issue.translation_key == key
-    ]
 
 
 async def test_no_v7(hass: HomeAssistant, simulator_factory: SimulatorFactory) -> None:

@@ -26,36 +26,19 @@ from custom_components.fusionsolar.account import DATA_ACCOUNTS
 from custom_components.fusionsolar.alarms import ALARM_COUNT_SENSORS
 from custom_components.fusionsolar.const import DOMAIN, STALE_AFTER
 from custom_components.fusionsolar.sensor import DEVICE_SENSORS, PLANT_SENSORS
-from tests.conftest import entry_for
+from tests.conftest import PLANT, SUNNY, entry_for, next_refresh
+from tests.conftest import setup_integration as setup_entry
 from tests.simulator import Account, Simulator
 from tests.simulator.const import REAL_KPI_KEYS
 from tests.simulator.kpis import device_item
 
-# A sunny June morning in the plant's time zone (Europe/Amsterdam, UTC+2).
-SUNNY = "2026-06-18 08:02:00+00:00"
-PLANT = "sensor.plant_1"
 ALL_DEVICES = ["inverter", "battery", "meter", "power_sensor", "emi"]
-
-
-async def setup_entry(hass: HomeAssistant, sim: Simulator, **options: Any) -> MockConfigEntry:
-    entry = entry_for(sim, **options)
-    entry.add_to_hass(hass)
-    assert await hass.config_entries.async_setup(entry.entry_id)
-    await hass.async_block_till_done()
-    return entry
 
 
 def value(hass: HomeAssistant, entity_id: str) -> float:
     state = hass.states.get(entity_id)
     assert state is not None, entity_id
     return float(state.state)
-
-
-async def next_refresh(hass: HomeAssistant, freezer: FrozenDateTimeFactory) -> None:
-    """Move to just after the next cloud refresh and let the coordinators run."""
-    freezer.tick(timedelta(minutes=5))
-    async_fire_time_changed(hass)
-    await hass.async_block_till_done(wait_background_tasks=True)
 
 
 @pytest.mark.freeze_time(SUNNY)

@@ -11,8 +11,9 @@ from homeassistant.const import STATE_UNAVAILABLE, STATE_UNKNOWN
 from homeassistant.core import HomeAssistant
 
 from custom_components.fusionsolar.const import DOMAIN
+from tests.conftest import PLANT, SUNNY, next_refresh
+from tests.conftest import setup_integration as setup_entry
 from tests.simulator import Simulator
-from tests.test_sensor import PLANT, SUNNY, next_refresh, setup_entry
 
 PLANT_REALTIME = "vpp/plantRealtimeKpi"
 

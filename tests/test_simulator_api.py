@@ -2,44 +2,21 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any
 
-import aiohttp
 import pytest
 
-from tests.simulator import Account, Simulator, SimulatorConfig
-from tests.simulator.testing import FakeClock, NbiTestClient
-
-PLANT = "NE=33554432"
-INVERTER_ID = 1000000033554433
-BATTERY_ID = 1000000033554434
-METER_ID = 1000000033554435
-INVERTER_DN = "NE=33554433"
-BATTERY_DN = "NE=33554434"
-
-Factory = Callable[..., Awaitable[tuple[Simulator, NbiTestClient, FakeClock]]]
+from tests.conftest import BATTERY_DN, BATTERY_ID, INVERTER_DN, INVERTER_ID, METER_ID
+from tests.conftest import PLANT_CODE as PLANT
+from tests.conftest import StartSimulator as Factory
+from tests.simulator import Account
+from tests.simulator.testing import NbiTestClient
 
 
 @pytest.fixture
-async def make(socket_enabled: None) -> AsyncIterator[Factory]:
+def make(simulators_on_fake_clock: Factory) -> Factory:
     """Start simulators on a fake clock; yields a factory (sim, client, clock)."""
-    sims: list[Simulator] = []
-    session = aiohttp.ClientSession()
-
-    async def factory(
-        clock: FakeClock | None = None, **config: Any
-    ) -> tuple[Simulator, NbiTestClient, FakeClock]:
-        clk = clock or FakeClock.at(2025, 6, 18, 12, 1)
-        sim = Simulator(SimulatorConfig(**config), clock=clk)
-        await sim.start()
-        sims.append(sim)
-        return sim, NbiTestClient(sim, session), clk
-
-    yield factory
-    await session.close()
-    for sim in sims:
-        await sim.stop()
+    return simulators_on_fake_clock
 
 
 async def test_login_returns_token_in_header_and_cookie(make: Factory) -> None:
@@ -53,7 +30,6 @@ async def test_login_returns_token_in_header_and_cookie(make: Factory) -> None:
         assert token.startswith("x-")
         assert f"XSRF-TOKEN={token}" in response.headers["set-cookie"]
     assert client.tokens["legacy"] != client.tokens["v7"]
-    assert True
 
 
 async def test_requests_need_token_of_their_family(make: Factory) -> None:

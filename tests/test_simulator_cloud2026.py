@@ -7,13 +7,14 @@ Section numbers are those of /work/shared/spec/SmartPVMS-26.2-NBI-digest.md (Par
 from __future__ import annotations
 
 import itertools
-from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any
 
-import aiohttp
 import pytest
 
-from tests.simulator import FIELD_QUIRKS, Account, Quirks, Simulator, SimulatorConfig, const
+from tests.conftest import INVERTER_DN, Started
+from tests.conftest import PLANT_CODE as PLANT
+from tests.conftest import StartSimulator as Factory
+from tests.simulator import FIELD_QUIRKS, Account, Quirks, SimulatorConfig, const
 from tests.simulator.__main__ import parse_args
 from tests.simulator.config import CloudOptions
 from tests.simulator.flowcontrol import dynamic_budget, static_budget
@@ -23,12 +24,8 @@ from tests.simulator.testing import FakeClock, NbiTestClient
 HISTORY = "/rest/openapi/pvms/nbi/v1/device/history"
 BATTERY_MODE = "/rest/openapi/pvms/nbi/v1/configuration/battery-mode"
 POWER_MODE = "/rest/openapi/pvms/nbi/v1/configuration/active-power-control-mode"
-PLANT = "NE=33554432"
-INVERTER_DN = "NE=33554433"
 HOUR_MS = 3_600_000
 
-Started = tuple[Simulator, NbiTestClient, FakeClock]
-Factory = Callable[..., Awaitable[Started]]
 
 # §5.1.2.2 Table 5-1 (revised in 26.2.0)
 INVERTER_STATES = frozenset(
@@ -89,10 +86,8 @@ PLANT_HOUR_KEYS = frozenset(
 
 
 @pytest.fixture
-async def make(socket_enabled: None) -> AsyncIterator[Factory]:
+def make(simulators_on_fake_clock: Factory) -> Factory:
     """Start cloud-2026 simulators on a fake clock (a Monday in June, 12:01 local)."""
-    sims: list[Simulator] = []
-    session = aiohttp.ClientSession()
 
     async def factory(
         clock: FakeClock | None = None, *, login: bool = True, **config: Any
@@ -100,18 +95,12 @@ async def make(socket_enabled: None) -> AsyncIterator[Factory]:
         clk = clock or FakeClock.at(2026, 6, 15, 12, 1)
         config.setdefault("profile", "cloud-2026")
         config.setdefault("alarm_rate_per_day", 0.0)
-        sim = Simulator(SimulatorConfig(**config), clock=clk)
-        await sim.start()
-        sims.append(sim)
-        client = NbiTestClient(sim, session)
+        sim, client, clk = await simulators_on_fake_clock(clk, **config)
         if login:
             assert (await client.login()).status == 200
         return sim, client, clk
 
-    yield factory
-    await session.close()
-    for sim in sims:
-        await sim.stop()
+    return factory
 
 
 async def ok(client: NbiTestClient, name: str, body: dict[str, Any]) -> Any:

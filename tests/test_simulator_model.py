@@ -2,51 +2,24 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Awaitable, Callable
 from datetime import timedelta
+from functools import partial
 from typing import Any
 
-import aiohttp
 import pytest
 
+from tests.conftest import BATTERY_DN, BATTERY_ID, INVERTER_DN, INVERTER_ID, METER_ID
+from tests.conftest import PLANT_CODE as PLANT
+from tests.conftest import StartSimulator as Factory
 from tests.simulator import DeviceSpec, Simulator, SimulatorConfig
 from tests.simulator.model import COUNTERS, SLOT
 from tests.simulator.testing import FakeClock, NbiTestClient
 
-PLANT = "NE=33554432"
-INVERTER_ID = 1000000033554433
-BATTERY_ID = 1000000033554434
-METER_ID = 1000000033554435
-INVERTER_DN = "NE=33554433"
-BATTERY_DN = "NE=33554434"
-
-Factory = Callable[..., Awaitable[tuple[Simulator, NbiTestClient, FakeClock]]]
-
 
 @pytest.fixture
-async def make(socket_enabled: None) -> AsyncIterator[Factory]:
-    """Start simulators on a fake clock; yields a factory (sim, client, clock)."""
-    sims: list[Simulator] = []
-    session = aiohttp.ClientSession()
-
-    async def factory(
-        clock: FakeClock | None = None, *, login: bool = True, **config: Any
-    ) -> tuple[Simulator, NbiTestClient, FakeClock]:
-        clk = clock or FakeClock.at(2025, 6, 18, 12, 1)
-        config.setdefault("alarm_rate_per_day", 0.0)
-        sim = Simulator(SimulatorConfig(**config), clock=clk)
-        await sim.start()
-        sims.append(sim)
-        client = NbiTestClient(sim, session)
-        if login:
-            await client.login("legacy")
-            await client.login("v7")
-        return sim, client, clk
-
-    yield factory
-    await session.close()
-    for sim in sims:
-        await sim.stop()
+def make(simulators_on_fake_clock: Factory) -> Factory:
+    """Start simulators on a fake clock, logged in; yields a factory (sim, client, clock)."""
+    return partial(simulators_on_fake_clock, login=True, alarm_rate_per_day=0.0)
 
 
 async def realtime(client: NbiTestClient) -> dict[str, Any]:

@@ -4,49 +4,25 @@ from __future__ import annotations
 
 import json
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable
-from typing import Any
+from functools import partial
 
 import aiohttp
 import pytest
 
+from tests.conftest import INVERTER_ID, SENSOR_ID
+from tests.conftest import PLANT_CODE as PLANT
+from tests.conftest import StartSimulator as Factory
 from tests.simulator import FAULT_KINDS, FIELD_QUIRKS, Quirks, Simulator, SimulatorConfig
 from tests.simulator.testing import FakeClock, NbiTestClient
 
-PLANT = "NE=33554432"
-INVERTER_ID = 1000000033554433
-SENSOR_ID = 1000000033554436
 REALTIME = {"plantCodes": PLANT}
 PAGE = {"pageNo": 1, "pageSize": 10}
 
-Factory = Callable[..., Awaitable[tuple[Simulator, NbiTestClient, FakeClock]]]
-
 
 @pytest.fixture
-async def make(socket_enabled: None) -> AsyncIterator[Factory]:
-    """Start simulators on a fake clock; ``quirks=[...]`` switches quirks on."""
-    sims: list[Simulator] = []
-    session = aiohttp.ClientSession()
-
-    async def factory(
-        clock: FakeClock | None = None, *, login: bool = True, **config: Any
-    ) -> tuple[Simulator, NbiTestClient, FakeClock]:
-        clk = clock or FakeClock.at(2025, 6, 18, 12, 1)  # a Wednesday
-        config.setdefault("alarm_rate_per_day", 0.0)
-        sim = Simulator(SimulatorConfig(**config), clock=clk)
-        await sim.start()
-        sims.append(sim)
-        client = NbiTestClient(sim, session)
-        if login:
-            await client.login("legacy")
-            if sim.config.v7_enabled and not sim.quirks.no_v7:
-                await client.login("v7")
-        return sim, client, clk
-
-    yield factory
-    await session.close()
-    for sim in sims:
-        await sim.stop()
+def make(simulators_on_fake_clock: Factory) -> Factory:
+    """Start simulators on a fake clock, logged in; ``quirks=[...]`` switches quirks on."""
+    return partial(simulators_on_fake_clock, login=True, alarm_rate_per_day=0.0)
 
 
 def test_profiles() -> None:

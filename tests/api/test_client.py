@@ -74,7 +74,9 @@ async def test_every_read_endpoint(make_client: ClientFactory, clock: FakeClock)
     realtime = await client.async_get_plant_realtime(codes)
     assert set(realtime) == set(codes)
     kpi = realtime[codes[0]]
-    assert kpi.health is PlantHealth.HEALTHY or kpi.health is not None
+    plant = next(p for p in sim.plants if p.code == codes[0])
+    slot = clock.now - clock.now % 300
+    assert kpi.health is PlantHealth(plant.health(slot))
     assert kpi.pv_power is not None
     assert kpi.battery_soc is not None
     station = await client.async_get_station_realtime(codes)

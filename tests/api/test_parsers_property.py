@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import math
+from collections.abc import Callable
 from typing import Any, cast
 
 import aiohttp
@@ -72,37 +74,48 @@ json_values = st.recursive(
     max_leaves=40,
 )
 
-PARSERS = [
-    m.parse_plants_legacy,
-    m.parse_plants_stations,
-    m.parse_plants_v7,
-    m.parse_devices_legacy,
-    m.parse_devices_v7,
-    m.parse_plant_realtime,
-    m.parse_station_realtime,
-    m.parse_five_minutes,
-    m.parse_hourly,
-    m.parse_alarms,
-    m.parse_dod_results,
-    m.parse_on_off_results,
-    lambda d: m.parse_device_realtime(d, 47),
-    lambda d: m.parse_device_realtime(d, 39),
-    lambda d: m.parse_device_realtime(d, None),
-    lambda d: m.parse_dispatch_command(d, 1),
-    lambda d: m.parse_dispatch_status(d, 1),
-    lambda d: m.merge_devices(m.parse_devices_legacy(d), m.parse_devices_v7(d)),
+# Each parser and the model it promises: in a list, as the values of a map, or alone.
+PARSERS: list[tuple[Callable[[Any], Any], type]] = [
+    (m.parse_plants_legacy, m.Plant),
+    (m.parse_plants_stations, m.Plant),
+    (m.parse_plants_v7, m.Plant),
+    (m.parse_devices_legacy, m.Device),
+    (m.parse_devices_v7, m.Device),
+    (m.parse_plant_realtime, m.PlantRealtimeKpi),
+    (m.parse_station_realtime, m.StationRealtimeKpi),
+    (m.parse_five_minutes, m.FiveMinuteKpi),
+    (m.parse_hourly, m.HourlyPlantKpi),
+    (m.parse_alarms, m.Alarm),
+    (m.parse_dod_results, m.DodResult),
+    (m.parse_on_off_results, m.OnOffResult),
+    (lambda d: m.parse_device_realtime(d, 47), m.DeviceRealtimeKpi),
+    (lambda d: m.parse_device_realtime(d, 39), m.DeviceRealtimeKpi),
+    (lambda d: m.parse_device_realtime(d, None), m.DeviceRealtimeKpi),
+    (lambda d: m.parse_dispatch_command(d, 1), m.DispatchCommand),
+    (lambda d: m.parse_dispatch_status(d, 1), m.DispatchStatus),
+    (lambda d: m.merge_devices(m.parse_devices_legacy(d), m.parse_devices_v7(d)), m.Device),
 ]
+
+
+def assert_typed(result: Any, model: type) -> None:
+    """A parser's result is its model, a list of it, or a map of text to it."""
+    if isinstance(result, list):
+        assert all(isinstance(item, model) for item in result), result
+    elif isinstance(result, dict):
+        assert all(isinstance(key, str) for key in result), result
+        assert all(isinstance(value, model) for value in result.values()), result
+    else:
+        assert isinstance(result, model), result
 
 
 @settings(max_examples=300, suppress_health_check=[HealthCheck.too_slow])
 @given(data=json_values)
 def test_every_parser_survives_any_json(data: Any) -> None:
-    for parser in PARSERS:
-        result = parser(data)
-        assert result is not None
+    for parser, model in PARSERS:
+        assert_typed(parser(data), model)
     # Wrapped in an item list too: exercises the per-item code paths.
-    for parser in PARSERS:
-        parser(
+    for parser, model in PARSERS:
+        wrapped = parser(
             [
                 data,
                 {
@@ -118,18 +131,24 @@ def test_every_parser_survives_any_json(data: Any) -> None:
                 },
             ]
         )
+        assert_typed(wrapped, model)
 
 
 @settings(max_examples=300)
 @given(value=scalars | json_values)
 def test_scalar_helpers(value: Any) -> None:
-    m.to_float(value)
-    m.to_int(value)
-    m.to_str(value)
-    m.to_datetime(value)
-    m.parse_health(value)
-    m.normalize_map(value)
-    m.item_list(value)
+    number = m.to_float(value)
+    assert number is None or (type(number) is float and math.isfinite(number))
+    integer = m.to_int(value)
+    assert integer is None or type(integer) is int
+    text = m.to_str(value)
+    assert text is None or (text != "" and text == text.strip())
+    moment = m.to_datetime(value)
+    assert moment is None or moment.tzinfo is not None
+    health = m.parse_health(value)
+    assert health is None or isinstance(health, m.PlantHealth)
+    assert all(isinstance(key, str) for key in m.normalize_map(value))
+    assert isinstance(m.item_list(value), list)
 
 
 def _client() -> FusionSolarClient:
@@ -182,6 +201,10 @@ def test_governor_restore_accepts_garbage(state: Any) -> None:
     gov = QuotaGovernor(clock=lambda: 1_700_000_000.0)
     gov.restore_state(state)
     gov.restore_state({"version": 1, "endpoints": {"/x": state}})
-    json.dumps(gov.export_state())
+    exported = json.loads(json.dumps(gov.export_state()))
     gov.snapshot()
-    assert gov.can_call("/x") in (True, False)
+    # Whatever it kept is a valid state: restored elsewhere, it is the same state.
+    again = QuotaGovernor(clock=lambda: 1_700_000_000.0)
+    again.restore_state(exported)
+    assert again.export_state() == exported
+    assert again.can_call("/x") == gov.can_call("/x")

@@ -14,7 +14,7 @@ from typing import Any
 from custom_components.fusionsolar.api.const import Endpoint
 from custom_components.fusionsolar.const import CONF_HISTORY_DAYS, CONF_POLL_ALARMS
 
-from .harness import FaultAt, Scenario
+from .dayrun import FaultAt, Scenario
 
 DEVICE_TYPES = 3  # inverter, battery, meter
 FIELD_SIMULATOR = {"disabled_quirks": ["no_v7", "maintenance"]}
