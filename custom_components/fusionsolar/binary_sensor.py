@@ -14,10 +14,16 @@ from homeassistant.const import EntityCategory
 from homeassistant.core import HomeAssistant
 from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 
-from .alarms import alarm_binary_sensors
 from .api import DeviceKind, PlantHealth
 from .coordinator import FusionSolarConfigEntry, PlantState, selected_plants
-from .entity import DeviceEntity, PlantEntity, as_bool, async_add_device_entities
+from .entity import (
+    AlarmEntity,
+    DeviceEntity,
+    PlantEntity,
+    alarm_entities,
+    as_bool,
+    async_add_device_entities,
+)
 
 PARALLEL_UPDATES = 0
 
@@ -165,3 +171,27 @@ class DeviceBinarySensor(DeviceEntity, BinarySensorEntity):
 
     def _shown_value(self) -> bool | None:
         return self.is_on
+
+
+# ---------------------------- issue 18: entities moved from alarms.py
+
+
+ACTIVE_ALARMS = BinarySensorEntityDescription(
+    key="active_alarms",
+    translation_key="active_alarms",
+    device_class=BinarySensorDeviceClass.PROBLEM,
+)
+
+
+class ActiveAlarmsBinarySensor(AlarmEntity, BinarySensorEntity):
+    """On while the plant has an active alarm."""
+
+    @property
+    def is_on(self) -> bool:
+        """Return whether any alarm is active."""
+        return bool(self.plant_alarms)
+
+
+def alarm_binary_sensors(entry: FusionSolarConfigEntry) -> list[ActiveAlarmsBinarySensor]:
+    """Return the active-alarm binary sensors of an entry."""
+    return alarm_entities(entry, ActiveAlarmsBinarySensor, (ACTIVE_ALARMS,))

@@ -32,19 +32,15 @@ from homeassistant.util.json import JsonValueType
 from .api import Device, DeviceKind, DispatchMode
 from .const import DOMAIN
 from .control import (
-    PlantDispatch,
     async_dispatch,
     async_set_dod,
-    checked,
     checked_dod,
-    checked_whole,
     control_client,
-    delivered,
     end_of_discharge,
     plant_locks,
-    validation_error,
 )
-from .coordinator import FusionSolarConfigEntry, selected_plants
+from .coordinator import FusionSolarConfigEntry, PlantDispatch, delivered, selected_plants
+from .errors import checked, checked_whole, validation_error
 
 SERVICE_FORCED_CHARGE = "forced_charge"
 SERVICE_FORCED_DISCHARGE = "forced_discharge"
