@@ -104,7 +104,7 @@ async def async_setup_entry(hass: HomeAssistant, entry: FusionSolarConfigEntry) 
         devices=devices,
         dispatch=dispatch,
         alarms=await async_create_alarm_coordinator(hass, entry, metadata),
-        history=async_create_history_coordinator(hass, entry, account, metadata),
+        history=async_create_history_coordinator(hass, entry, metadata),
     )
     entry.async_on_unload(entry.add_update_listener(_async_options_updated))
     _async_remove_stale_devices(hass, entry)

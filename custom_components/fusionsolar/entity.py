@@ -291,12 +291,12 @@ def async_when_ready(
 # ---------------------------- issue 18: moved from alarms.py (the base of alarm entities)
 
 
-class AlarmEntity(FusionSolarEntity[AlarmCoordinator]):
-    """An entity of a plant, fed by the alarm coordinator."""
+class PlantScopedEntity[CoordinatorT: FusionSolarCoordinator[Any]](FusionSolarEntity[CoordinatorT]):
+    """An entity on a plant's device, fed by any coordinator (alarms, tasks, history)."""
 
     def __init__(
         self,
-        coordinator: AlarmCoordinator,
+        coordinator: CoordinatorT,
         entry: FusionSolarConfigEntry,
         plant_code: str,
         description: EntityDescription,
@@ -306,6 +306,10 @@ class AlarmEntity(FusionSolarEntity[AlarmCoordinator]):
         self.plant_code = plant_code
         plant = entry.runtime_data.metadata.data.plants.get(plant_code)
         self._attr_device_info = plant_device_info(plant_code, plant)
+
+
+class AlarmEntity(PlantScopedEntity[AlarmCoordinator]):
+    """An entity of a plant, fed by the alarm coordinator."""
 
     @property
     def available(self) -> bool:

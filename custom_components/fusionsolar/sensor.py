@@ -61,6 +61,7 @@ from .entity import (
     DeviceEntity,
     FusionSolarEntity,
     PlantEntity,
+    PlantScopedEntity,
     ShownValue,
     alarm_entities,
     async_add_device_entities,
@@ -673,16 +674,13 @@ DISPATCH_STATUS = SensorEntityDescription(
 )
 
 
-class DispatchStatusSensor(FusionSolarEntity[DispatchCoordinator], SensorEntity):
+class DispatchStatusSensor(PlantScopedEntity[DispatchCoordinator], SensorEntity):
     """The state of a plant's latest forced charge/discharge task."""
 
     def __init__(self, entry: FusionSolarConfigEntry, plant_code: str) -> None:
         """Initialize the sensor on the plant's device."""
-        super().__init__(entry.runtime_data.dispatch, DISPATCH_STATUS, plant_code)
+        super().__init__(entry.runtime_data.dispatch, entry, plant_code, DISPATCH_STATUS)
         self._entry = entry
-        self.plant_code = plant_code
-        plant = entry.runtime_data.metadata.data.plants.get(plant_code)
-        self._attr_device_info = plant_device_info(plant_code, plant)
 
     async def async_added_to_hass(self) -> None:
         """Follow the tasks, and the plant refreshes for availability."""
@@ -721,17 +719,8 @@ HISTORY_BACKFILL = SensorEntityDescription(
 )
 
 
-class HistoryBackfillSensor(FusionSolarEntity[HistoryCoordinator], SensorEntity):
+class HistoryBackfillSensor(PlantScopedEntity[HistoryCoordinator], SensorEntity):
     """How much of the plant's history window is imported as statistics (100 = done)."""
-
-    def __init__(
-        self, entry: FusionSolarConfigEntry, importer: HistoryCoordinator, plant_code: str
-    ) -> None:
-        """Initialize the sensor on the plant's device."""
-        super().__init__(importer, HISTORY_BACKFILL, plant_code)
-        self._plant_code = plant_code
-        plant = entry.runtime_data.metadata.data.plants.get(plant_code)
-        self._attr_device_info = plant_device_info(plant_code, plant)
 
     @property
     def available(self) -> bool:
@@ -741,7 +730,7 @@ class HistoryBackfillSensor(FusionSolarEntity[HistoryCoordinator], SensorEntity)
     @property
     def native_value(self) -> float | None:
         """Return the imported share of the window, unknown before the first run."""
-        return self.coordinator.progress.get(self._plant_code)
+        return self.coordinator.progress.get(self.plant_code)
 
 
 def history_sensors(
@@ -751,4 +740,4 @@ def history_sensors(
     importer = entry.runtime_data.history
     if importer is None:
         return []
-    return [HistoryBackfillSensor(entry, importer, code) for code in plant_codes]
+    return [HistoryBackfillSensor(importer, entry, code, HISTORY_BACKFILL) for code in plant_codes]

@@ -20,7 +20,6 @@ from homeassistant.core import HomeAssistant, callback
 from homeassistant.helpers.recorder import get_instance
 from homeassistant.util import dt as dt_util
 
-from ..account import FusionSolarAccount
 from ..api import (
     Endpoint,
     FiveMinuteKpi,
@@ -63,15 +62,12 @@ from .base import FusionSolarCoordinator, MetadataCoordinator, selected_plants
 
 @callback
 def async_create_history_coordinator(
-    hass: HomeAssistant,
-    entry: ConfigEntry,
-    account: FusionSolarAccount,
-    metadata: MetadataCoordinator,
+    hass: HomeAssistant, entry: ConfigEntry, metadata: MetadataCoordinator
 ) -> HistoryCoordinator | None:
     """Return the entry's history import, or None when the recorder is not loaded."""
     if "recorder" not in hass.config.components:
         return None
-    return HistoryCoordinator(hass, entry, account, metadata)
+    return HistoryCoordinator(hass, entry, metadata)
 
 
 class HistoryCoordinator(FusionSolarCoordinator[dict[str, float]]):
@@ -83,14 +79,11 @@ class HistoryCoordinator(FusionSolarCoordinator[dict[str, float]]):
     """
 
     def __init__(
-        self,
-        hass: HomeAssistant,
-        entry: ConfigEntry,
-        account: FusionSolarAccount,
-        metadata: MetadataCoordinator,
+        self, hass: HomeAssistant, entry: ConfigEntry, metadata: MetadataCoordinator
     ) -> None:
         """Initialize the import; nothing runs before `async_start`."""
-        super().__init__(hass, entry, account, "history", timedelta(seconds=FIRST_RUN_DELAY))
+        first_run = timedelta(seconds=FIRST_RUN_DELAY)
+        super().__init__(hass, entry, metadata.account, "history", first_run)
         self.entry = entry
         self.metadata = metadata
         self.progress: dict[str, float] = {}
