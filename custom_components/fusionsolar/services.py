@@ -4,8 +4,9 @@ Every action targets plant or battery devices (a battery stands for its plant wh
 a plant is needed) and needs an administrator. Input is fully checked before anything
 is sent, and refused with a translated error naming the field as the action shows it
 (numbers are taken as given, never truncated); see `control.py` for the commands and
-their errors. A forced discharge to a target below the batteries' end-of-discharge level
-(100 % - depth of discharge) is refused: the batteries would stop there anyway.
+`errors.py` for their errors. A forced discharge to a target below the batteries'
+end-of-discharge level (100 % - depth of discharge) is refused: the batteries would stop
+there anyway.
 """
 
 from __future__ import annotations
