@@ -91,7 +91,7 @@ async def async_setup_entry(hass: HomeAssistant, entry: FusionSolarConfigEntry) 
     if not await metadata.async_start_from_store():
         await metadata.async_config_entry_first_refresh()
     plants = PlantCoordinator(hass, entry, account, metadata, "plants")
-    devices = DeviceCoordinator(hass, entry, account, metadata)
+    devices = DeviceCoordinator(hass, entry, metadata)
     await plants.async_config_entry_first_refresh()
     await devices.async_config_entry_first_refresh()
     dispatch = DispatchCoordinator(hass, entry, account)

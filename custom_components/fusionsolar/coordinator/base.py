@@ -406,14 +406,10 @@ class DeviceCoordinator(_CloudRefreshCoordinator[dict[str, DeviceState]]):
     """Real-time device KPIs, one call per device type and 100 devices."""
 
     def __init__(
-        self,
-        hass: HomeAssistant,
-        entry: ConfigEntry,
-        account: FusionSolarAccount,
-        metadata: MetadataCoordinator,
+        self, hass: HomeAssistant, entry: ConfigEntry, metadata: MetadataCoordinator
     ) -> None:
-        """Initialize the coordinator."""
-        super().__init__(hass, entry, account, metadata, "devices")
+        """Initialize the coordinator (the account is the metadata's)."""
+        super().__init__(hass, entry, metadata.account, metadata, "devices")
         self._group_fetched: dict[tuple[str, ...], datetime] = {}
         self._group_interval: dict[tuple[str, ...], timedelta] = {}
         self._group_retried: dict[tuple[str, ...], datetime] = {}
