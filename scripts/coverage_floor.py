@@ -22,8 +22,6 @@ PACKAGE = "custom_components/fusionsolar/"
 FLOORS: dict[str, float] = {
     "custom_components/fusionsolar/api/client.py": 90.7,
     "custom_components/fusionsolar/api/quota.py": 93.1,
-    "custom_components/fusionsolar/control.py": 88.4,
-    "custom_components/fusionsolar/coordinator.py": 94.6,
     "custom_components/fusionsolar/history.py": 92.7,
 }
 

@@ -25,6 +25,7 @@ from custom_components.fusionsolar.api import (
     AuthenticationError,
     CommunicationError,
     DispatchMode,
+    DuplicateRequestError,
     FusionSolarClient,
     FusionSolarError,
     InvalidRequestError,
@@ -33,7 +34,8 @@ from custom_components.fusionsolar.api import (
     QuotaWouldExceed,
 )
 from custom_components.fusionsolar.const import DOMAIN, EVENT_DISPATCH_FINISHED
-from custom_components.fusionsolar.control import control_error, store_key
+from custom_components.fusionsolar.errors import control_error
+from custom_components.fusionsolar.stores import EntryStore, entry_store_key
 from tests.conftest import advance_minutes as advance
 from tests.conftest import entity_id_of as entity_id
 from tests.conftest import entry_for
@@ -564,9 +566,10 @@ async def test_item21_stored_tasks_restored(
     """Tasks stored by an older version (stopped flag) and broken ones."""
     entry = entry_for(simulator)
     code = simulator.plants[0].code
-    hass_storage[store_key(entry.entry_id)] = {
+    key = entry_store_key(EntryStore.DISPATCH, entry.entry_id)
+    hass_storage[key] = {
         "version": 1,
-        "key": store_key(entry.entry_id),
+        "key": key,
         "data": {
             "plants": {
                 code: {
@@ -624,7 +627,7 @@ async def test_item21_status_of_idle_plant_and_of_a_discharge(
         (QuotaWouldExceed(CHARGE, 30), "control_quota"),
         (InvalidRequestError(fail_code=20040), "control_rejected"),
         (CommunicationError("Request timed out"), "control_communication"),
-        (FusionSolarError(fail_code=20048), "duplicate_request"),
+        (DuplicateRequestError(fail_code=20048), "duplicate_request"),
     ],
 )
 def test_item21_client_errors_keep_their_meaning(error: FusionSolarError, key: str) -> None:

@@ -51,7 +51,7 @@ def test_item21_coverage_floor_passes_at_the_floors(tmp_path: Path) -> None:
     """Every module at the target, listed ones at their floor: success."""
     report = _report(
         custom_components__fusionsolar__sensor=95.0,
-        custom_components__fusionsolar__control=floor.FLOORS[f"{PKG}/control.py"],
+        custom_components__fusionsolar__history=floor.FLOORS[f"{PKG}/history.py"],
         tests__test_sensor=10.0,  # not part of the integration: ignored
     )
     result = _run(tmp_path, report)
@@ -61,16 +61,16 @@ def test_item21_coverage_floor_passes_at_the_floors(tmp_path: Path) -> None:
 
 def test_item21_coverage_floor_fails_below_target_or_floor(tmp_path: Path) -> None:
     """An unlisted module under 95 % and a listed one under its floor both fail, by name."""
-    control = floor.FLOORS[f"{PKG}/control.py"]
+    history = floor.FLOORS[f"{PKG}/history.py"]
     report = _report(
         custom_components__fusionsolar__sensor=94.99,
-        custom_components__fusionsolar__control=control - 0.05,
+        custom_components__fusionsolar__history=history - 0.05,
         custom_components__fusionsolar__entity=100.0,
     )
     result = _run(tmp_path, report)
     assert result.returncode == 1
     assert f"{PKG}/sensor.py: 94.99 % < 95.0 %" in result.stderr
-    assert f"{PKG}/control.py: {control - 0.05:.2f} % < {control:.1f} %" in result.stderr
+    assert f"{PKG}/history.py: {history - 0.05:.2f} % < {history:.1f} %" in result.stderr
     assert "entity.py" not in result.stderr
 
 

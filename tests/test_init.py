@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import replace
+from typing import Any
 
 from freezegun.api import FrozenDateTimeFactory
 from homeassistant.config_entries import ConfigEntryState
@@ -91,3 +92,22 @@ async def test_new_password_reuses_the_account_governor(
     assert again is account
     assert again.settings.password == "new-password"
     assert again.governor is init_integration.runtime_data.account.governor
+
+
+async def test_item18_3_removing_an_entry_removes_all_its_stores(
+    hass: HomeAssistant,
+    simulator: Simulator,
+    mock_config_entry: MockConfigEntry,
+    hass_storage: dict[str, Any],
+) -> None:
+    """Every per-entry store (alarms, dispatch, history offsets, lists) goes with its entry."""
+    entry_id = mock_config_entry.entry_id
+    keys = [f"{DOMAIN}.{kind}.{entry_id}" for kind in ("alarms", "dispatch", "history", "lists")]
+    for key in keys:
+        hass_storage[key] = {"version": 1, "minor_version": 1, "key": key, "data": {}}
+    mock_config_entry.add_to_hass(hass)
+    assert await hass.config_entries.async_setup(mock_config_entry.entry_id)
+    await hass.async_block_till_done()
+    assert await hass.config_entries.async_remove(entry_id)
+    await hass.async_block_till_done()
+    assert [key for key in keys if key in hass_storage] == []

@@ -7,8 +7,8 @@ from typing import Any
 from freezegun.api import FrozenDateTimeFactory
 from homeassistant.core import HomeAssistant
 
-from benchmarks.harness import AGE_TARGET, Scenario, start_run
 from custom_components.fusionsolar.api.const import Endpoint
+from tests.harness.dayrun import AGE_TARGET, Scenario, start_run
 
 PLANTS = 150
 

@@ -23,9 +23,8 @@ from pytest_homeassistant_custom_component.common import (
 from syrupy.assertion import SnapshotAssertion
 
 from custom_components.fusionsolar.account import DATA_ACCOUNTS
-from custom_components.fusionsolar.alarms import ALARM_COUNT_SENSORS
 from custom_components.fusionsolar.const import DOMAIN, STALE_AFTER
-from custom_components.fusionsolar.sensor import DEVICE_SENSORS, PLANT_SENSORS
+from custom_components.fusionsolar.sensor import ALARM_COUNT_SENSORS, DEVICE_SENSORS, PLANT_SENSORS
 from tests.conftest import PLANT, SUNNY, entry_for, next_refresh
 from tests.conftest import setup_integration as setup_entry
 from tests.simulator import Account, Simulator

@@ -17,21 +17,21 @@ from .account import (
     legacy_account_key,
     settings_from_data,
 )
-from .alarms import async_create_alarm_coordinator, async_remove_alarm_store, async_start_alarms
 from .api import AuthenticationError, FusionSolarError
 from .const import DOMAIN
-from .control import DispatchTracker, async_remove_dispatch_store
 from .coordinator import (
     DeviceCoordinator,
+    DispatchCoordinator,
     FusionSolarConfigEntry,
     FusionSolarRuntimeData,
     MetadataCoordinator,
     PlantCoordinator,
+    async_create_alarm_coordinator,
+    async_create_history_coordinator,
 )
-from .history import async_create_history_importer
-from .lists import ListStore
 from .repairs import async_setup_issues
 from .services import async_setup_services
+from .stores import async_remove_entry_stores
 
 PLATFORMS = [
     Platform.BINARY_SENSOR,
@@ -91,12 +91,11 @@ async def async_setup_entry(hass: HomeAssistant, entry: FusionSolarConfigEntry) 
     if not await metadata.async_start_from_store():
         await metadata.async_config_entry_first_refresh()
     plants = PlantCoordinator(hass, entry, account, metadata, "plants")
-    devices = DeviceCoordinator(hass, entry, account, metadata)
+    devices = DeviceCoordinator(hass, entry, metadata)
     await plants.async_config_entry_first_refresh()
     await devices.async_config_entry_first_refresh()
-    dispatch = DispatchTracker(hass, entry, account)
+    dispatch = DispatchCoordinator(hass, entry, account)
     await dispatch.async_load()
-    entry.async_on_unload(dispatch.async_shutdown)
 
     entry.runtime_data = FusionSolarRuntimeData(
         account=account,
@@ -105,7 +104,7 @@ async def async_setup_entry(hass: HomeAssistant, entry: FusionSolarConfigEntry) 
         devices=devices,
         dispatch=dispatch,
         alarms=await async_create_alarm_coordinator(hass, entry, metadata),
-        history=async_create_history_importer(hass, entry, account, metadata),
+        history=async_create_history_coordinator(hass, entry, metadata),
     )
     entry.async_on_unload(entry.add_update_listener(_async_options_updated))
     _async_remove_stale_devices(hass, entry)
@@ -113,10 +112,11 @@ async def async_setup_entry(hass: HomeAssistant, entry: FusionSolarConfigEntry) 
         metadata.async_add_listener(lambda: _async_remove_stale_devices(hass, entry))
     )
     await hass.config_entries.async_forward_entry_setups(entry, PLATFORMS)
-    await async_start_alarms(entry)
+    if (alarms := entry.runtime_data.alarms) is not None:
+        # Once the event entities listen; a failure leaves them unavailable.
+        await alarms.async_refresh()
     if (history := entry.runtime_data.history) is not None:
         history.async_start()
-        entry.async_on_unload(history.async_stop)
     async_setup_issues(hass, entry)
     return True
 
@@ -147,11 +147,9 @@ async def async_unload_entry(hass: HomeAssistant, entry: FusionSolarConfigEntry)
 
 
 async def async_remove_entry(hass: HomeAssistant, entry: FusionSolarConfigEntry) -> None:
-    """Log out and forget the account's learned quota when its entry is removed."""
+    """Log out, forget the account's learned quota and every store of the entry."""
     await async_get_registry(hass).async_remove(entry_account_key(entry))
-    await async_remove_alarm_store(hass, entry)
-    await async_remove_dispatch_store(hass, entry.entry_id)
-    await ListStore(hass, entry.entry_id).async_remove()
+    await async_remove_entry_stores(hass, entry.entry_id)
 
 
 async def async_remove_config_entry_device(

@@ -15,13 +15,14 @@ from homeassistant.const import EntityCategory
 from homeassistant.core import HomeAssistant
 from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 
-from .alarms import alarm_binary_sensors
 from .api import DeviceKind, DeviceRealtimeKpi, PlantHealth
 from .coordinator import FusionSolarConfigEntry, PlantState, selected_plants
 from .entity import (
+    AlarmEntity,
     CloudDataEntity,
     DeviceEntity,
     PlantEntity,
+    alarm_entities,
     as_bool,
     async_add_described_device_entities,
 )
@@ -157,3 +158,27 @@ class DeviceBinarySensor(_CloudBinarySensor[DeviceRealtimeKpi], DeviceEntity):
     def _data(self) -> DeviceRealtimeKpi | None:
         state = self.device_state
         return None if state is None else state.kpi
+
+
+# ---------------------------- issue 18: entities moved from alarms.py
+
+
+ACTIVE_ALARMS = BinarySensorEntityDescription(
+    key="active_alarms",
+    translation_key="active_alarms",
+    device_class=BinarySensorDeviceClass.PROBLEM,
+)
+
+
+class ActiveAlarmsBinarySensor(AlarmEntity, BinarySensorEntity):
+    """On while the plant has an active alarm."""
+
+    @property
+    def is_on(self) -> bool:
+        """Return whether any alarm is active."""
+        return bool(self.plant_alarms)
+
+
+def alarm_binary_sensors(entry: FusionSolarConfigEntry) -> list[ActiveAlarmsBinarySensor]:
+    """Return the active-alarm binary sensors of an entry."""
+    return alarm_entities(entry, ActiveAlarmsBinarySensor, (ACTIVE_ALARMS,))

@@ -30,15 +30,17 @@ from homeassistant.helpers.restore_state import ExtraStoredData, RestoreEntity
 from homeassistant.helpers.update_coordinator import CoordinatorEntity
 from homeassistant.util import dt as dt_util
 
-from .api import Device, DeviceKind, Plant
+from .api import Alarm, Device, DeviceKind, Plant
 from .const import DOMAIN, LOGGER, MANUFACTURER, STALE_AFTER
 from .coordinator import (
+    AlarmCoordinator,
     DeviceCoordinator,
     DeviceState,
     FusionSolarConfigEntry,
     FusionSolarCoordinator,
     PlantCoordinator,
     PlantState,
+    selected_plants,
 )
 
 DEVICE_MODELS = {
@@ -368,3 +370,53 @@ def async_when_ready(
         coordinator.async_add_listener(check) for coordinator in (runtime.metadata, runtime.plants)
     )
     entry.async_on_unload(stop_waiting)
+
+
+# ---------------------------- issue 18: moved from alarms.py (the base of alarm entities)
+
+
+class PlantScopedEntity[CoordinatorT: FusionSolarCoordinator[Any]](FusionSolarEntity[CoordinatorT]):
+    """An entity on a plant's device, fed by any coordinator (alarms, tasks, history)."""
+
+    def __init__(
+        self,
+        coordinator: CoordinatorT,
+        entry: FusionSolarConfigEntry,
+        plant_code: str,
+        description: EntityDescription,
+    ) -> None:
+        """Initialize the entity on the plant's device."""
+        super().__init__(coordinator, description, plant_code)
+        self.plant_code = plant_code
+        plant = entry.runtime_data.metadata.data.plants.get(plant_code)
+        self._attr_device_info = plant_device_info(plant_code, plant)
+
+
+class AlarmEntity(PlantScopedEntity[AlarmCoordinator]):
+    """An entity of a plant, fed by the alarm coordinator."""
+
+    @property
+    def available(self) -> bool:
+        """Return whether the alarm list was fetched (or restored)."""
+        data = self.coordinator.data
+        return super().available and data is not None and not data.pending
+
+    @property
+    def plant_alarms(self) -> list[Alarm]:
+        """Return this plant's active alarms."""
+        return self.coordinator.data.for_plant(self.plant_code) if self.coordinator.data else []
+
+
+def alarm_entities[EntityT: AlarmEntity](
+    entry: FusionSolarConfigEntry,
+    factory: type[EntityT],
+    descriptions: tuple[EntityDescription, ...],
+) -> list[EntityT]:
+    """Build an alarm entity per plant and description (none without alarm polling)."""
+    if (coordinator := entry.runtime_data.alarms) is None:
+        return []
+    return [
+        factory(coordinator, entry, code, description)
+        for code in selected_plants(entry)
+        for description in descriptions
+    ]

@@ -6,8 +6,9 @@ from homeassistant.components.event import EventEntity, EventEntityDescription
 from homeassistant.core import HomeAssistant, callback
 from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 
-from .alarms import AlarmEntity, alarm_attributes, alarm_entities
+from .alarms import alarm_attributes
 from .coordinator import FusionSolarConfigEntry
+from .entity import AlarmEntity, alarm_entities
 
 PARALLEL_UPDATES = 0
 

@@ -17,15 +17,14 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from homeassistant.core import HomeAssistant
-from homeassistant.helpers.storage import Store
 from homeassistant.util import dt as dt_util
 
 from .api import Device, Plant, StationRealtimeKpi
-from .const import DOMAIN, LOGGER
+from .const import LOGGER
+from .stores import EntryStore, entry_store
 
 REMOVE_AFTER = timedelta(days=1)
 ABSENT_ANSWERS_TO_REMOVE = 2
-STORAGE_VERSION = 1
 
 
 @dataclass(slots=True)
@@ -111,9 +110,7 @@ class ListStore:
 
     def __init__(self, hass: HomeAssistant, entry_id: str) -> None:
         """Initialize the store."""
-        self._store: Store[dict[str, Any]] = Store(
-            hass, STORAGE_VERSION, f"{DOMAIN}.lists.{entry_id}"
-        )
+        self._store = entry_store(hass, EntryStore.LISTS, entry_id)
 
     async def async_load(self, selected: list[str]) -> Metadata | None:
         """Return the stored lists of the selected plants, if any."""
@@ -127,10 +124,6 @@ class ListStore:
     async def async_save(self, metadata: Metadata) -> None:
         """Store the lists (they change about once a day)."""
         await self._store.async_save(_to_json(metadata))
-
-    async def async_remove(self) -> None:
-        """Forget the stored lists (the entry was removed)."""
-        await self._store.async_remove()
 
 
 def _to_json(metadata: Metadata) -> dict[str, Any]:

@@ -41,8 +41,8 @@ from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 from homeassistant.helpers.typing import StateType
 from homeassistant.util import dt as dt_util
 
-from .alarms import alarm_sensors
 from .api import (
+    AlarmLevel,
     BatteryStatus,
     BatteryWorkingMode,
     CodedState,
@@ -53,22 +53,27 @@ from .api import (
     PlantRealtimeKpi,
     StationRealtimeKpi,
 )
-from .control import DispatchStatusSensor
 from .coordinator import (
     DeviceCoordinator,
+    DispatchCoordinator,
+    DispatchPhase,
     FusionSolarConfigEntry,
+    HistoryCoordinator,
     PlantState,
     selected_plants,
 )
 from .counters import CounterGuard, CounterPeriod
 from .entity import (
     UPDATED,
+    AlarmEntity,
     CloudData,
     CloudDataEntity,
     DeviceEntity,
     FusionSolarEntity,
     PlantEntity,
+    PlantScopedEntity,
     ShownValue,
+    alarm_entities,
     async_add_described_device_entities,
     async_when_ready,
     can_control,
@@ -77,7 +82,6 @@ from .entity import (
     restored_time,
     stored_time,
 )
-from .history import history_sensors
 
 PARALLEL_UPDATES = 0
 
@@ -598,3 +602,119 @@ class RefreshIntervalSensor(FusionSolarEntity[DeviceCoordinator], SensorEntity):
         """Return the longest recent interval between two device refreshes."""
         interval = self.coordinator.achieved_interval
         return None if interval is None else interval.total_seconds()
+
+
+# ---------------------------- issue 18: entities moved from alarms, control, history
+
+
+@dataclass(frozen=True, kw_only=True)
+class AlarmCountDescription(SensorEntityDescription):
+    """A sensor counting the active alarms of one level."""
+
+    level: AlarmLevel
+
+
+ALARM_COUNT_SENSORS = tuple(
+    AlarmCountDescription(
+        key=f"{level.name.lower()}_alarms",
+        translation_key=f"{level.name.lower()}_alarms",
+        state_class=SensorStateClass.MEASUREMENT,
+        suggested_display_precision=0,
+        level=level,
+    )
+    for level in AlarmLevel
+)
+
+
+class AlarmCountSensor(AlarmEntity, SensorEntity):
+    """The number of active alarms of one level on a plant."""
+
+    entity_description: AlarmCountDescription
+
+    @property
+    def native_value(self) -> int:
+        """Return the count of active alarms of this level."""
+        level = self.entity_description.level
+        return sum(1 for alarm in self.plant_alarms if alarm.level is level)
+
+
+def alarm_sensors(entry: FusionSolarConfigEntry) -> list[AlarmCountSensor]:
+    """Return the alarm count sensors of an entry."""
+    return alarm_entities(entry, AlarmCountSensor, ALARM_COUNT_SENSORS)
+
+
+DISPATCH_STATUS = SensorEntityDescription(
+    key="dispatch_status",
+    translation_key="dispatch_status",
+    device_class=SensorDeviceClass.ENUM,
+    options=[phase.value for phase in DispatchPhase],
+)
+
+
+class DispatchStatusSensor(PlantScopedEntity[DispatchCoordinator], SensorEntity):
+    """The state of a plant's latest forced charge/discharge task."""
+
+    def __init__(self, entry: FusionSolarConfigEntry, plant_code: str) -> None:
+        """Initialize the sensor on the plant's device."""
+        super().__init__(entry.runtime_data.dispatch, entry, plant_code, DISPATCH_STATUS)
+        self._entry = entry
+
+    async def async_added_to_hass(self) -> None:
+        """Follow the tasks, and the plant refreshes for availability."""
+        await super().async_added_to_hass()
+        plants = self._entry.runtime_data.plants
+        self.async_on_remove(plants.async_add_listener(self.async_write_ha_state))
+
+    @property
+    def available(self) -> bool:
+        """Return whether the account can control batteries (V7)."""
+        return self.coordinator.account.client.families.v7
+
+    @property
+    def native_value(self) -> str:
+        """Return the task's state."""
+        task = self.coordinator.plants.get(self.plant_code)
+        return DispatchPhase.IDLE.value if task is None else task.phase.value
+
+    @property
+    def extra_state_attributes(self) -> dict[str, Any] | None:
+        """Return the task's request id, energies and times."""
+        task = self.coordinator.plants.get(self.plant_code)
+        if task is None:
+            return None
+        attributes = task.as_dict()
+        del attributes["state"]
+        return attributes
+
+
+HISTORY_BACKFILL = SensorEntityDescription(
+    key="history_backfill",
+    translation_key="history_backfill",
+    native_unit_of_measurement=PERCENTAGE,
+    entity_category=EntityCategory.DIAGNOSTIC,
+    suggested_display_precision=0,
+)
+
+
+class HistoryBackfillSensor(PlantScopedEntity[HistoryCoordinator], SensorEntity):
+    """How much of the plant's history window is imported as statistics (100 = done)."""
+
+    @property
+    def available(self) -> bool:
+        """Return True: the progress is known whatever the last run met."""
+        return True
+
+    @property
+    def native_value(self) -> float | None:
+        """Return the imported share of the window, unknown before the first run."""
+        return self.coordinator.progress.get(self.plant_code)
+
+
+def history_sensors(
+    entry: FusionSolarConfigEntry, plant_codes: list[str]
+) -> list[HistoryBackfillSensor]:
+    """Return the backfill sensors of an entry (none without the recorder)."""
+    importer = entry.runtime_data.history
+    if importer is None:
+        return []
+    return [HistoryBackfillSensor(importer, entry, code, HISTORY_BACKFILL) for code in plant_codes]

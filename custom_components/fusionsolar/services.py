@@ -4,8 +4,9 @@ Every action targets plant or battery devices (a battery stands for its plant wh
 a plant is needed) and needs an administrator. Input is fully checked before anything
 is sent, and refused with a translated error naming the field as the action shows it
 (numbers are taken as given, never truncated); see `control.py` for the commands and
-their errors. A forced discharge to a target below the batteries' end-of-discharge level
-(100 % - depth of discharge) is refused: the batteries would stop there anyway.
+`errors.py` for their errors. A forced discharge to a target below the batteries'
+end-of-discharge level (100 % - depth of discharge) is refused: the batteries would stop
+there anyway.
 """
 
 from __future__ import annotations
@@ -32,19 +33,15 @@ from homeassistant.util.json import JsonValueType
 from .api import Device, DeviceKind, DispatchMode
 from .const import DOMAIN
 from .control import (
-    PlantDispatch,
     async_dispatch,
     async_set_dod,
-    checked,
     checked_dod,
-    checked_whole,
     control_client,
-    delivered,
     end_of_discharge,
     plant_locks,
-    validation_error,
 )
-from .coordinator import FusionSolarConfigEntry, selected_plants
+from .coordinator import FusionSolarConfigEntry, PlantDispatch, delivered, selected_plants
+from .errors import checked, checked_whole, validation_error
 
 SERVICE_FORCED_CHARGE = "forced_charge"
 SERVICE_FORCED_DISCHARGE = "forced_discharge"

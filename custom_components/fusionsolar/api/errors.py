@@ -194,6 +194,14 @@ class InvalidArgumentError(InvalidRequestError, ValueError):
     """The client rejected an argument before sending anything."""
 
 
+class DuplicateRequestError(InvalidRequestError):
+    """A charge/discharge request ID the cloud already has (20048)."""
+
+
+class TaskNotFoundError(InvalidRequestError):
+    """A charge/discharge task the cloud does not know (20050)."""
+
+
 class ControlFailedError(FusionSolarError):
     """A control command was accepted but failed on the system (20049, 20051, 20052)."""
 
@@ -257,6 +265,10 @@ def error_class_for(fail_code: int) -> type[FusionSolarError]:
         return ControlFailedError
     if fail_code == 20053:
         return ControlNotSupportedError
+    if fail_code == 20048:
+        return DuplicateRequestError
+    if fail_code == 20050:
+        return TaskNotFoundError
     if fail_code in _SERVER_CODES:
         return ServerError
     if fail_code in FAIL_CODE_MESSAGES:

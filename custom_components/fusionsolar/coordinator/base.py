@@ -23,7 +23,6 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import TYPE_CHECKING
 
 from homeassistant.config_entries import ConfigEntry
 from homeassistant.core import CALLBACK_TYPE, HomeAssistant, callback
@@ -32,7 +31,8 @@ from homeassistant.helpers.event import async_track_point_in_utc_time
 from homeassistant.helpers.update_coordinator import DataUpdateCoordinator, UpdateFailed
 from homeassistant.util import dt as dt_util
 
-from .api import (
+from ..account import FusionSolarAccount
+from ..api import (
     AuthenticationError,
     CommunicationError,
     DeviceList,
@@ -47,7 +47,7 @@ from .api import (
     StationRealtimeKpi,
     UnauthorizedResourceError,
 )
-from .const import (
+from ..const import (
     CLOUD_REFRESH,
     CONF_PLANTS,
     CONF_POLL_DEVICES,
@@ -58,13 +58,7 @@ from .const import (
     POLL_OFFSET,
     STALE_AFTER,
 )
-from .lists import ListStore, Metadata, merge_lists
-
-if TYPE_CHECKING:
-    from .account import FusionSolarAccount
-    from .alarms import AlarmCoordinator
-    from .control import DispatchTracker
-    from .history import HistoryImporter
+from ..lists import ListStore, Metadata, merge_lists
 
 LIST_REFRESH = timedelta(days=1)
 # A refused plant or device fetches the lists early, at most this often.
@@ -74,22 +68,6 @@ RETRY_AFTER_SECONDS = 61.0
 # A device group the cloud refuses is asked again after this, doubling up to the max.
 GROUP_BACKOFF = timedelta(minutes=30)
 GROUP_BACKOFF_MAX = timedelta(hours=6)
-
-
-@dataclass(kw_only=True)
-class FusionSolarRuntimeData:
-    """Everything a loaded config entry holds."""
-
-    account: FusionSolarAccount
-    metadata: MetadataCoordinator
-    plants: PlantCoordinator
-    devices: DeviceCoordinator
-    dispatch: DispatchTracker
-    alarms: AlarmCoordinator | None = None
-    history: HistoryImporter | None = None
-
-
-type FusionSolarConfigEntry = ConfigEntry[FusionSolarRuntimeData]
 
 
 def cloud_slot(moment: datetime) -> datetime:
@@ -117,15 +95,15 @@ def queried_plants(entry: ConfigEntry, metadata: Metadata | None) -> list[str]:
 class FusionSolarCoordinator[DataT](DataUpdateCoordinator[DataT]):
     """Shared error handling: keep data through short trouble, one log line."""
 
-    config_entry: FusionSolarConfigEntry
+    config_entry: ConfigEntry
 
     def __init__(
         self,
         hass: HomeAssistant,
-        entry: FusionSolarConfigEntry,
+        entry: ConfigEntry,
         account: FusionSolarAccount,
         name: str,
-        update_interval: timedelta,
+        update_interval: timedelta | None,
     ) -> None:
         """Initialize the coordinator."""
         super().__init__(
@@ -188,7 +166,7 @@ class _CloudRefreshCoordinator[DataT](FusionSolarCoordinator[DataT]):
     def __init__(
         self,
         hass: HomeAssistant,
-        entry: FusionSolarConfigEntry,
+        entry: ConfigEntry,
         account: FusionSolarAccount,
         metadata: MetadataCoordinator,
         name: str,
@@ -248,7 +226,7 @@ class MetadataCoordinator(FusionSolarCoordinator[Metadata]):
     """Plant list, device list and hourly plant KPIs."""
 
     def __init__(
-        self, hass: HomeAssistant, entry: FusionSolarConfigEntry, account: FusionSolarAccount
+        self, hass: HomeAssistant, entry: ConfigEntry, account: FusionSolarAccount
     ) -> None:
         """Initialize the coordinator."""
         super().__init__(hass, entry, account, "metadata", METADATA_INTERVAL)
@@ -434,14 +412,10 @@ class DeviceCoordinator(_CloudRefreshCoordinator[dict[str, DeviceState]]):
     """Real-time device KPIs, one call per device type and 100 devices."""
 
     def __init__(
-        self,
-        hass: HomeAssistant,
-        entry: FusionSolarConfigEntry,
-        account: FusionSolarAccount,
-        metadata: MetadataCoordinator,
+        self, hass: HomeAssistant, entry: ConfigEntry, metadata: MetadataCoordinator
     ) -> None:
-        """Initialize the coordinator."""
-        super().__init__(hass, entry, account, metadata, "devices")
+        """Initialize the coordinator (the account is the metadata's)."""
+        super().__init__(hass, entry, metadata.account, metadata, "devices")
         self._group_fetched: dict[tuple[str, ...], datetime] = {}
         self._group_interval: dict[tuple[str, ...], timedelta] = {}
         self._group_retried: dict[tuple[str, ...], datetime] = {}

@@ -1,0 +1,78 @@
+"""Coordinators and the runtime data of a config entry.
+
+One module per coordinator: `base` (shared error handling, the metadata, plant and
+device coordinators), `alarms`, `dispatch` (forced charge/discharge tasks) and
+`history` (statistics import). They import the client, the account and the feature
+modules' data (`alarms.py`, `history.py`, `lists.py`), never an entity or a platform.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from homeassistant.config_entries import ConfigEntry
+
+from ..account import FusionSolarAccount
+from .alarms import AlarmCoordinator, async_create_alarm_coordinator
+from .base import (
+    DeviceCoordinator,
+    DeviceState,
+    FusionSolarCoordinator,
+    MetadataCoordinator,
+    PlantCoordinator,
+    PlantState,
+    cloud_slot,
+    queried_plants,
+    selected_plants,
+    until_next_poll,
+)
+from .dispatch import (
+    AppliedDod,
+    DispatchCoordinator,
+    DispatchPhase,
+    PlantDispatch,
+    delivered,
+    idle_info,
+)
+from .history import HistoryCoordinator, async_create_history_coordinator
+
+
+@dataclass(kw_only=True)
+class FusionSolarRuntimeData:
+    """Everything a loaded config entry holds."""
+
+    account: FusionSolarAccount
+    metadata: MetadataCoordinator
+    plants: PlantCoordinator
+    devices: DeviceCoordinator
+    dispatch: DispatchCoordinator
+    alarms: AlarmCoordinator | None = None
+    history: HistoryCoordinator | None = None
+
+
+type FusionSolarConfigEntry = ConfigEntry[FusionSolarRuntimeData]
+
+__all__ = [
+    "AlarmCoordinator",
+    "AppliedDod",
+    "DeviceCoordinator",
+    "DeviceState",
+    "DispatchCoordinator",
+    "DispatchPhase",
+    "FusionSolarConfigEntry",
+    "FusionSolarCoordinator",
+    "FusionSolarRuntimeData",
+    "HistoryCoordinator",
+    "MetadataCoordinator",
+    "PlantCoordinator",
+    "PlantDispatch",
+    "PlantState",
+    "async_create_alarm_coordinator",
+    "async_create_history_coordinator",
+    "cloud_slot",
+    "delivered",
+    "idle_info",
+    "queried_plants",
+    "selected_plants",
+    "until_next_poll",
+]
