@@ -195,10 +195,14 @@ class EndpointPlan:
         return self.window / self.calls
 
     def cycle(self, calls_per_cycle: int) -> float:
-        """Shortest period of a refresh that makes ``calls_per_cycle`` calls each time."""
-        if calls_per_cycle <= self.calls:
-            return self.window
-        return self.window * math.ceil(calls_per_cycle / self.calls)
+        """Shortest period of a refresh that makes ``calls_per_cycle`` calls each time.
+
+        ``m`` refreshes fit in one (rolling) window when ``m * calls_per_cycle <= calls``.
+        """
+        calls = max(1, calls_per_cycle)
+        if calls > self.calls:
+            return self.window * math.ceil(calls / self.calls)
+        return self.window / (self.calls // calls)
 
     def as_dict(self) -> dict[str, float]:
         """For diagnostics."""

@@ -539,6 +539,8 @@ class QuotaGovernor:
         now = self.now()
         if n <= 0:
             return True
+        if self._auth_blocked and key in LOGIN_ENDPOINTS:
+            return False
         if self._delay(key, st, priority, now) > 0 or st.inflight:
             return False
         if len(st.calls) + n > self._limit_for(key, st, priority):
@@ -602,8 +604,9 @@ class QuotaGovernor:
         keys = endpoints if endpoints is not None else sorted({*ENDPOINT_KINDS, *self._limits})
         result: dict[str, EndpointPlan] = {}
         for endpoint in keys:
-            st = self._state(str(endpoint))
-            plans = [EndpointPlan(st.limit, self._window)]
+            st = self._states.get(str(endpoint))
+            limit = st.limit if st is not None else self.spec_limit(endpoint)
+            plans = [EndpointPlan(limit, self._window)]
             plans += [EndpointPlan(r.limit, r.window + self._margin) for r in self.rules(endpoint)]
             result[str(endpoint)] = max(plans, key=lambda p: p.min_interval)
         return result

@@ -1,0 +1,235 @@
+"""The governor on today's cloud (SmartPVMS 26.2): both flow-control policies, 429, 20200,
+20618 and the login guard. Issue "Today's FusionSolar cloud", flow control.
+
+Limits come from the 26.2 digest (§4.2 formulas and examples, §7.2, §3.2.2.1, §4, §7.1).
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime
+
+import pytest
+
+from custom_components.fusionsolar.api import Endpoint, QuotaGovernor, QuotaWouldExceed
+from custom_components.fusionsolar.api.errors import AuthenticationError
+from custom_components.fusionsolar.api.flowpolicy import (
+    AccountSize,
+    DataKind,
+    EndpointPlan,
+    FlowPolicy,
+    Rule,
+    dynamic_rule,
+)
+
+from .fakes import FakeClock
+
+RT = Endpoint.STATION_REAL_KPI
+DEV_RT = Endpoint.DEV_REAL_KPI
+ALARMS = Endpoint.ALARM_LIST
+REPORT = Endpoint.KPI_STATION_DAY
+HISTORY = Endpoint.NBI_DEVICE_HISTORY
+LOGIN = Endpoint.LEGACY_LOGIN
+DAY = 86400.0
+
+
+def _gov(clock: FakeClock, policy: FlowPolicy = FlowPolicy.DYNAMIC) -> QuotaGovernor:
+    return QuotaGovernor(clock=clock, sleep=clock.sleep, policy=policy)
+
+
+async def _call(gov: QuotaGovernor, endpoint: str) -> None:
+    (await gov.acquire(endpoint)).success()
+
+
+def test_flow_4_2_formulas_match_the_digest_examples() -> None:
+    """§4.2 examples: 20 and 120 plants, 20/120 inverters and meters, history rates."""
+    small = AccountSize(20, {38: 20, 47: 20})
+    large = AccountSize(120, {38: 120, 47: 120})
+    assert dynamic_rule(DataKind.PLANT_LIST, small) == Rule(34, DAY)
+    assert dynamic_rule(DataKind.PLANT_LIST, large) == Rule(44, DAY)
+    assert dynamic_rule(DataKind.DEVICE_LIST, large) == Rule(26, DAY)
+    assert dynamic_rule(DataKind.PLANT_REALTIME, large) == Rule(2, 300.0)
+    assert dynamic_rule(DataKind.DEVICE_REALTIME, small) == Rule(2, 300.0)
+    assert dynamic_rule(DataKind.DEVICE_REALTIME, large) == Rule(4, 300.0)
+    assert dynamic_rule(DataKind.ALARMS, small) == Rule(2, 1800.0)
+    assert dynamic_rule(DataKind.ALARMS, large) == Rule(4, 1800.0)
+    assert dynamic_rule(DataKind.PLANT_REPORT, small) == Rule(25, DAY)
+    assert dynamic_rule(DataKind.DEVICE_REPORT, large) == Rule(28, DAY)
+    history = dynamic_rule(DataKind.DEVICE_HISTORY, AccountSize(20, {1: 20, 17: 10}))
+    assert history.limit == 1
+    assert history.window == pytest.approx(20.0)  # "one call every 20 seconds"
+    big = dynamic_rule(DataKind.DEVICE_HISTORY, AccountSize(1200, {1: 600, 17: 600}))
+    assert big == Rule(2, 1.0)
+
+
+async def test_flow_v500r007_default_behaviour_unchanged() -> None:
+    """Without a hint the governor keeps the 2021 per-minute table only."""
+    clock = FakeClock()
+    gov = QuotaGovernor(clock=clock, sleep=clock.sleep)
+    assert gov.policy is FlowPolicy.V500R007
+    assert gov.rules(RT) == ()
+    for _ in range(10):
+        await _call(gov, RT)
+    assert not gov.can_call(RT)
+    assert gov.retry_after(RT) == pytest.approx(61.0)
+
+
+async def test_flow_4_2_plant_realtime_per_5_minutes_by_size() -> None:
+    """1 plant: ⌈1/100⌉ = 1 call per 5 minutes; 150 plants: 2 (plus the 1 s margin)."""
+    clock = FakeClock()
+    gov = _gov(clock)
+    await _call(gov, RT)
+    assert not gov.can_call(RT)
+    assert gov.retry_after(RT) == pytest.approx(301.0)
+    with pytest.raises(QuotaWouldExceed):
+        await gov.acquire(RT)
+    gov.set_account_size(150, {38: 150})
+    assert gov.can_call(RT)
+    await _call(gov, RT)
+    assert not gov.can_call(RT)
+    clock.advance(301)
+    assert gov.can_call(RT)
+
+
+async def test_flow_4_2_alarms_30_minute_budget() -> None:
+    """Alarms max(⌈plants/100⌉, Σ⌈n/100⌉) per 30 minutes: 2 for 1 plant, 2 device types."""
+    clock = FakeClock()
+    gov = _gov(clock)
+    gov.set_account_size(1, {38: 1, 39: 1})
+    await _call(gov, ALARMS)
+    clock.advance(61)
+    await _call(gov, ALARMS)
+    clock.advance(61)
+    assert gov.retry_after(ALARMS) == pytest.approx(1801.0 - 122.0)
+
+
+async def test_flow_4_2_daily_budget_is_a_rolling_day() -> None:
+    """Plant reports ⌈plants/100⌉ + 24 = 25 per day, valid whatever the day boundary."""
+    clock = FakeClock()
+    gov = _gov(clock)
+    start = clock.now
+    for _ in range(25):
+        await _call(gov, REPORT)
+        clock.advance(61)
+    assert not gov.can_call(REPORT)
+    assert clock.now + gov.retry_after(REPORT) == pytest.approx(start + DAY + 1.0)
+    await _call(gov, Endpoint.KPI_STATION_MONTH)  # each endpoint has its own budget
+
+
+async def test_flow_unknown_policy_applies_both_tables() -> None:
+    """Until the policy is known: §7.2 history 1/min and §4.2's rate, login 5/10 min."""
+    clock = FakeClock()
+    gov = _gov(clock, FlowPolicy.UNKNOWN)
+    gov.set_account_size(1500, {1: 1200})  # §4.2 alone: 2 history calls per second
+    await _call(gov, HISTORY)
+    assert gov.retry_after(HISTORY) == pytest.approx(61.0)
+    for _ in range(5):
+        await _call(gov, LOGIN)
+        clock.advance(61)
+    assert gov.retry_after(LOGIN) == pytest.approx(601.0 - 5 * 61.0)
+    plan = gov.plan([RT, HISTORY])
+    assert plan[RT] == EndpointPlan(15, 301.0)  # ⌈1500/100⌉ per 5 min beats 10/min
+    assert plan[HISTORY] == EndpointPlan(1, 61.0)
+
+
+async def test_flow_nbi_family_answering_means_todays_cloud() -> None:
+    """The first accepted call of /rest/openapi/pvms/nbi turns V500R007 into UNKNOWN."""
+    clock = FakeClock()
+    gov = QuotaGovernor(clock=clock, sleep=clock.sleep)
+    (await gov.acquire(HISTORY)).refund()  # 404 HTML: not answered, no change
+    assert gov.policy is FlowPolicy.V500R007
+    await _call(gov, HISTORY)
+    assert gov.policy is FlowPolicy.UNKNOWN
+    gov.set_policy(FlowPolicy.STATIC)
+    gov.note_cloud_2026()  # a known policy stays
+    assert gov.policy is FlowPolicy.STATIC
+
+
+async def test_flow_20618_learns_dynamic_and_the_day_is_used_up() -> None:
+    """20618 on an UNKNOWN account: the dynamic policy, the endpoint waits for the next day."""
+    clock = FakeClock()
+    gov = _gov(clock, FlowPolicy.UNKNOWN)
+    await _call(gov, Endpoint.DEV_LIST)
+    clock.advance(61)
+    retry = (await gov.acquire(Endpoint.DEV_LIST)).refused(daily=True)
+    assert gov.policy is FlowPolicy.DYNAMIC
+    assert gov.daily_budget(Endpoint.DEV_LIST) == 1
+    midnight = datetime.fromtimestamp(clock.now, UTC).replace(hour=0, minute=0, second=0)
+    assert clock.now + retry >= midnight.timestamp() + DAY
+
+
+async def test_flow_429_pauses_every_endpoint_and_is_not_learned() -> None:
+    """429: all endpoints wait 1 minute, doubling while 429s follow; limits unchanged."""
+    clock = FakeClock()
+    gov = _gov(clock)
+    slot = await gov.acquire(DEV_RT)
+    assert slot.system_refused() == pytest.approx(60.0)
+    assert gov.retry_after(ALARMS) == pytest.approx(60.0)
+    assert gov.retry_after(LOGIN) == pytest.approx(60.0)
+    assert gov.refusals(DEV_RT) == 0
+    assert gov.limit(DEV_RT) == gov.spec_limit(DEV_RT)
+    clock.advance(60)
+    assert (await gov.acquire(ALARMS)).system_refused() == pytest.approx(120.0)
+    clock.advance(120)
+    await _call(gov, RT)
+    clock.advance(61)
+    assert (await gov.acquire(LOGIN)).system_refused() == pytest.approx(60.0)
+
+
+async def test_flow_20200_busy_short_backoff_not_learned() -> None:
+    """20200 system busy: that endpoint waits 15 s (doubling), nothing is learned."""
+    clock = FakeClock()
+    gov = QuotaGovernor(clock=clock, sleep=clock.sleep)
+    slot = await gov.acquire(DEV_RT)
+    assert slot.busy() == pytest.approx(15.0)
+    assert gov.retry_after(ALARMS) == 0
+    clock.advance(15)
+    assert (await gov.acquire(DEV_RT)).busy() == pytest.approx(30.0)
+    assert gov.refusals(DEV_RT) == 0
+    assert gov.limit(DEV_RT) == 10
+
+
+async def test_flow_wrong_password_blocks_logins_until_cleared() -> None:
+    """A wrong password is never retried: logins raise before sending, even after restart."""
+    clock = FakeClock()
+    gov = _gov(clock)
+    (await gov.acquire(LOGIN)).auth_failed()
+    clock.advance(3600)
+    with pytest.raises(AuthenticationError):
+        await gov.acquire(LOGIN, wait=True)
+    assert not gov.can_call(LOGIN)
+    restarted = _gov(clock)
+    restarted.restore_state(json.loads(json.dumps(gov.export_state())))
+    with pytest.raises(AuthenticationError):
+        await restarted.acquire(Endpoint.V7_LOGIN)
+    restarted.clear_auth_block()
+    await _call(restarted, LOGIN)
+
+
+async def test_flow_policy_size_and_rolling_day_survive_restart() -> None:
+    """Policy, account size and the rolling day's calls are persisted."""
+    clock = FakeClock()
+    gov = _gov(clock, FlowPolicy.UNKNOWN)
+    gov.set_account_size(150, {38: 150})
+    gov.set_policy(FlowPolicy.DYNAMIC)
+    for _ in range(25):
+        await _call(gov, REPORT)
+        clock.advance(61)
+    restarted = QuotaGovernor(clock=clock, sleep=clock.sleep)
+    restarted.restore_state(json.loads(json.dumps(gov.export_state())))
+    assert restarted.policy is FlowPolicy.DYNAMIC
+    assert restarted.account_size.plant_hundreds == 2
+    await _call(restarted, REPORT)  # 26 per day at 150 plants
+    assert not restarted.can_call(REPORT)
+    assert restarted.flow_snapshot()["plan"][REPORT] == {
+        "calls": 26,
+        "window": DAY + 1.0,
+        "min_interval": pytest.approx((DAY + 1.0) / 26),
+    }
+
+
+def test_flow_plan_cycles() -> None:
+    """A refresh of k calls fits m times in a window when m * k <= calls."""
+    assert EndpointPlan(7, 301.0).cycle(7) == 301.0
+    assert EndpointPlan(26, 86401.0).cycle(2) == pytest.approx(86401.0 / 13)
+    assert EndpointPlan(2, 301.0).cycle(3) == 602.0
