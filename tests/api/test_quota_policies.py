@@ -7,11 +7,21 @@ Limits come from the 26.2 digest (§4.2 formulas and examples, §7.2, §3.2.2.1,
 from __future__ import annotations
 
 import json
+import math
+from collections import Counter
+from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
+from typing import Any
 
+import aiohttp
 import pytest
 
-from custom_components.fusionsolar.api import Endpoint, QuotaGovernor, QuotaWouldExceed
+from custom_components.fusionsolar.api import (
+    Endpoint,
+    FusionSolarClient,
+    QuotaGovernor,
+    QuotaWouldExceed,
+)
 from custom_components.fusionsolar.api.errors import AuthenticationError
 from custom_components.fusionsolar.api.flowpolicy import (
     AccountSize,
@@ -22,6 +32,7 @@ from custom_components.fusionsolar.api.flowpolicy import (
     dynamic_rule,
 )
 
+from .conftest import ClientFactory
 from .fakes import FakeClock
 
 RT = Endpoint.STATION_REAL_KPI
@@ -230,6 +241,97 @@ async def test_flow_policy_size_and_rolling_day_survive_restart() -> None:
 
 def test_flow_plan_cycles() -> None:
     """A refresh of k calls fits m times in a window when m * k <= calls."""
-    assert EndpointPlan(7, 301.0).cycle(7) == 301.0
-    assert EndpointPlan(26, 86401.0).cycle(2) == pytest.approx(86401.0 / 13)
+    assert EndpointPlan(7, 301.0).cycle(7) == 301.001
+    assert EndpointPlan(26, 86401.0).cycle(2) == 6646.231  # 86401 / 13, 1 ms over
     assert EndpointPlan(2, 301.0).cycle(3) == 602.0
+
+
+# --- the real client against the simulator's cloud-2026 profile ------------------------------
+
+
+@pytest.mark.parametrize(("plants", "hours"), [(1, 25), (150, 3)])
+async def test_flow_cloud2026_by_the_plan_no_refusal(
+    make_client: ClientFactory, clock: FakeClock, plants: int, hours: int
+) -> None:
+    """The real client on today's cloud at the plan's cadence: power flow and device data
+    every 5 minutes, alarms and reports within their budgets (a day and more at 1 plant;
+    150 plants: 2 batches, 7 device groups), and not one 407, 429 or 20618, nor a
+    QuotaWouldExceed from the governor (every read is ``wait=False``)."""
+    gov = QuotaGovernor(clock=clock, sleep=clock.sleep)
+    sim, client = await make_client(profile="cloud-2026", plants=plants, governor=gov)
+    gov.note_cloud_2026()  # the host is today's cloud: the policy is not known yet
+    await client.async_login()
+    codes = [plant.code for plant in sim.plants]
+    devices = await client.async_get_devices(codes)
+    sizes = Counter(device.dev_type_id for device in devices if device.dev_type_id is not None)
+    gov.set_account_size(len(codes), sizes)
+    groups = client.device_realtime_groups(devices)
+    # n each of 38, 39, 17 and one SmartAssistant: Σ⌈n/100⌉ device calls per 5 minutes
+    assert gov.account_size.type_hundreds == 3 * math.ceil(plants / 100) + 1
+    batches = math.ceil(plants / 100)
+
+    def hourly() -> Any:
+        day_ms = int(clock.now // DAY * DAY * 1000)
+        return client.async_get_plant_hourly(codes, day_ms)
+
+    def alarms() -> Any:
+        now_ms = int(clock.now * 1000)
+        return client.async_get_alarms(codes, now_ms - 3_600_000, now_ms)
+
+    async def device_data() -> None:
+        for type_id, ids in groups:
+            await client.async_get_device_realtime_group(type_id, ids)
+
+    kinds: dict[str, tuple[Callable[[], Awaitable[Any]], float]] = {
+        RT: (lambda: client.async_get_station_realtime(codes), gov.cycle(RT, batches)),
+        DEV_RT: (device_data, gov.cycle(DEV_RT, len(groups))),
+        ALARMS: (alarms, gov.cycle(ALARMS, batches)),
+        Endpoint.KPI_STATION_HOUR: (hourly, gov.cycle(Endpoint.KPI_STATION_HOUR, batches)),
+        Endpoint.DEV_LIST: (
+            lambda: client.async_get_devices(codes),
+            gov.cycle(Endpoint.DEV_LIST, batches),
+        ),
+    }
+    assert kinds[RT][1] == kinds[DEV_RT][1] == 301.001  # every 5 minutes (+ 1 s margin)
+    start = clock.now
+    due = dict.fromkeys(kinds, start)
+    due[Endpoint.DEV_LIST] += kinds[Endpoint.DEV_LIST][1]  # read once above
+    cycles = dict.fromkeys(kinds, 0)
+    while (name := min(due, key=due.__getitem__)) and due[name] < start + hours * 3600:
+        clock.advance(due[name] - clock.now)
+        read, every = kinds[name]
+        await read()  # wait=False: raises QuotaWouldExceed if the plan were too fast
+        cycles[name] += 1
+        due[name] += every
+
+    log = sim.calls
+    assert log.refused == 0
+    assert [log.count(fail_code=code) for code in (407, 429, 20618, 20200)] == [0, 0, 0, 0]
+    assert cycles[RT] == math.ceil(hours * 3600 / 301)
+    for endpoint in (RT, ALARMS, Endpoint.KPI_STATION_HOUR):
+        assert log.count(endpoint, since=start) == batches * cycles[endpoint]
+    assert log.count(DEV_RT, since=start) == len(groups) * cycles[DEV_RT]
+    if hours > 24:  # a whole day of each daily budget used: 25 reports at 1 plant
+        assert log.count(Endpoint.KPI_STATION_HOUR, since=start, until=start + DAY) == 25
+    assert gov.policy is FlowPolicy.UNKNOWN
+
+
+async def test_flow_cloud2026_login_guard_with_the_real_client(
+    make_client: ClientFactory, clock: FakeClock, http: aiohttp.ClientSession
+) -> None:
+    """After a wrong password (blocked by the client: ``slot.auth_failed()``), the real
+    client's logins fail before sending: no second wrong password reaches the cloud."""
+    gov = QuotaGovernor(clock=clock, sleep=clock.sleep)
+    sim, client = await make_client(profile="cloud-2026", governor=gov)
+    wrong = FusionSolarClient(http, sim.url, sim.username, "wrong", governor=gov)
+    with pytest.raises(AuthenticationError):
+        await wrong.async_login()
+    gov.block_auth()  # what the client does on 20400 (one line, see docs/architecture.md)
+    for _ in range(6):
+        clock.advance(600)
+        with pytest.raises(AuthenticationError):
+            await wrong.async_login(wait=True)
+    assert sim.calls.count(LOGIN, fail_code=20400) == 1
+    gov.clear_auth_block()  # the user entered the right password
+    await client.async_login()
+    await wrong.async_close()

@@ -9,9 +9,11 @@ is kept as a **rolling 24 h window**, which holds whatever the service's day bou
 (UTC or the plants' local day, as the simulator counts).
 
 :class:`FlowPolicy` says which rules the governor applies on top of its per-minute
-window (the V500R007 table, ``SPEC_LIMITS``, which is nowhere looser than §7.2):
-``V500R007`` none, ``STATIC`` the §7.2 rules, ``DYNAMIC`` the §4.2 rules, ``UNKNOWN``
-(today's cloud, policy not learned yet) both, a plan valid under either.
+window: ``V500R007`` none (the 2021 table, ``SPEC_LIMITS``), ``STATIC`` the §7.2 rules,
+``DYNAMIC`` the §4.2 rules, ``UNKNOWN`` (today's cloud, policy not learned yet) both, a
+plan valid under either. On today's cloud the per-minute window of a §7.2 endpoint
+takes §7.2's limit (also under ``DYNAMIC``: stricter than needed only for the device
+history of accounts with more than 600 devices).
 """
 
 from __future__ import annotations
@@ -202,7 +204,8 @@ class EndpointPlan:
         calls = max(1, calls_per_cycle)
         if calls > self.calls:
             return self.window * math.ceil(calls / self.calls)
-        return self.window / (self.calls // calls)
+        # in whole ms, at least 1 ms over: float sums of periods never fall short
+        return (math.floor(self.window / (self.calls // calls) * 1000) + 1) / 1000
 
     def as_dict(self) -> dict[str, float]:
         """For diagnostics."""

@@ -81,6 +81,7 @@ from .const import (
 from .errors import AuthenticationError, QuotaWouldExceed
 from .flowpolicy import (
     ENDPOINT_KINDS,
+    STATIC_PER_MINUTE,
     AccountSize,
     EndpointPlan,
     FlowPolicy,
@@ -233,7 +234,8 @@ class QuotaGovernor:
         """Create a governor; ``clock`` returns epoch seconds (default ``time.time``)."""
         self._clock = clock
         self._sleep = sleep
-        self._limits: dict[str, int] = {**SPEC_LIMITS, **(dict(limits) if limits else {})}
+        self._overrides: dict[str, int] = dict(limits) if limits else {}
+        self._limits: dict[str, int] = {**SPEC_LIMITS, **self._overrides}
         self._window = QUOTA_WINDOW + max(0.0, margin)
         self._decay_interval = decay_interval
         self._states: dict[str, _EndpointState] = {}
@@ -262,8 +264,13 @@ class QuotaGovernor:
         return self._window
 
     def spec_limit(self, endpoint: str) -> int:
-        """The documented (or configured) per-minute limit."""
-        return max(1, int(self._limits.get(str(endpoint), DEFAULT_LIMIT)))
+        """The documented (or configured) per-minute limit: §7.2's on today's cloud."""
+        key = str(endpoint)
+        if self._policy is not FlowPolicy.V500R007 and key not in self._overrides:
+            kind = ENDPOINT_KINDS.get(key)
+            if kind in STATIC_PER_MINUTE:
+                return STATIC_PER_MINUTE[kind]
+        return max(1, int(self._limits.get(key, DEFAULT_LIMIT)))
 
     def _state(self, endpoint: str) -> _EndpointState:
         key = str(endpoint)
@@ -494,7 +501,7 @@ class QuotaGovernor:
         if self._policy is not FlowPolicy.UNKNOWN or endpoint not in ENDPOINT_KINDS:
             return
         if daily or not minute_explains:
-            self._policy = FlowPolicy.DYNAMIC
+            self.set_policy(FlowPolicy.DYNAMIC)
 
     def _system_refusal(self) -> float:
         """429: pause every endpoint, longer while 429s follow; nothing is learned."""
@@ -560,11 +567,13 @@ class QuotaGovernor:
     def set_policy(self, policy: FlowPolicy) -> None:
         """Apply ``policy`` (e.g. the account is known to have the old static table)."""
         self._policy = policy
+        for key, st in self._states.items():
+            st.spec_limit = self.spec_limit(key)
 
     def note_cloud_2026(self) -> None:
         """The host is today's cloud: until the account's policy is known, apply both."""
         if self._policy is FlowPolicy.V500R007:
-            self._policy = FlowPolicy.UNKNOWN
+            self.set_policy(FlowPolicy.UNKNOWN)
 
     def set_account_size(self, plants: int, devices_by_type: Mapping[int, int]) -> None:
         """The plants and the devices per device type the account manages (§4.2)."""
@@ -610,6 +619,19 @@ class QuotaGovernor:
             plans += [EndpointPlan(r.limit, r.window + self._margin) for r in self.rules(endpoint)]
             result[str(endpoint)] = max(plans, key=lambda p: p.min_interval)
         return result
+
+    def cycle(self, endpoint: str, calls_per_cycle: int) -> float:
+        """Shortest period of a refresh making ``calls_per_cycle`` calls of ``endpoint``.
+
+        Every window counts; calls beyond a window's limit within one refresh must wait
+        for their slot (``wait=True``), as pages and batches do.
+        """
+        key = str(endpoint)
+        st = self._states.get(key)
+        limit = st.limit if st is not None else self.spec_limit(key)
+        plans = [EndpointPlan(limit, self._window)]
+        plans += [EndpointPlan(r.limit, r.window + self._margin) for r in self.rules(key)]
+        return max(plan.cycle(calls_per_cycle) for plan in plans)
 
     def flow_snapshot(self) -> dict[str, Any]:
         """Policy, size, pauses and plan, for diagnostics."""
@@ -722,7 +744,7 @@ class QuotaGovernor:
             self._policy is FlowPolicy.V500R007
             or (self._policy is FlowPolicy.UNKNOWN and policy is not FlowPolicy.V500R007)
         ):
-            self._policy = policy
+            self.set_policy(policy)
         size = data.get("account_size")
         if isinstance(size, Mapping):
             plants = _opt_int(size.get("plants"))
