@@ -156,6 +156,20 @@ async def test_flow_nbi_family_answering_means_todays_cloud() -> None:
     assert gov.policy is FlowPolicy.STATIC
 
 
+async def test_flow_calls_before_the_hint_count_in_the_new_windows() -> None:
+    """Calls made before the host was known as today's cloud still count (5 minutes)."""
+    clock = FakeClock()
+    gov = QuotaGovernor(clock=clock, sleep=clock.sleep)
+    await _call(gov, RT)
+    clock.advance(120)
+    gov.note_cloud_2026()
+    assert gov.retry_after(RT) == pytest.approx(301.0 - 120.0)
+    assert "history" in gov.export_state()["endpoints"][RT]
+    legacy = QuotaGovernor(clock=clock, sleep=clock.sleep)
+    await _call(legacy, RT)
+    assert "history" not in legacy.export_state()["endpoints"][RT]  # V500R007 state unchanged
+
+
 async def test_flow_20618_learns_dynamic_and_the_day_is_used_up() -> None:
     """20618 on an UNKNOWN account: the dynamic policy, the endpoint waits for the next day."""
     clock = FakeClock()

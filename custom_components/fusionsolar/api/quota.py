@@ -61,6 +61,7 @@ from __future__ import annotations
 import asyncio
 import math
 import time
+from bisect import bisect_right
 from collections import Counter
 from collections.abc import Awaitable, Callable, Iterable, Mapping
 from dataclasses import dataclass, field
@@ -316,22 +317,25 @@ class QuotaGovernor:
         if st.blocked_until > now:
             delay = st.blocked_until - now
         delay = max(delay, self._budget_delay(st, now), self._paused_until - now)
+        self._prune_history(endpoint, st, now)
         delay = max(delay, self._rules_delay(endpoint, st.history, now))
         limit = self._limit_for(endpoint, st, priority)
         if len(st.calls) >= limit:
             delay = max(delay, st.calls[len(st.calls) - limit] + self._window - now)
         return max(0.0, delay)
 
+    def _prune_history(self, endpoint: str, st: _EndpointState, now: float) -> None:
+        """Keep the calls any policy's windows could count (a policy learned later too)."""
+        rules = policy_rules(FlowPolicy.UNKNOWN, endpoint, self._size)
+        keep = max((rule.window for rule in rules), default=0.0) + self._margin
+        del st.history[: bisect_right(st.history, now - keep)]
+
     def _rules_delay(self, endpoint: str, calls: list[float], now: float, extra: int = 0) -> float:
         """Seconds until the policy's rules allow ``1 + extra`` more calls (0 = now)."""
-        rules = self.rules(endpoint)
-        longest = max((rule.window for rule in rules), default=0.0) + self._margin
-        while calls and calls[0] <= now - longest:
-            calls.pop(0)
         delay = 0.0
-        for rule in rules:
+        for rule in self.rules(endpoint):
             window = rule.window + self._margin
-            recent = [t for t in calls if t > now - window]
+            recent = calls[bisect_right(calls, now - window) :]
             excess = len(recent) + extra - rule.limit
             if excess >= 0:
                 oldest = recent[excess] if excess < len(recent) else now
@@ -693,6 +697,7 @@ class QuotaGovernor:
         endpoints: dict[str, Any] = {}
         for key, st in self._states.items():
             self._roll(st, now)
+            self._prune_history(key, st, now)
             endpoints[key] = {
                 "learned_limit": st.learned_limit,
                 "daily_budget": st.daily_budget,
@@ -707,8 +712,9 @@ class QuotaGovernor:
                 "budget_used_up": st.budget_used_up,
                 "day": st.day,
                 "day_calls": st.day_calls,
-                "history": list(st.history),
             }
+            if st.history and self._policy is not FlowPolicy.V500R007:
+                endpoints[key]["history"] = list(st.history)
         return {
             "version": STATE_VERSION,
             "endpoints": endpoints,
