@@ -617,12 +617,16 @@ class QuotaGovernor:
         keys = endpoints if endpoints is not None else sorted({*ENDPOINT_KINDS, *self._limits})
         result: dict[str, EndpointPlan] = {}
         for endpoint in keys:
-            st = self._states.get(str(endpoint))
-            limit = st.limit if st is not None else self.spec_limit(endpoint)
-            plans = [EndpointPlan(limit, self._window)]
-            plans += [EndpointPlan(r.limit, r.window + self._margin) for r in self.rules(endpoint)]
-            result[str(endpoint)] = max(plans, key=lambda p: p.min_interval)
+            windows = self._windows(str(endpoint))
+            result[str(endpoint)] = max(windows, key=lambda plan: plan.min_interval)
         return result
+
+    def _windows(self, key: str) -> list[EndpointPlan]:
+        """Every window of an endpoint (the minute's and the policy's), margin included."""
+        st = self._states.get(key)
+        limit = st.limit if st is not None else self.spec_limit(key)
+        plans = [EndpointPlan(limit, self._window)]
+        return plans + [EndpointPlan(r.limit, r.window + self._margin) for r in self.rules(key)]
 
     def cycle(self, endpoint: str, calls_per_cycle: int) -> float:
         """Shortest period of a refresh making ``calls_per_cycle`` calls of ``endpoint``.
@@ -630,12 +634,7 @@ class QuotaGovernor:
         Every window counts; calls beyond a window's limit within one refresh must wait
         for their slot (``wait=True``), as pages and batches do.
         """
-        key = str(endpoint)
-        st = self._states.get(key)
-        limit = st.limit if st is not None else self.spec_limit(key)
-        plans = [EndpointPlan(limit, self._window)]
-        plans += [EndpointPlan(r.limit, r.window + self._margin) for r in self.rules(key)]
-        return max(plan.cycle(calls_per_cycle) for plan in plans)
+        return max(plan.cycle(calls_per_cycle) for plan in self._windows(str(endpoint)))
 
     def flow_snapshot(self) -> dict[str, Any]:
         """Policy, size, pauses and plan, for diagnostics."""
