@@ -11,6 +11,8 @@ from typing import Final, Self
 
 LEGACY_PREFIX: Final = "/thirdData"
 V7_PREFIX: Final = "/rest/openapi/pvms/v1"
+#: Family of today's cloud (SmartPVMS 26.2 digest §1.1): history, configuration, control.
+NBI_PREFIX: Final = "/rest/openapi/pvms/nbi"
 
 #: Default port of the V7 interfaces (spec §5).
 V7_DEFAULT_PORT: Final = 27200
@@ -65,6 +67,10 @@ class Endpoint(StrEnum):
     VPP_DOD = f"{V7_PREFIX}/vpp/dod"
     VPP_DEV_ON_OFF = f"{V7_PREFIX}/vpp/devOnOff"
     SN_IS_REGISTER = f"{V7_PREFIX}/community/snIsRegister"
+    # NBI family of today's cloud (26.2 digest §1.1, Part B §2.2, §5)
+    NBI_DEVICE_HISTORY = f"{NBI_PREFIX}/v1/device/history"
+    NBI_BATTERY_MODE = f"{NBI_PREFIX}/v1/configuration/battery-mode"
+    NBI_ACTIVE_POWER_MODE = f"{NBI_PREFIX}/v1/configuration/active-power-control-mode"
 
 
 #: Documented per-minute limit of each endpoint ("access times of each NBI account per

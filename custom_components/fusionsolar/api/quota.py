@@ -35,6 +35,25 @@ One :class:`QuotaGovernor` per account (host + username), shared by every caller
   within an interval of such a raise doubles the interval (max 14 days).
 * Persistence: :meth:`export_state` / :meth:`restore_state` (JSON-serialisable), so
   learned limits, blocks and the current window survive restarts.
+
+Today's cloud (SmartPVMS 26.2, see :mod:`.flowpolicy`):
+
+* Policy. The governor starts with ``FlowPolicy.V500R007`` (the per-minute table only;
+  nothing above changes). :meth:`QuotaGovernor.note_cloud_2026` (or the first accepted
+  call of the ``/rest/openapi/pvms/nbi`` family) makes it ``UNKNOWN``: the static (§7.2)
+  and the dynamic (§4.2) rules both apply, a plan valid under either. A 20618, or a 407
+  that the per-minute window cannot explain, on a §4.2 endpoint teaches ``DYNAMIC``
+  (the static policy has neither); :meth:`QuotaGovernor.set_policy` sets it outright.
+* Rules are extra rolling windows on top of the per-minute one (5 min, 30 min, 10 min,
+  24 h, per second), each with the same safety margin; limits follow the account's size
+  (:meth:`QuotaGovernor.set_account_size`; unknown: the smallest, the strictest).
+  :meth:`QuotaGovernor.plan` gives each endpoint's fastest cadence.
+* 429 (``slot.system_refused()``): every endpoint of the account pauses, 60 s then
+  doubling while 429s follow (max 30 min); nothing is learned. 20200 busy
+  (``slot.busy()``): that endpoint backs off 15 s, doubling (max 5 min); nothing learned.
+* Logins: after a wrong password (``slot.auth_failed()``, 20400) every login raises
+  :class:`AuthenticationError` before sending, until :meth:`QuotaGovernor.clear_auth_block`
+  (new credentials from the user). Five wrong passwords lock the account for 30 min.
 """
 
 from __future__ import annotations
@@ -42,8 +61,9 @@ from __future__ import annotations
 import asyncio
 import math
 import time
+from bisect import bisect_right
 from collections import Counter
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from enum import IntEnum
@@ -55,10 +75,20 @@ from .const import (
     DEFAULT_LIMIT,
     LOGIN_ENDPOINTS,
     LOGOUT_ENDPOINTS,
+    NBI_PREFIX,
     QUOTA_WINDOW,
     SPEC_LIMITS,
 )
-from .errors import QuotaWouldExceed
+from .errors import AuthenticationError, QuotaWouldExceed
+from .flowpolicy import (
+    ENDPOINT_KINDS,
+    STATIC_PER_MINUTE,
+    AccountSize,
+    EndpointPlan,
+    FlowPolicy,
+    Rule,
+    policy_rules,
+)
 
 STATE_VERSION = 1
 DECAY_INTERVAL = 48 * 3600.0
@@ -69,6 +99,12 @@ BUDGET_PROBE_AFTER = 3600.0
 # Longest pause after refusals the minute window cannot explain (outside daily budgets).
 UNEXPLAINED_BACKOFF_MAX = 3600.0
 _CONTROL_YIELD = 0.05
+# 429 (system-wide limit): "retry after 1 minute", then longer (26.2 digest §4).
+SYSTEM_PAUSE = 60.0
+SYSTEM_PAUSE_MAX = 1800.0
+# 20200 (system busy, §7.1 #42): a short back-off of the endpoint.
+BUSY_BACKOFF = 15.0
+BUSY_BACKOFF_MAX = 300.0
 _HISTORY = 10
 
 
@@ -106,6 +142,8 @@ class _EndpointState:
     day_calls: int = 0
     total_calls: int = 0
     inflight: bool = False
+    history: list[float] = field(default_factory=list)  # calls, for the policy's rules
+    busy_streak: int = 0
     waiters: dict[Priority, int] = field(
         default_factory=lambda: {Priority.CONTROL: 0, Priority.READ: 0}
     )
@@ -154,6 +192,23 @@ class Slot:
         if self._finish():
             self._governor._refund(self)
 
+    def system_refused(self) -> float:
+        """429: the interface's system-wide limit; every endpoint pauses. Returns seconds."""
+        if self._finish():
+            return self._governor._system_refusal()
+        return self._governor.retry_after(self.endpoint)
+
+    def busy(self) -> float:
+        """20200 system busy: a short back-off of this endpoint. Returns seconds."""
+        if self._finish():
+            return self._governor._busy(self)
+        return self._governor.retry_after(self.endpoint)
+
+    def auth_failed(self) -> None:
+        """The login was answered with wrong credentials: no login until cleared."""
+        if self._finish():
+            self._governor.block_auth()
+
     def refused(self, *, daily: bool = False) -> float:
         """The server refused the call for quota; returns seconds until retry.
 
@@ -175,14 +230,22 @@ class QuotaGovernor:
         *,
         margin: float = 1.0,
         decay_interval: float = DECAY_INTERVAL,
+        policy: FlowPolicy = FlowPolicy.V500R007,
     ) -> None:
         """Create a governor; ``clock`` returns epoch seconds (default ``time.time``)."""
         self._clock = clock
         self._sleep = sleep
-        self._limits: dict[str, int] = {**SPEC_LIMITS, **(dict(limits) if limits else {})}
+        self._overrides: dict[str, int] = dict(limits) if limits else {}
+        self._limits: dict[str, int] = {**SPEC_LIMITS, **self._overrides}
         self._window = QUOTA_WINDOW + max(0.0, margin)
         self._decay_interval = decay_interval
         self._states: dict[str, _EndpointState] = {}
+        self._margin = max(0.0, margin)
+        self._policy = policy
+        self._size = AccountSize()
+        self._paused_until = 0.0
+        self._system_streak = 0
+        self._auth_blocked = False
 
     # ------------------------------------------------------------------ plumbing
 
@@ -202,8 +265,13 @@ class QuotaGovernor:
         return self._window
 
     def spec_limit(self, endpoint: str) -> int:
-        """The documented (or configured) per-minute limit."""
-        return max(1, int(self._limits.get(str(endpoint), DEFAULT_LIMIT)))
+        """The documented (or configured) per-minute limit: §7.2's on today's cloud."""
+        key = str(endpoint)
+        if self._policy is not FlowPolicy.V500R007 and key not in self._overrides:
+            kind = ENDPOINT_KINDS.get(key)
+            if kind in STATIC_PER_MINUTE:
+                return STATIC_PER_MINUTE[kind]
+        return max(1, int(self._limits.get(key, DEFAULT_LIMIT)))
 
     def _state(self, endpoint: str) -> _EndpointState:
         key = str(endpoint)
@@ -248,11 +316,31 @@ class QuotaGovernor:
         delay = 0.0
         if st.blocked_until > now:
             delay = st.blocked_until - now
-        delay = max(delay, self._budget_delay(st, now))
+        delay = max(delay, self._budget_delay(st, now), self._paused_until - now)
+        self._prune_history(endpoint, st, now)
+        delay = max(delay, self._rules_delay(endpoint, st.history, now))
         limit = self._limit_for(endpoint, st, priority)
         if len(st.calls) >= limit:
             delay = max(delay, st.calls[len(st.calls) - limit] + self._window - now)
         return max(0.0, delay)
+
+    def _prune_history(self, endpoint: str, st: _EndpointState, now: float) -> None:
+        """Keep the calls any policy's windows could count (a policy learned later too)."""
+        rules = policy_rules(FlowPolicy.UNKNOWN, endpoint, self._size)
+        keep = max((rule.window for rule in rules), default=0.0) + self._margin
+        del st.history[: bisect_right(st.history, now - keep)]
+
+    def _rules_delay(self, endpoint: str, calls: list[float], now: float, extra: int = 0) -> float:
+        """Seconds until the policy's rules allow ``1 + extra`` more calls (0 = now)."""
+        delay = 0.0
+        for rule in self.rules(endpoint):
+            window = rule.window + self._margin
+            recent = calls[bisect_right(calls, now - window) :]
+            excess = len(recent) + extra - rule.limit
+            if excess >= 0:
+                oldest = recent[excess] if excess < len(recent) else now
+                delay = max(delay, oldest + window - now)
+        return delay
 
     @staticmethod
     def _budget_delay(st: _EndpointState, now: float) -> float:
@@ -280,6 +368,10 @@ class QuotaGovernor:
         ``wait=True`` sleeps until one is (at most ``max_wait`` seconds, else raises).
         """
         key = str(endpoint)
+        if self._auth_blocked and key in LOGIN_ENDPOINTS:
+            raise AuthenticationError(
+                "Login blocked after a wrong password: re-enter the credentials", endpoint=key
+            )
         st = self._state(key)
         start = self.now()
         registered = False
@@ -298,6 +390,7 @@ class QuotaGovernor:
                 control_ahead = priority is Priority.READ and st.waiters[Priority.CONTROL] > 0
                 if delay <= 0 and not control_ahead:
                     st.calls.append(now)
+                    st.history.append(now)
                     st.day_calls += 1
                     st.total_calls += 1
                     if st.daily_budget is not None and st.day_calls >= st.daily_budget:
@@ -331,6 +424,7 @@ class QuotaGovernor:
             else:
                 st.calls[index] = now
                 st.calls.sort()
+                _replace(st.history, slot.time, now)
                 slot.time = now
         st.inflight = False
         waiting, st.released = st.released, []
@@ -344,12 +438,17 @@ class QuotaGovernor:
             st.calls.remove(slot.time)
         except ValueError:
             return
+        _replace(st.history, slot.time, None)
         st.day_calls = max(0, st.day_calls - 1)
         st.total_calls = max(0, st.total_calls - 1)
 
     def _accepted(self, slot: Slot) -> None:
         st = self._state(slot.endpoint)
         st.unexplained_streak = 0
+        st.busy_streak = 0
+        self._system_streak = 0
+        if slot.endpoint.startswith(NBI_PREFIX):
+            self.note_cloud_2026()  # the NBI family answers: today's cloud
         if st.daily_budget is not None and st.day_calls > st.daily_budget:
             # A probe beyond the learned budget was accepted: the evidence no longer
             # holds. Forget it; a real daily limit is learned again (two refusals).
@@ -373,6 +472,12 @@ class QuotaGovernor:
         st.blocked_until = max(st.blocked_until, now + self._window)
         if key in LOGIN_ENDPOINTS or key in LOGOUT_ENDPOINTS:
             return self.retry_after(key)
+        self._learn_policy(key, daily=daily, minute_explains=others >= st.limit)
+        rules_wait = self._rules_delay(key, _without(st.history, slot.time), now)
+        if rules_wait > 0 and not daily:
+            # The policy's own windows explain it: wait for them, nothing to learn.
+            st.blocked_until = max(st.blocked_until, now + rules_wait)
+            return self.retry_after(key)
         if others > 0 and not daily:
             if others < st.limit:
                 st.learned_limit = max(1, others)
@@ -394,6 +499,28 @@ class QuotaGovernor:
             backoff = min(self._window * 2 ** (st.unexplained_streak - 1), UNEXPLAINED_BACKOFF_MAX)
             st.blocked_until = max(st.blocked_until, now + backoff)
         return self.retry_after(key)
+
+    def _learn_policy(self, endpoint: str, *, daily: bool, minute_explains: bool) -> None:
+        """A 20618, or a 407 the minute cannot explain, on a §4.2 endpoint: dynamic."""
+        if self._policy is not FlowPolicy.UNKNOWN or endpoint not in ENDPOINT_KINDS:
+            return
+        if daily or not minute_explains:
+            self.set_policy(FlowPolicy.DYNAMIC)
+
+    def _system_refusal(self) -> float:
+        """429: pause every endpoint, longer while 429s follow; nothing is learned."""
+        pause = min(SYSTEM_PAUSE * 2.0**self._system_streak, SYSTEM_PAUSE_MAX)
+        self._system_streak += 1
+        self.pause_all(pause)
+        return pause
+
+    def _busy(self, slot: Slot) -> float:
+        """20200: back off this endpoint briefly, longer while it stays busy."""
+        st = self._state(slot.endpoint)
+        backoff = min(BUSY_BACKOFF * 2.0**st.busy_streak, BUSY_BACKOFF_MAX)
+        st.busy_streak += 1
+        st.blocked_until = max(st.blocked_until, self.now() + backoff)
+        return self.retry_after(slot.endpoint)
 
     @staticmethod
     def _learn_budget(st: _EndpointState, calls_today: int, now: float) -> None:
@@ -423,12 +550,102 @@ class QuotaGovernor:
         now = self.now()
         if n <= 0:
             return True
+        if self._auth_blocked and key in LOGIN_ENDPOINTS:
+            return False
         if self._delay(key, st, priority, now) > 0 or st.inflight:
             return False
         if len(st.calls) + n > self._limit_for(key, st, priority):
             return False
+        if self._rules_delay(key, st.history, now, extra=n - 1) > 0:
+            return False
         # One call may be a probe beyond a used-up budget (``_delay`` allowed it).
         return st.daily_budget is None or n == 1 or st.day_calls + n <= st.daily_budget
+
+    # ------------------------------------------------------------ today's cloud
+
+    @property
+    def policy(self) -> FlowPolicy:
+        """The flow-control policy applied (see :mod:`.flowpolicy`)."""
+        return self._policy
+
+    def set_policy(self, policy: FlowPolicy) -> None:
+        """Apply ``policy`` (e.g. the account is known to have the old static table)."""
+        self._policy = policy
+        for key, st in self._states.items():
+            st.spec_limit = self.spec_limit(key)
+
+    def note_cloud_2026(self) -> None:
+        """The host is today's cloud: until the account's policy is known, apply both."""
+        if self._policy is FlowPolicy.V500R007:
+            self.set_policy(FlowPolicy.UNKNOWN)
+
+    def set_account_size(self, plants: int, devices_by_type: Mapping[int, int]) -> None:
+        """The plants and the devices per device type the account manages (§4.2)."""
+        self._size = AccountSize(max(0, int(plants)), dict(devices_by_type))
+
+    @property
+    def account_size(self) -> AccountSize:
+        """The size the §4.2 rules are computed for."""
+        return self._size
+
+    def rules(self, endpoint: str) -> tuple[Rule, ...]:
+        """The policy's windows of ``endpoint`` on top of the per-minute one."""
+        return policy_rules(self._policy, str(endpoint), self._size)
+
+    def pause_all(self, seconds: float) -> None:
+        """No endpoint of the account is called for ``seconds`` (429: system-wide)."""
+        self._paused_until = max(self._paused_until, self.now() + max(0.0, seconds))
+
+    @property
+    def auth_blocked(self) -> bool:
+        """Whether logins are blocked after a wrong password."""
+        return self._auth_blocked
+
+    def block_auth(self) -> None:
+        """Block every login (a wrong password is never retried automatically)."""
+        self._auth_blocked = True
+
+    def clear_auth_block(self) -> None:
+        """Allow logins again: the user gave (new) credentials."""
+        self._auth_blocked = False
+
+    def plan(self, endpoints: Iterable[str] | None = None) -> dict[str, EndpointPlan]:
+        """Each endpoint's fastest cadence: its strictest window, margin included.
+
+        Default endpoints: every §4.2 endpoint and every one with a per-minute limit.
+        """
+        keys = endpoints if endpoints is not None else sorted({*ENDPOINT_KINDS, *self._limits})
+        result: dict[str, EndpointPlan] = {}
+        for endpoint in keys:
+            windows = self._windows(str(endpoint))
+            result[str(endpoint)] = max(windows, key=lambda plan: plan.min_interval)
+        return result
+
+    def _windows(self, key: str) -> list[EndpointPlan]:
+        """Every window of an endpoint (the minute's and the policy's), margin included."""
+        st = self._states.get(key)
+        limit = st.limit if st is not None else self.spec_limit(key)
+        plans = [EndpointPlan(limit, self._window)]
+        return plans + [EndpointPlan(r.limit, r.window + self._margin) for r in self.rules(key)]
+
+    def cycle(self, endpoint: str, calls_per_cycle: int) -> float:
+        """Shortest period of a refresh making ``calls_per_cycle`` calls of ``endpoint``.
+
+        Every window counts; calls beyond a window's limit within one refresh must wait
+        for their slot (``wait=True``), as pages and batches do.
+        """
+        return max(plan.cycle(calls_per_cycle) for plan in self._windows(str(endpoint)))
+
+    def flow_snapshot(self) -> dict[str, Any]:
+        """Policy, size, pauses and plan, for diagnostics."""
+        now = self.now()
+        return {
+            "policy": self._policy.value,
+            "account_size": self._size.as_dict(),
+            "paused_until": _iso(self._paused_until) if self._paused_until > now else None,
+            "auth_blocked": self._auth_blocked,
+            "plan": {key: plan.as_dict() for key, plan in self.plan().items()},
+        }
 
     def limit(self, endpoint: str) -> int:
         """Effective per-minute limit (learned or spec)."""
@@ -479,6 +696,7 @@ class QuotaGovernor:
         endpoints: dict[str, Any] = {}
         for key, st in self._states.items():
             self._roll(st, now)
+            self._prune_history(key, st, now)
             endpoints[key] = {
                 "learned_limit": st.learned_limit,
                 "daily_budget": st.daily_budget,
@@ -494,7 +712,16 @@ class QuotaGovernor:
                 "day": st.day,
                 "day_calls": st.day_calls,
             }
-        return {"version": STATE_VERSION, "endpoints": endpoints}
+            if st.history and self._policy is not FlowPolicy.V500R007:
+                endpoints[key]["history"] = list(st.history)
+        return {
+            "version": STATE_VERSION,
+            "endpoints": endpoints,
+            "policy": self._policy.value,
+            "account_size": self._size.as_dict(),
+            "paused_until": self._paused_until if self._paused_until > now else None,
+            "auth_blocked": self._auth_blocked,
+        }
 
     def restore_state(self, data: Mapping[str, Any] | None) -> None:
         """Merge a state from :meth:`export_state`; bad fields are ignored.
@@ -504,6 +731,7 @@ class QuotaGovernor:
         """
         if not isinstance(data, Mapping):
             return
+        self._restore_account(data)
         endpoints = data.get("endpoints")
         if not isinstance(endpoints, Mapping):
             return
@@ -511,8 +739,35 @@ class QuotaGovernor:
             if isinstance(key, str) and isinstance(raw, Mapping):
                 self._restore_endpoint(key, raw)
 
+    def _restore_account(self, data: Mapping[str, Any]) -> None:
+        """Policy (a known one wins over a guess), size, 429 pause and login block."""
+        try:
+            policy = FlowPolicy(str(data.get("policy")))
+        except ValueError:
+            policy = None
+        if policy is not None and (
+            self._policy is FlowPolicy.V500R007
+            or (self._policy is FlowPolicy.UNKNOWN and policy is not FlowPolicy.V500R007)
+        ):
+            self.set_policy(policy)
+        size = data.get("account_size")
+        if isinstance(size, Mapping):
+            plants = _opt_int(size.get("plants"))
+            devices = size.get("devices_by_type")
+            if plants is not None and isinstance(devices, Mapping):
+                self.set_account_size(plants, _int_map(devices))
+        paused = _opt_float(data.get("paused_until"))
+        if paused is not None:
+            self._paused_until = max(self._paused_until, paused)
+        if data.get("auth_blocked") is True:
+            self._auth_blocked = True
+
     def _restore_endpoint(self, key: str, raw: Mapping[str, Any]) -> None:
         st = self._state(key)
+        history = raw.get("history")
+        if isinstance(history, list):
+            restored = Counter(float(t) for t in history if _is_number(t))
+            st.history = sorted((Counter(st.history) | restored).elements())
         learned = _opt_int(raw.get("learned_limit"))
         if learned is not None and learned >= 1:
             st.learned_limit = (
@@ -563,6 +818,24 @@ class QuotaGovernor:
         self._roll(st, self.now())
 
 
+def _replace(calls: list[float], old: float, new: float | None) -> None:
+    """Move (or with ``None`` drop) one call time in a sorted list."""
+    try:
+        calls.remove(old)
+    except ValueError:
+        return
+    if new is not None:
+        calls.append(new)
+        calls.sort()
+
+
+def _without(calls: list[float], when: float) -> list[float]:
+    """A copy of ``calls`` without one call at ``when``."""
+    rest = list(calls)
+    _replace(rest, when, None)
+    return rest
+
+
 def _iso(ts: float | None) -> str | None:
     if ts is None:
         return None
@@ -574,6 +847,16 @@ def _iso(ts: float | None) -> str | None:
 
 def _is_number(value: Any) -> bool:
     return isinstance(value, int | float) and not isinstance(value, bool) and not math.isnan(value)
+
+
+def _int_map(raw: Mapping[Any, Any]) -> dict[int, int]:
+    """``{"38": 2}`` -> ``{38: 2}``; bad entries are dropped."""
+    result: dict[int, int] = {}
+    for key, value in raw.items():
+        count = _opt_int(value)
+        if str(key).isdigit() and count is not None:
+            result[int(key)] = count
+    return result
 
 
 def _opt_int(value: Any) -> int | None:
