@@ -7,9 +7,10 @@ far down after an outage. Home Assistant reads every decrease of a
 energy. So a counter sensor only ever shows:
 
 * a value at least as high as the highest it showed in the same period, or
-* a reset: a new period (day or month, Home Assistant's time zone) has begun
-  since that highest value and the new value is small (a real reset starts
-  from about zero).
+* a reset: a new period (day or month, in the plant's time zone when known,
+  else Home Assistant's) has begun since that highest value and the new value
+  is small (a real reset starts from about zero). A drop within the plant's day
+  (say at Home Assistant's midnight, hours from the plant's) is a glitch.
 
 Lifetime counters never reset; a lower value is held until the cloud catches
 up again.
@@ -26,7 +27,7 @@ enough time has passed to explain it.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime, timedelta, tzinfo
 from enum import StrEnum
 
 # A value this small (or this fraction of the previous maximum) starts a new period.
@@ -65,6 +66,7 @@ class CounterGuard:
 
     period: CounterPeriod
     max_power_kw: float | None = None
+    zone: tzinfo | None = None
     highest: float | None = None
     highest_period: str | None = None
     highest_at: datetime | None = None
@@ -73,6 +75,8 @@ class CounterGuard:
         """Return what to show for a new cloud value."""
         if value is None or value < 0:
             return self.highest
+        if self.zone is not None and local_now.tzinfo is not None:
+            local_now = local_now.astimezone(self.zone)
         current = period_key(self.period, local_now)
         if self.highest is None or value >= self.highest:
             if value == self.highest:

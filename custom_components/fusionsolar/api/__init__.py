@@ -10,12 +10,15 @@ from .const import (
     DEVICE_KPI_UNITS,
     INVERTER_STATES,
     SPEC_LIMITS,
+    ApiGeneration,
     BatteryStatus,
     BatteryWorkingMode,
     CodedState,
     DevType,
     Endpoint,
     InverterState,
+    KpiPeriod,
+    kpi_key_for,
 )
 from .errors import (
     FAIL_CODE_MESSAGES,
@@ -60,6 +63,7 @@ from .models import (
     PlantHealth,
     PlantRealtimeKpi,
     StationRealtimeKpi,
+    api_generation,
 )
 from .quota import Priority, QuotaGovernor, Slot
 from .results import BatchResult, DeviceList, Incomplete
@@ -73,6 +77,7 @@ __all__ = [
     "AlarmLevel",
     "ApiFamilies",
     "ApiFamilyUnavailableError",
+    "ApiGeneration",
     "AuthenticationError",
     "BatchResult",
     "BatteryStatus",
@@ -102,6 +107,7 @@ __all__ = [
     "InvalidArgumentError",
     "InvalidRequestError",
     "InverterState",
+    "KpiPeriod",
     "NotAnNbiHostError",
     "OnOffResult",
     "OutcomeUnknownError",
@@ -122,6 +128,8 @@ __all__ = [
     "TokenExpiredError",
     "UnauthorizedResourceError",
     "UnknownError",
+    "api_generation",
     "chunked",
     "extract_token",
+    "kpi_key_for",
 ]
