@@ -196,3 +196,13 @@ def test_devtypes_inverter_state_table_5_1_of_26_2() -> None:
     assert InverterState.from_code(40961) is InverterState.STANDBY_NO_DC_INPUT
     kpi = DeviceRealtimeKpi("1", 23093, {"inverter_state": 780.0, "run_state": 1.0})
     assert kpi.switched_on is False
+
+
+def test_daily_energy_reset_one_dst_hour_early_is_not_frozen() -> None:
+    """The plant's offset comes from its grid connection date (winter, +01:00); in summer
+    its midnight is 23:00 at that offset: the reset is still seen, not held for an hour."""
+    guard = CounterGuard(CounterPeriod.DAY, zone=timezone(timedelta(hours=1)))
+    assert guard.accept(9.0, _utc(21, 50)) == 9.0  # 23:50 CEST
+    assert guard.accept(0.05, _utc(22, 5)) == 0.05  # 00:05 CEST
+    assert guard.accept(4.0, _utc(12, 0, day=19)) == 4.0
+    assert guard.accept(0.0, _utc(12, 5, day=19)) == 4.0  # a dip at noon stays a glitch

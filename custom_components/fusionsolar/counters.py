@@ -42,6 +42,10 @@ UNKNOWN_RATE_KW = 10_000.0
 JUMP_SLACK_KWH = 1.0
 MIN_ELAPSED = timedelta(minutes=5)
 
+# A plant's zone is a fixed UTC offset (from its grid connection date): under daylight
+# saving time its midnight may come this much earlier at that offset.
+DST_SLACK = timedelta(hours=1)
+
 
 class CounterPeriod(StrEnum):
     """How often a counter legitimately resets."""
@@ -83,7 +87,7 @@ class CounterGuard:
                 return value
             if not self._is_plausible_rise(value, local_now):
                 return self.highest
-        elif not self._is_reset(value, current):
+        elif not self._is_reset(value, self._periods_now(local_now)):
             return self.highest
         self.highest, self.highest_period, self.highest_at = value, current, local_now
         return value
@@ -102,8 +106,15 @@ class CounterGuard:
             return True
         return value - self.highest <= self.max_rise(local_now - self.highest_at)
 
-    def _is_reset(self, value: float, current: str) -> bool:
-        if self.period is CounterPeriod.LIFETIME or self.highest_period == current:
+    def _periods_now(self, local_now: datetime) -> set[str]:
+        """The periods `local_now` may be in (two near a fixed-offset zone's midnight)."""
+        periods = {period_key(self.period, local_now)}
+        if self.zone is not None:
+            periods.add(period_key(self.period, local_now + DST_SLACK))
+        return periods
+
+    def _is_reset(self, value: float, periods: set[str]) -> bool:
+        if self.period is CounterPeriod.LIFETIME or periods == {self.highest_period}:
             return False
         assert self.highest is not None
         return value <= max(RESET_ABSOLUTE, RESET_FRACTION * self.highest)

@@ -128,11 +128,14 @@ def plant_capacity_kw(entry: FusionSolarConfigEntry, plant_code: str | None) -> 
 def plant_zone(entry: FusionSolarConfigEntry, plant_code: str | None) -> tzinfo | None:
     """Return a plant's UTC offset, from its grid connection date (26.2: "...+08:00").
 
-    None (Home Assistant's zone) when the date has none: the client reads those as UTC.
+    None (Home Assistant's zone, with its daylight saving time) when the date has no
+    offset (the client reads those as UTC) or when Home Assistant's zone had the same.
     """
     plant = entry.runtime_data.metadata.data.plants.get(plant_code or "")
     connected = None if plant is None else plant.grid_connection_date
     if connected is None or connected.tzinfo is UTC:
+        return None
+    if dt_util.as_local(connected).utcoffset() == connected.utcoffset():
         return None
     return connected.tzinfo
 
