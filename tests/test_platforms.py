@@ -45,22 +45,25 @@ def _tree(name: str) -> ast.Module:
 
 def test_item18_4_coded_states_and_battery_ranges_come_from_the_client() -> None:
     assert InverterState.from_code(770.0) is InverterState.SHUTDOWN_OVGR
-    assert [s.value for s in InverterState if s.is_fault] == [768, 770, 773]
-    assert [s.value for s in InverterState if s.is_shutdown] == list(range(768, 775))
+    # 26.2 Table 5-1 adds shutdowns 775-785 (faults: 779, 781, 784, 785).
+    faults = [768, 770, 773, 779, 781, 784, 785]
+    assert [s.value for s in InverterState if s.is_fault] == faults
+    assert [s.value for s in InverterState if s.is_shutdown] == list(range(768, 786))
     assert InverterState.from_code(12345) is InverterState.OTHER
     assert InverterState.from_code(None) is None
     assert BatteryStatus.from_code(3.0) is BatteryStatus.FAULTY
     assert [s for s in BatteryStatus if s.is_fault] == [BatteryStatus.FAULTY]
     assert BatteryWorkingMode.from_code(2).key == "time_of_use"
-    # The tables the spec gives stay what they were (entity state values unchanged).
+    # The 2021 tables' state values stay what they were; 26.2 adds codes (Table 5-1).
     assert api.INVERTER_STATES[512] == "grid_connection"
-    assert len(api.INVERTER_STATES) == 26
+    assert len(api.INVERTER_STATES) == 58
     assert api.const.BATTERY_STATES == {
         0: "offline",
         1: "standby",
         2: "running",
         3: "faulty",
         4: "hibernation",
+        5: "restart",  # 26.2 digest, type 39
     }
     lg = Device(id="1", dn=None, plant_code=None, dev_type_id=39, model="LG RESU10H")
     luna = Device(id="2", dn=None, plant_code=None, dev_type_id=39, model="LUNA2000-5-E0")
@@ -190,6 +193,8 @@ KIND_TYPES = {
     DeviceKind.METER: (DevType.GRID_METER,),
     DeviceKind.POWER_SENSOR: (DevType.POWER_SENSOR,),
     DeviceKind.EMI: (DevType.EMI,),
+    DeviceKind.SMART_ASSISTANT: (DevType.SMART_ASSISTANT,),
+    DeviceKind.ALL_IN_ONE: (DevType.ALL_IN_ONE,),
 }
 
 

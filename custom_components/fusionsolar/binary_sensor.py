@@ -74,25 +74,25 @@ _LINK: DeviceBinaryDescription = CloudBinaryDescription(
     is_on_fn=lambda kpi: kpi.connected,
 )
 
+_INVERTER_FAULT: DeviceBinaryDescription = CloudBinaryDescription(
+    key="inverter_fault",
+    translation_key="inverter_fault",
+    device_class=BinarySensorDeviceClass.PROBLEM,
+    is_on_fn=lambda kpi: None if (state := kpi.inverter_state) is None else state.is_fault,
+)
+
+_BATTERY_FAULT: DeviceBinaryDescription = CloudBinaryDescription(
+    key="battery_fault",
+    translation_key="battery_fault",
+    device_class=BinarySensorDeviceClass.PROBLEM,
+    is_on_fn=lambda kpi: None if (state := kpi.battery_status) is None else state.is_fault,
+)
+
 DEVICE_BINARY_SENSORS: Mapping[DeviceKind, tuple[DeviceBinaryDescription, ...]] = {
-    DeviceKind.INVERTER: (
-        _LINK,
-        CloudBinaryDescription(
-            key="inverter_fault",
-            translation_key="inverter_fault",
-            device_class=BinarySensorDeviceClass.PROBLEM,
-            is_on_fn=lambda kpi: None if (state := kpi.inverter_state) is None else state.is_fault,
-        ),
-    ),
-    DeviceKind.BATTERY: (
-        _LINK,
-        CloudBinaryDescription(
-            key="battery_fault",
-            translation_key="battery_fault",
-            device_class=BinarySensorDeviceClass.PROBLEM,
-            is_on_fn=lambda kpi: None if (state := kpi.battery_status) is None else state.is_fault,
-        ),
-    ),
+    DeviceKind.INVERTER: (_LINK, _INVERTER_FAULT),
+    DeviceKind.BATTERY: (_LINK, _BATTERY_FAULT),
+    DeviceKind.ALL_IN_ONE: (_LINK, _INVERTER_FAULT, _BATTERY_FAULT),
+    DeviceKind.SMART_ASSISTANT: (_LINK,),
     # The grid meter's table (17) has no `run_state` (2021 reference and 26.2): no link.
     DeviceKind.POWER_SENSOR: (
         CloudBinaryDescription(

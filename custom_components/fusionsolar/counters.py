@@ -7,9 +7,10 @@ far down after an outage. Home Assistant reads every decrease of a
 energy. So a counter sensor only ever shows:
 
 * a value at least as high as the highest it showed in the same period, or
-* a reset: a new period (day or month, Home Assistant's time zone) has begun
-  since that highest value and the new value is small (a real reset starts
-  from about zero).
+* a reset: a new period (day or month, in the plant's time zone when known,
+  else Home Assistant's) has begun since that highest value and the new value
+  is small (a real reset starts from about zero). A drop within the plant's day
+  (say at Home Assistant's midnight, hours from the plant's) is a glitch.
 
 Lifetime counters never reset; a lower value is held until the cloud catches
 up again.
@@ -26,7 +27,7 @@ enough time has passed to explain it.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime, timedelta, tzinfo
 from enum import StrEnum
 
 # A value this small (or this fraction of the previous maximum) starts a new period.
@@ -40,6 +41,10 @@ MIN_RATE_KW = 50.0
 UNKNOWN_RATE_KW = 10_000.0
 JUMP_SLACK_KWH = 1.0
 MIN_ELAPSED = timedelta(minutes=5)
+
+# A plant's zone is a fixed UTC offset (from its grid connection date): under daylight
+# saving time its midnight may come this much earlier at that offset.
+DST_SLACK = timedelta(hours=1)
 
 
 class CounterPeriod(StrEnum):
@@ -65,6 +70,7 @@ class CounterGuard:
 
     period: CounterPeriod
     max_power_kw: float | None = None
+    zone: tzinfo | None = None
     highest: float | None = None
     highest_period: str | None = None
     highest_at: datetime | None = None
@@ -73,13 +79,15 @@ class CounterGuard:
         """Return what to show for a new cloud value."""
         if value is None or value < 0:
             return self.highest
+        if self.zone is not None and local_now.tzinfo is not None:
+            local_now = local_now.astimezone(self.zone)
         current = period_key(self.period, local_now)
         if self.highest is None or value >= self.highest:
             if value == self.highest:
                 return value
             if not self._is_plausible_rise(value, local_now):
                 return self.highest
-        elif not self._is_reset(value, current):
+        elif not self._is_reset(value, self._periods_now(local_now)):
             return self.highest
         self.highest, self.highest_period, self.highest_at = value, current, local_now
         return value
@@ -98,8 +106,15 @@ class CounterGuard:
             return True
         return value - self.highest <= self.max_rise(local_now - self.highest_at)
 
-    def _is_reset(self, value: float, current: str) -> bool:
-        if self.period is CounterPeriod.LIFETIME or self.highest_period == current:
+    def _periods_now(self, local_now: datetime) -> set[str]:
+        """The periods `local_now` may be in (two near a fixed-offset zone's midnight)."""
+        periods = {period_key(self.period, local_now)}
+        if self.zone is not None:
+            periods.add(period_key(self.period, local_now + DST_SLACK))
+        return periods
+
+    def _is_reset(self, value: float, periods: set[str]) -> bool:
+        if self.period is CounterPeriod.LIFETIME or periods == {self.highest_period}:
             return False
         assert self.highest is not None
         return value <= max(RESET_ABSOLUTE, RESET_FRACTION * self.highest)

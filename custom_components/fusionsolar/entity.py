@@ -18,7 +18,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime, tzinfo
 from typing import Any
 from weakref import WeakKeyDictionary
 
@@ -49,6 +49,8 @@ DEVICE_MODELS = {
     DeviceKind.METER: "Grid meter",
     DeviceKind.POWER_SENSOR: "Power sensor",
     DeviceKind.EMI: "Environmental monitoring instrument",
+    DeviceKind.SMART_ASSISTANT: "SmartAssistant (EMMA)",
+    DeviceKind.ALL_IN_ONE: "PV + storage all-in-one",
 }
 
 
@@ -123,6 +125,21 @@ def plant_capacity_kw(entry: FusionSolarConfigEntry, plant_code: str | None) -> 
     """Return a plant's capacity (kWp) as the plant list reports it, if known."""
     plant = entry.runtime_data.metadata.data.plants.get(plant_code or "")
     return None if plant is None else plant.capacity_kwp
+
+
+def plant_zone(entry: FusionSolarConfigEntry, plant_code: str | None) -> tzinfo | None:
+    """Return a plant's UTC offset, from its grid connection date (26.2: "...+08:00").
+
+    None (Home Assistant's zone, with its daylight saving time) when the date has no
+    offset (the client reads those as UTC) or when Home Assistant's zone had the same.
+    """
+    plant = entry.runtime_data.metadata.data.plants.get(plant_code or "")
+    connected = None if plant is None else plant.grid_connection_date
+    if connected is None or connected.tzinfo is UTC:
+        return None
+    if dt_util.as_local(connected).utcoffset() == connected.utcoffset():
+        return None
+    return connected.tzinfo
 
 
 def can_control(entry: FusionSolarConfigEntry) -> bool:

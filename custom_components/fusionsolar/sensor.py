@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, tzinfo
 from functools import cached_property
 from typing import Any
 
@@ -49,9 +49,11 @@ from .api import (
     DeviceKind,
     DeviceRealtimeKpi,
     InverterState,
+    KpiPeriod,
     PlantHealth,
     PlantRealtimeKpi,
     StationRealtimeKpi,
+    kpi_key_for,
 )
 from .coordinator import (
     DeviceCoordinator,
@@ -79,6 +81,7 @@ from .entity import (
     can_control,
     plant_capacity_kw,
     plant_device_info,
+    plant_zone,
     restored_time,
     stored_time,
 )
@@ -294,6 +297,23 @@ class KpiValue:
         return kpi.get(self.key)
 
 
+@dataclass(frozen=True, slots=True)
+class PeriodKpi:
+    """Read the KPI that counts `period` on the device's API generation (one of `keys`).
+
+    Battery energies: V500R007 ``charge_cap`` is lifetime, 26.x ``charge_cap`` the day's
+    and ``total_charged_energy`` lifetime (``api.DEVICE_KPI_PERIODS``).
+    """
+
+    keys: tuple[str, ...]
+    period: KpiPeriod
+
+    def __call__(self, kpi: DeviceRealtimeKpi) -> StateType:
+        """Return the value (None when no key counts `period` there)."""
+        key = kpi_key_for(kpi.generation, kpi.dev_type_id, self.keys, self.period)
+        return None if key is None else kpi.get(key)
+
+
 def _measure(
     key: str,
     device_class: SensorDeviceClass | None,
@@ -378,19 +398,43 @@ INVERTER_SENSORS: tuple[DeviceSensorDescription, ...] = (
     *_GRID_PHASES,
 )
 
-BATTERY_SENSORS: tuple[DeviceSensorDescription, ...] = (
+_CHARGED = ("charge_cap", "total_charged_energy")
+_DISCHARGED = ("discharge_cap", "total_discharged_energy")
+_BATTERY_LIFETIME_ENERGY: tuple[DeviceSensorDescription, ...] = (
+    _energy("charged_energy", CounterPeriod.LIFETIME, PeriodKpi(_CHARGED, KpiPeriod.LIFETIME)),
+    _energy(
+        "discharged_energy", CounterPeriod.LIFETIME, PeriodKpi(_DISCHARGED, KpiPeriod.LIFETIME)
+    ),
+)
+# 26.x: the day's energies, reset at the plant's midnight (the guard tells it from a dip).
+_BATTERY_DAY_ENERGY: tuple[DeviceSensorDescription, ...] = (
+    _energy("charged_energy_today", CounterPeriod.DAY, PeriodKpi(_CHARGED, KpiPeriod.DAY)),
+    _energy("discharged_energy_today", CounterPeriod.DAY, PeriodKpi(_DISCHARGED, KpiPeriod.DAY)),
+)
+_BATTERY_COMMON: tuple[DeviceSensorDescription, ...] = (
     _percentage("state_of_charge", KpiValue("battery_soc"), device_class=SensorDeviceClass.BATTERY),
-    _percentage("state_of_health", KpiValue("battery_soh"), category=_DIAGNOSTIC),
     _power("charge_discharge_power", KpiValue("ch_discharge_power")),
     _power("max_charge_power", KpiValue("max_charge_power"), category=_DIAGNOSTIC, enabled=False),
     _power(
         "max_discharge_power", KpiValue("max_discharge_power"), category=_DIAGNOSTIC, enabled=False
     ),
-    _energy("charged_energy", CounterPeriod.LIFETIME, KpiValue("charge_cap")),
-    _energy("discharged_energy", CounterPeriod.LIFETIME, KpiValue("discharge_cap")),
+    _measure(
+        "rated_capacity",
+        SensorDeviceClass.ENERGY_STORAGE,
+        UnitOfEnergy.KILO_WATT_HOUR,
+        1,
+        category=_DIAGNOSTIC,
+    ),
     _voltage("busbar_u"),
     _state("battery_status", BatteryStatus, lambda kpi: kpi.battery_status),
     _state("working_mode", BatteryWorkingMode, lambda kpi: kpi.battery_working_mode),
+)
+
+BATTERY_SENSORS: tuple[DeviceSensorDescription, ...] = (
+    _percentage("state_of_health", KpiValue("battery_soh"), category=_DIAGNOSTIC),
+    *_BATTERY_LIFETIME_ENERGY,
+    *_BATTERY_DAY_ENERGY,
+    *_BATTERY_COMMON,
 )
 
 # Huawei meters count feed-in as forward (positive) energy, like their active
@@ -436,12 +480,36 @@ EMI_SENSORS: tuple[DeviceSensorDescription, ...] = (
     _measure("wind_direction", None, DEGREE, 0, enabled=False),
 )
 
+# SmartAssistant (EMMA, 23070): a meter at the grid connection point (kW) with an
+# external CT ("ex_"), which measures the PV output where it is wired to one.
+SMART_ASSISTANT_SENSORS: tuple[DeviceSensorDescription, ...] = (
+    *_METER_COMMON[:3],
+    _POWER_FACTOR,
+    *_GRID_PHASES,
+    *(
+        _power(f"active_power_{phase}", KpiValue(f"active_power_{phase}"), enabled=False)
+        for phase in "abc"
+    ),
+    _power("external_active_power", KpiValue("ex_active_power")),
+    _energy("external_forward_energy", CounterPeriod.LIFETIME, KpiValue("ex_active_cap")),
+    _energy("external_reverse_energy", CounterPeriod.LIFETIME, KpiValue("ex_reverse_active_cap")),
+)
+
+# PV + storage all-in-one (23093): an inverter and a battery in one device.
+ALL_IN_ONE_SENSORS: tuple[DeviceSensorDescription, ...] = (
+    *INVERTER_SENSORS,
+    *_BATTERY_DAY_ENERGY,
+    *_BATTERY_COMMON,
+)
+
 DEVICE_SENSORS: dict[DeviceKind, tuple[DeviceSensorDescription, ...]] = {
     DeviceKind.INVERTER: INVERTER_SENSORS,
     DeviceKind.BATTERY: BATTERY_SENSORS,
     DeviceKind.METER: METER_SENSORS,
     DeviceKind.POWER_SENSOR: POWER_SENSOR_SENSORS,
     DeviceKind.EMI: EMI_SENSORS,
+    DeviceKind.SMART_ASSISTANT: SMART_ASSISTANT_SENSORS,
+    DeviceKind.ALL_IN_ONE: ALL_IN_ONE_SENSORS,
 }
 
 REFRESH_INTERVAL = SensorEntityDescription(
@@ -499,11 +567,17 @@ class _CloudValueSensor(RestoreSensor, CloudDataEntity[Any]):
     @cached_property
     def _guard(self) -> CounterGuard | None:
         counter = self.entity_description.counter
-        return None if counter is None else CounterGuard(counter, self._capacity_kw())
+        if counter is None:
+            return None
+        return CounterGuard(counter, self._capacity_kw(), self._zone())
 
     def _capacity_kw(self) -> float | None:
         """Return the capacity of the plant behind this sensor's counter, if known."""
         raise NotImplementedError
+
+    def _zone(self) -> tzinfo | None:
+        """Return the time zone of the plant's day (None: Home Assistant's)."""
+        return None
 
     def _read(self) -> StateType:
         """Return the raw cloud value for this sensor."""
@@ -586,6 +660,9 @@ class DeviceSensor(_CloudValueSensor, DeviceEntity, SensorEntity):
 
     def _capacity_kw(self) -> float | None:
         return plant_capacity_kw(self.coordinator.config_entry, self.device.plant_code)
+
+    def _zone(self) -> tzinfo | None:
+        return plant_zone(self.coordinator.config_entry, self.device.plant_code)
 
 
 class RefreshIntervalSensor(FusionSolarEntity[DeviceCoordinator], SensorEntity):

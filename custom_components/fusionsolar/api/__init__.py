@@ -10,12 +10,15 @@ from .const import (
     DEVICE_KPI_UNITS,
     INVERTER_STATES,
     SPEC_LIMITS,
+    ApiGeneration,
     BatteryStatus,
     BatteryWorkingMode,
     CodedState,
     DevType,
     Endpoint,
     InverterState,
+    KpiPeriod,
+    kpi_key_for,
 )
 from .errors import (
     FAIL_CODE_MESSAGES,
@@ -62,6 +65,7 @@ from .models import (
     PlantHealth,
     PlantRealtimeKpi,
     StationRealtimeKpi,
+    api_generation,
 )
 from .quota import Priority, QuotaGovernor, Slot
 from .results import BatchResult, DeviceList, Incomplete
@@ -75,6 +79,7 @@ __all__ = [
     "AlarmLevel",
     "ApiFamilies",
     "ApiFamilyUnavailableError",
+    "ApiGeneration",
     "AuthenticationError",
     "BatchResult",
     "BatteryStatus",
@@ -105,6 +110,7 @@ __all__ = [
     "InvalidArgumentError",
     "InvalidRequestError",
     "InverterState",
+    "KpiPeriod",
     "NotAnNbiHostError",
     "OnOffResult",
     "OutcomeUnknownError",
@@ -126,6 +132,8 @@ __all__ = [
     "TokenExpiredError",
     "UnauthorizedResourceError",
     "UnknownError",
+    "api_generation",
     "chunked",
     "extract_token",
+    "kpi_key_for",
 ]

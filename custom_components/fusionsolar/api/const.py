@@ -202,10 +202,12 @@ class DevType(IntEnum):
     DONGLE = 62
     DISTRIBUTED_SMARTLOGGER = 63
     SAFETY_BOX = 70
+    SMART_ASSISTANT = 23070  # 26.2 digest: SmartAssistant (EMMA), since 25.2.0
+    ALL_IN_ONE = 23093  # 26.2 digest: PV + storage all-in-one, since 26.2.0
 
 
-#: Device types that ``getDevRealKpi`` supports (spec §3.6.1).
-REALTIME_DEV_TYPES: Final = frozenset({1, 10, 17, 38, 39, 47})
+#: Device types that ``getDevRealKpi`` supports (spec §3.6.1; 23070 and 23093: 26.2 digest).
+REALTIME_DEV_TYPES: Final = frozenset({1, 10, 17, 38, 39, 47, 23070, 23093})
 
 #: V7 deviceTypeId (spec §6) -> legacy devTypeId (spec §3.5). Types without a legacy
 #: equivalent (MPPT, PV, PV module, central inverter, combiner boxes, STS ...) are absent.
@@ -253,10 +255,25 @@ class InverterState(CodedState):
     STANDBY_INSULATION_RESISTANCE_DETECTION = 1
     STANDBY_SUNLIGHT_DETECTION = 2
     STANDBY_POWER_GRID_DETECTION = 3
+    STANDBY_SAFE_MODE = 4  # codes 4-7, 515-525, 775-785, 1027-1029, 2560-2561, 40961: 26.2
+    STANDBY_WIRING_DETECTION = 5
+    STANDBY_SOFT_START = 6
+    STANDBY_INITIALIZATION_AFTER_STORAGE = 7
     START = 256
     GRID_CONNECTION = 512
     GRID_CONNECTION_LIMITED_POWER = 513
     GRID_CONNECTION_SELF_DERATING = 514
+    OFF_GRID_RUNNING = 515
+    RUNNING_HOT_STANDBY = 516
+    RUNNING_HOT_STANDBY_REACTIVE_COMPENSATION = 517
+    RUNNING_PQ = 518
+    RUNNING_VSG = 519
+    RUNNING_LIMITED_POWER = 520
+    RUNNING_SELF_DERATING = 521
+    RUNNING_COLD_STANDBY = 522
+    RUNNING_BATTERY_LIMITED_POWER = 523
+    RUNNING_ALL_IN_ONE_LIMITED_POWER = 524
+    RUNNING_BATTERY_SOC_MAINTENANCE = 525
     SHUTDOWN_UNEXPECTED = 768
     SHUTDOWN_COMMANDED = 769
     SHUTDOWN_OVGR = 770
@@ -264,23 +281,40 @@ class InverterState(CodedState):
     SHUTDOWN_LIMITED_POWER = 772
     SHUTDOWN_MANUAL_STARTUP_REQUIRED = 773
     SHUTDOWN_DC_SWITCH_DISCONNECTED = 774
+    SHUTDOWN_RAPID = 775
+    SHUTDOWN_INPUT_UNDER_POWER = 776
+    SHUTDOWN_NS_PROTECTION = 777
+    SHUTDOWN_RAPID_COMMANDED = 778
+    SHUTDOWN_BACKUP_POWER_ABNORMAL = 779
+    SHUTDOWN_STORAGE_DISCHARGE_CUTOFF = 780
+    SHUTDOWN_MANUAL_BLACK_START_REQUIRED = 781
+    SHUTDOWN_DRY_CONTACT = 782
+    SHUTDOWN_STORAGE_COMMANDED = 783
+    SHUTDOWN_AC_BUS_ABNORMAL = 784
+    SHUTDOWN_EXCITATION_FUSE_ABNORMAL = 785
     GRID_SCHEDULING_COSPHI_P_CURVE = 1025
     GRID_SCHEDULING_Q_U_CURVE = 1026
+    GRID_SCHEDULING_PF_U_CURVE = 1027
+    GRID_SCHEDULING_DRY_CONTACT = 1028
+    GRID_SCHEDULING_Q_P_CURVE = 1029
     SPOT_CHECK_READY = 1280
     SPOT_CHECKING = 1281
     INSPECTING = 1536
     AFCI_SELF_CHECK = 1792
     IV_SCANNING = 2048
     DC_INPUT_DETECTION = 2304
+    OFF_GRID_CHARGING = 2560
+    STANDBY_BACKUP_POWER_ABNORMAL = 2561
     STANDBY_NO_SUNLIGHT = 40960
+    STANDBY_NO_DC_INPUT = 40961
     COMMUNICATION_DISCONNECTION = 45056
     LOADING = 49152
     OTHER = -1
 
     @property
     def is_shutdown(self) -> bool:
-        """Whether the inverter is shut down (states 768-774)."""
-        return self.SHUTDOWN_UNEXPECTED <= self <= self.SHUTDOWN_DC_SWITCH_DISCONNECTED
+        """Whether the inverter is shut down (states 768-774; 26.2: up to 785)."""
+        return self.SHUTDOWN_UNEXPECTED <= self <= self.SHUTDOWN_EXCITATION_FUSE_ABNORMAL
 
     @property
     def is_fault(self) -> bool:
@@ -293,6 +327,10 @@ _INVERTER_FAULTS: Final = frozenset(
         InverterState.SHUTDOWN_UNEXPECTED,
         InverterState.SHUTDOWN_OVGR,
         InverterState.SHUTDOWN_MANUAL_STARTUP_REQUIRED,
+        InverterState.SHUTDOWN_BACKUP_POWER_ABNORMAL,
+        InverterState.SHUTDOWN_MANUAL_BLACK_START_REQUIRED,
+        InverterState.SHUTDOWN_AC_BUS_ABNORMAL,
+        InverterState.SHUTDOWN_EXCITATION_FUSE_ABNORMAL,
     }
 )
 
@@ -305,6 +343,7 @@ class BatteryStatus(CodedState):
     RUNNING = 2
     FAULTY = 3
     HIBERNATION = 4
+    RESTART = 5  # 26.2 digest (type 39 only)
     OTHER = -1
 
     @property
@@ -314,13 +353,21 @@ class BatteryStatus(CodedState):
 
 
 class BatteryWorkingMode(CodedState):
-    """Charge/discharge mode (spec §4.6, devTypeId 39 ``ch_discharge_model``)."""
+    """Charge/discharge mode (``ch_discharge_model``: spec §4.6 0-4; 26.2 digest 0-12)."""
 
     NONE = 0
     FORCED = 1
     TIME_OF_USE = 2
     FIXED = 3
     AUTOMATIC = 4
+    FULLY_FED_TO_GRID = 5
+    TOU = 6
+    REMOTE_MAXIMUM_SELF_CONSUMPTION = 7
+    REMOTE_FULLY_FED_TO_GRID = 8
+    REMOTE_TOU = 9
+    AI_ENERGY_MANAGEMENT = 10
+    REMOTE_AI_ENERGY_MANAGEMENT = 11
+    THIRD_PARTY_DISPATCH = 12
     OTHER = -1
 
 
@@ -450,6 +497,9 @@ DEVICE_KPI_UNITS: Final[dict[int, dict[str, str]]] = {
     },
     39: {
         "battery_status": "",
+        "rated_capacity": "kWh",  # 26.2 digest, since 24.7.0
+        "total_charged_energy": "kWh",  # 26.2 digest, since 26.1.0
+        "total_discharged_energy": "kWh",  # 26.2 digest, since 26.1.0
         "max_charge_power": "kW",  # spec: W, converted
         "max_discharge_power": "kW",  # spec: W, converted
         "ch_discharge_power": "kW",  # spec: W, converted
@@ -457,14 +507,104 @@ DEVICE_KPI_UNITS: Final[dict[int, dict[str, str]]] = {
         "battery_soc": "%",
         "battery_soh": "%",  # 2021: N/A; 26.2 digest: %
         "ch_discharge_model": "",
-        "charge_cap": "kWh",
+        "charge_cap": "kWh",  # V500R007: lifetime; 26.x: the day's (DEVICE_KPI_PERIODS)
         "discharge_cap": "kWh",
         "run_state": "",
     },
+    # 26.2 digest: SmartAssistant / EMMA (powers in kW, no conversion)
+    23070: {
+        **_GRID_PHASE_UNITS,
+        "run_state": "",
+        **{f"active_power{s}": "kW" for s in ("", "_a", "_b", "_c")},
+        "reactive_power": "kvar",
+        "power_factor": "",
+        "active_cap": "kWh",
+        "reverse_active_cap": "kWh",
+        **{f"ex_{p}_i": "A" for p in "abc"},
+        **{f"ex_{p}_u": "V" for p in "abc"},
+        **{f"ex_active_power{s}": "kW" for s in ("", "_a", "_b", "_c")},
+        "ex_reactive_power": "kvar",
+        "ex_power_factor": "",
+        "ex_active_cap": "kWh",
+        "ex_reverse_active_cap": "kWh",
+    },
+}
+
+# 26.2 digest: all-in-one (23093) = the inverter's keys plus the battery's (same units).
+DEVICE_KPI_UNITS[23093] = {
+    **_INVERTER_UNITS,
+    **{key: unit for key, unit in DEVICE_KPI_UNITS[39].items() if not key.startswith("total_")},
 }
 
 #: Keys divided by 1000 per device type (W -> kW, Var -> kvar).
 DEVICE_KPI_SCALE_TO_KILO: Final[dict[int, frozenset[str]]] = {
     47: frozenset({"active_power", "reactive_power"}),
     39: frozenset({"ch_discharge_power", "max_charge_power", "max_discharge_power"}),
+    23093: frozenset({"ch_discharge_power", "max_charge_power", "max_discharge_power"}),
 }
+
+
+class ApiGeneration(StrEnum):
+    """Which reference an account's data follows (units and meanings differ per key).
+
+    The rule (docs/architecture.md "API generations"): an account whose V7 family
+    answers is on a V500R007 system (2021 reference); an account without V7 (404 on
+    today's cloud, which keeps only the legacy and nbi families) gets the 26.x meanings.
+    """
+
+    V500R007 = "V500R007"
+    CLOUD_2026 = "26.x"
+
+
+class KpiPeriod(StrEnum):
+    """What an energy KPI counts: the day's energy (reset at the plant's midnight) or all."""
+
+    DAY = "day"
+    LIFETIME = "lifetime"
+
+
+#: Keys divided by 1000 only on one generation: (generation, devTypeId) -> keys.
+#: 26.2 digest change log 24.7.0: grid meter (17) ``active_power`` "changed to W" (and
+#: ``active_power_a..c`` W, ``reactive_power`` Var); the 2021 reference has kW / kVar.
+GENERATION_SCALE_TO_KILO: Final[dict[tuple[ApiGeneration, int], frozenset[str]]] = {
+    (ApiGeneration.CLOUD_2026, 17): frozenset(
+        {"active_power", "active_power_a", "active_power_b", "active_power_c", "reactive_power"}
+    ),
+}
+
+#: What the energy KPIs of a device count, per generation: (generation, devTypeId, key).
+#: Battery ``charge_cap``/``discharge_cap``: "Charging capacity" in the 2021 reference,
+#: a lifetime counter there (and in the V500R007 simulator); "day charged energy"
+#: (当日充电电量) in the 26.2 digest, whose lifetime ones are ``total_*_energy`` (26.1.0).
+DEVICE_KPI_PERIODS: Final[dict[tuple[ApiGeneration, int, str], KpiPeriod]] = {
+    (ApiGeneration.V500R007, 39, "charge_cap"): KpiPeriod.LIFETIME,
+    (ApiGeneration.V500R007, 39, "discharge_cap"): KpiPeriod.LIFETIME,
+    (ApiGeneration.CLOUD_2026, 39, "charge_cap"): KpiPeriod.DAY,
+    (ApiGeneration.CLOUD_2026, 39, "discharge_cap"): KpiPeriod.DAY,
+    (ApiGeneration.CLOUD_2026, 39, "total_charged_energy"): KpiPeriod.LIFETIME,
+    (ApiGeneration.CLOUD_2026, 39, "total_discharged_energy"): KpiPeriod.LIFETIME,
+    (ApiGeneration.CLOUD_2026, 23093, "charge_cap"): KpiPeriod.DAY,
+    (ApiGeneration.CLOUD_2026, 23093, "discharge_cap"): KpiPeriod.DAY,
+}
+
+
+def kpi_key_for(
+    generation: ApiGeneration,
+    dev_type_id: int | None,
+    candidates: tuple[str, ...],
+    period: KpiPeriod,
+) -> str | None:
+    """The first of `candidates` that counts `period` on this generation and device type."""
+    for key in candidates:
+        if DEVICE_KPI_PERIODS.get((generation, dev_type_id or 0, key)) is period:
+            return key
+    return None
+
+
+def scale_to_kilo(generation: ApiGeneration, dev_type_id: int | None) -> frozenset[str]:
+    """Keys of a device type the client divides by 1000 (W -> kW, Var -> kvar)."""
+    if dev_type_id is None:
+        return frozenset()
+    return DEVICE_KPI_SCALE_TO_KILO.get(dev_type_id, frozenset()) | GENERATION_SCALE_TO_KILO.get(
+        (generation, dev_type_id), frozenset()
+    )

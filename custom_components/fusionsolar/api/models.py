@@ -17,17 +17,18 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from enum import Enum, IntEnum
-from typing import Any
+from typing import Any, Final
 
 from .const import (
-    DEVICE_KPI_SCALE_TO_KILO,
     HUAWEI_DOD_RANGE,
     LG_DOD_RANGE,
     V7_TO_LEGACY_DEV_TYPE,
+    ApiGeneration,
     BatteryStatus,
     BatteryWorkingMode,
     DevType,
     InverterState,
+    scale_to_kilo,
 )
 
 _LOGGER = logging.getLogger(__name__)
@@ -227,6 +228,8 @@ class DeviceKind(Enum):
     METER = "meter"
     POWER_SENSOR = "power_sensor"
     EMI = "emi"
+    SMART_ASSISTANT = "smart_assistant"
+    ALL_IN_ONE = "all_in_one"
     OTHER = "other"
 
 
@@ -371,7 +374,7 @@ def legacy_kind(dev_type_id: int | None) -> DeviceKind:
         return DeviceKind.POWER_SENSOR
     if dev_type_id == DevType.EMI:
         return DeviceKind.EMI
-    return DeviceKind.OTHER
+    return NEW_DEVICE_KINDS.get(dev_type_id or 0, DeviceKind.OTHER)
 
 
 @dataclass(frozen=True, slots=True)
@@ -598,6 +601,7 @@ class DeviceRealtimeKpi:
     dev_id: str
     dev_type_id: int | None
     values: Mapping[str, float | None] = field(default_factory=dict)
+    generation: ApiGeneration = ApiGeneration.V500R007
 
     def get(self, key: str) -> float | None:
         """A value by key (None when missing)."""
@@ -643,9 +647,11 @@ class DeviceRealtimeKpi:
         return run_state is None or int(run_state) != 0
 
 
-def device_values(dev_type_id: int | None, raw: Any) -> dict[str, float | None]:
-    """Normalise a device dataItemMap: keys, numbers, W -> kW where the spec says W."""
-    scale = DEVICE_KPI_SCALE_TO_KILO.get(dev_type_id, frozenset()) if dev_type_id else frozenset()
+def device_values(
+    dev_type_id: int | None, raw: Any, generation: ApiGeneration = ApiGeneration.V500R007
+) -> dict[str, float | None]:
+    """Normalise a device dataItemMap: keys, numbers, W -> kW where the reference says W."""
+    scale = scale_to_kilo(generation, dev_type_id)
     values: dict[str, float | None] = {}
     for key, value in normalize_map(raw).items():
         number = to_float(value)
@@ -655,8 +661,10 @@ def device_values(dev_type_id: int | None, raw: Any) -> dict[str, float | None]:
     return values
 
 
-def parse_device_realtime(data: Any, dev_type_id: int | None) -> dict[str, DeviceRealtimeKpi]:
-    """``getDevRealKpi`` data keyed by devId (text)."""
+def parse_device_realtime(
+    data: Any, dev_type_id: int | None, generation: ApiGeneration = ApiGeneration.V500R007
+) -> dict[str, DeviceRealtimeKpi]:
+    """``getDevRealKpi`` data keyed by devId (text), in the units of ``generation``."""
 
     def _one(item: Mapping[str, Any]) -> DeviceRealtimeKpi | None:
         dev_id = to_str(_first(item, "devId", "id"))
@@ -668,7 +676,8 @@ def parse_device_realtime(data: Any, dev_type_id: int | None) -> dict[str, Devic
         return DeviceRealtimeKpi(
             dev_id=dev_id,
             dev_type_id=type_id,
-            values=device_values(type_id, item.get("dataItemMap")),
+            values=device_values(type_id, item.get("dataItemMap"), generation),
+            generation=generation,
         )
 
     return {k.dev_id: k for k in _parse_items(data, _one, "getDevRealKpi")}
@@ -957,3 +966,19 @@ def _on_off(item: Mapping[str, Any]) -> OnOffResult | None:
 def parse_on_off_results(data: Any) -> list[OnOffResult]:
     """``vpp/devOnOff`` data."""
     return _parse_items(data, _on_off, "devOnOff")
+
+
+#: Kinds of the device types the 26.2 digest adds.
+NEW_DEVICE_KINDS: Final[dict[int, DeviceKind]] = {
+    DevType.SMART_ASSISTANT: DeviceKind.SMART_ASSISTANT,
+    DevType.ALL_IN_ONE: DeviceKind.ALL_IN_ONE,
+}
+
+
+def api_generation(families: ApiFamilies) -> ApiGeneration:
+    """The generation of an account's data: V7 answers -> V500R007, else 26.x.
+
+    Today's cloud (26.2 digest) no longer serves the V7 family; a V500R007 system does.
+    Call it after the login (``families`` is all False before).
+    """
+    return ApiGeneration.V500R007 if families.v7 else ApiGeneration.CLOUD_2026
