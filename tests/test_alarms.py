@@ -23,7 +23,7 @@ from pytest_homeassistant_custom_component.common import MockConfigEntry, async_
 
 from custom_components.fusionsolar.alarms import alarm_language, restored_alarm, stored_alarm
 from custom_components.fusionsolar.api import Endpoint
-from custom_components.fusionsolar.api.models import parse_alarms
+from custom_components.fusionsolar.api.parsers import parse_alarms
 from custom_components.fusionsolar.const import CONF_POLL_ALARMS, DOMAIN
 from tests.conftest import entry_for
 from tests.simulator import Simulator

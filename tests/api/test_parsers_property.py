@@ -11,7 +11,8 @@ from hypothesis import strategies as st
 from multidict import CIMultiDict, CIMultiDictProxy
 
 from custom_components.fusionsolar.api import FusionSolarClient, QuotaGovernor, extract_token
-from custom_components.fusionsolar.api import models as m
+from custom_components.fusionsolar.api import parsers as p
+from custom_components.fusionsolar.api import values as v
 from custom_components.fusionsolar.api.errors import FusionSolarError
 
 KEYS = [
@@ -73,24 +74,24 @@ json_values = st.recursive(
 )
 
 PARSERS = [
-    m.parse_plants_legacy,
-    m.parse_plants_stations,
-    m.parse_plants_v7,
-    m.parse_devices_legacy,
-    m.parse_devices_v7,
-    m.parse_plant_realtime,
-    m.parse_station_realtime,
-    m.parse_five_minutes,
-    m.parse_hourly,
-    m.parse_alarms,
-    m.parse_dod_results,
-    m.parse_on_off_results,
-    lambda d: m.parse_device_realtime(d, 47),
-    lambda d: m.parse_device_realtime(d, 39),
-    lambda d: m.parse_device_realtime(d, None),
-    lambda d: m.parse_dispatch_command(d, 1),
-    lambda d: m.parse_dispatch_status(d, 1),
-    lambda d: m.merge_devices(m.parse_devices_legacy(d), m.parse_devices_v7(d)),
+    p.parse_plants_legacy,
+    p.parse_plants_stations,
+    p.parse_plants_v7,
+    p.parse_devices_legacy,
+    p.parse_devices_v7,
+    p.parse_plant_realtime,
+    p.parse_station_realtime,
+    p.parse_five_minutes,
+    p.parse_hourly,
+    p.parse_alarms,
+    p.parse_dod_results,
+    p.parse_on_off_results,
+    lambda d: p.parse_device_realtime(d, 47),
+    lambda d: p.parse_device_realtime(d, 39),
+    lambda d: p.parse_device_realtime(d, None),
+    lambda d: p.parse_dispatch_command(d, 1),
+    lambda d: p.parse_dispatch_status(d, 1),
+    lambda d: p.merge_devices(p.parse_devices_legacy(d), p.parse_devices_v7(d)),
 ]
 
 
@@ -123,13 +124,13 @@ def test_every_parser_survives_any_json(data: Any) -> None:
 @settings(max_examples=300)
 @given(value=scalars | json_values)
 def test_scalar_helpers(value: Any) -> None:
-    m.to_float(value)
-    m.to_int(value)
-    m.to_str(value)
-    m.to_datetime(value)
-    m.parse_health(value)
-    m.normalize_map(value)
-    m.item_list(value)
+    v.to_float(value)
+    v.to_int(value)
+    v.to_str(value)
+    v.to_datetime(value)
+    p.parse_health(value)
+    v.normalize_map(value)
+    v.item_list(value)
 
 
 def _client() -> FusionSolarClient:
