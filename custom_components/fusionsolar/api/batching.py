@@ -6,24 +6,11 @@ import logging
 from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
 from typing import Any, Final
 
-from .const import (
-    MAX_BATCH,
-    MAX_PAGES,
-    PAGE_SIZE,
-    Endpoint,
-)
-from .errors import (
-    CommunicationError,
-    InvalidArgumentError,
-    QuotaError,
-    UnauthorizedResourceError,
-)
+from .const import MAX_BATCH, MAX_PAGES, PAGE_SIZE, Endpoint
+from .errors import CommunicationError, InvalidArgumentError, QuotaError, UnauthorizedResourceError
 from .results import Incomplete
 from .session import Family, Sessions
-from .values import (
-    item_list,
-    page_count,
-)
+from .values import item_list, page_count
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -36,7 +23,7 @@ def chunked[T](items: Sequence[T], size: int = MAX_BATCH) -> list[list[T]]:
     return [list(items[i : i + size]) for i in range(0, len(items), size)]
 
 
-def _codes(values: Iterable[Any], what: str) -> list[str]:
+def valid_codes(values: Iterable[Any], what: str) -> list[str]:
     """Validate a list of ids: strings, non-empty; duplicates dropped, order kept."""
     if isinstance(values, str | bytes):
         raise InvalidArgumentError(f"{what} must be a list, not a string")
@@ -54,8 +41,9 @@ def _codes(values: Iterable[Any], what: str) -> list[str]:
     return result
 
 
-def _nonempty_codes(values: Iterable[Any], what: str, *, limit: int | None = None) -> list[str]:
-    result = _codes(values, what)
+def nonempty_codes(values: Iterable[Any], what: str, *, limit: int | None = None) -> list[str]:
+    """Validated ids (see :func:`valid_codes`): at least one, at most ``limit``."""
+    result = valid_codes(values, what)
     if not result:
         raise InvalidArgumentError(f"{what} cannot be empty")
     if limit is not None and len(result) > limit:
@@ -63,16 +51,14 @@ def _nonempty_codes(values: Iterable[Any], what: str, *, limit: int | None = Non
     return result
 
 
-def _answered(data: Any, endpoint: str) -> Any:
+def answered(data: Any, endpoint: str) -> Any:
     """``data`` of a read; ``data: null`` means no answer, never "nothing there"."""
     if data is None:
         raise CommunicationError("The service answered without data", endpoint=endpoint)
     return data
 
 
-def _answered_or_pending(
-    result: Incomplete, batch: Sequence[str], data: Any, endpoint: str
-) -> bool:
+def answered_or_pending(result: Incomplete, batch: Sequence[str], data: Any, endpoint: str) -> bool:
     """Whether a batch brought data; ``data: null`` leaves its codes pending."""
     if data is not None:
         return True
@@ -97,7 +83,7 @@ class Batching(Sessions):
         items: list[Any] = []
         previous: list[Any] | None = None
         for page in range(1, MAX_PAGES + 1):
-            data = _answered(
+            data = answered(
                 await self._call(
                     family,
                     endpoint,

@@ -21,11 +21,8 @@ from collections.abc import Iterable
 import aiohttp
 from yarl import URL
 
-from .batching import _answered, _codes
-from .const import (
-    V7_DEFAULT_PORT,
-    Endpoint,
-)
+from .batching import answered, valid_codes
+from .const import V7_DEFAULT_PORT, Endpoint
 from .errors import (
     ApiFamilyUnavailableError,
     FusionSolarError,
@@ -34,10 +31,7 @@ from .errors import (
     UnauthorizedResourceError,
 )
 from .legacy import LegacyEndpoints, legacy_session
-from .models import (
-    Device,
-    Plant,
-)
+from .models import Device, Plant
 from .parsers import (
     merge_devices,
     parse_devices_legacy,
@@ -125,7 +119,7 @@ class FusionSolarClient(LegacyEndpoints, V7Endpoints):
                 _LOGGER.debug("V7 plants refused; using the legacy plant list")
         try:
             data = await self._call("legacy", Endpoint.STATION_LIST, {}, wait=wait)
-            return parse_plants_legacy(_answered(data, Endpoint.STATION_LIST))
+            return parse_plants_legacy(answered(data, Endpoint.STATION_LIST))
         except PermissionDeniedError as err:
             if isinstance(err, UnauthorizedResourceError):
                 raise
@@ -142,7 +136,7 @@ class FusionSolarClient(LegacyEndpoints, V7Endpoints):
         :class:`CommunicationError` (or, after other batches arrived, its plants are
         ``pending``). Devices of ``pending`` plants are left out of the result.
         """
-        codes = _codes(plant_codes, "plant_codes")
+        codes = valid_codes(plant_codes, "plant_codes")
         result = DeviceList()
         if not codes:
             return result
@@ -152,7 +146,7 @@ class FusionSolarClient(LegacyEndpoints, V7Endpoints):
             data = await self._call(
                 "legacy", Endpoint.DEV_LIST, {"stationCodes": ",".join(batch)}, wait=wait
             )
-            legacy.extend(parse_devices_legacy(_answered(data, Endpoint.DEV_LIST)))
+            legacy.extend(parse_devices_legacy(answered(data, Endpoint.DEV_LIST)))
 
         legacy_error: FusionSolarError | None = None
         try:

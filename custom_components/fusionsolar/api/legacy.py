@@ -2,39 +2,18 @@
 
 from __future__ import annotations
 
-import logging
 from collections.abc import Iterable, Sequence
 from typing import Final
 
 from yarl import URL
 
-from .batching import Batching, _answered_or_pending, _codes, _nonempty_codes, chunked
-from .const import (
-    LEGACY_TOKEN_LIFETIME,
-    MAX_BATCH,
-    REALTIME_DEV_TYPES,
-    Endpoint,
-)
-from .errors import (
-    InvalidArgumentError,
-)
-from .models import (
-    Alarm,
-    Device,
-    DeviceRealtimeKpi,
-    HourlyPlantKpi,
-    StationRealtimeKpi,
-)
-from .parsers import (
-    parse_alarms,
-    parse_device_realtime,
-    parse_hourly,
-    parse_station_realtime,
-)
+from .batching import Batching, answered_or_pending, chunked, nonempty_codes, valid_codes
+from .const import LEGACY_TOKEN_LIFETIME, MAX_BATCH, REALTIME_DEV_TYPES, Endpoint
+from .errors import InvalidArgumentError
+from .models import Alarm, Device, DeviceRealtimeKpi, HourlyPlantKpi, StationRealtimeKpi
+from .parsers import parse_alarms, parse_device_realtime, parse_hourly, parse_station_realtime
 from .results import BatchResult
 from .session import FamilySession
-
-_LOGGER = logging.getLogger(__name__)
 
 _ALARM_LANGUAGE_ALIASES: Final = {"en_US": "en_UK", "en_GB": "en_UK", "en": "en_UK"}
 
@@ -64,7 +43,7 @@ class LegacyEndpoints(Batching):
 
         A batch answered with ``data: null`` leaves its plants ``pending``.
         """
-        codes = _codes(plant_codes, "plant_codes")
+        codes = valid_codes(plant_codes, "plant_codes")
         result: BatchResult[StationRealtimeKpi] = BatchResult()
 
         async def read(batch: list[str]) -> None:
@@ -72,7 +51,7 @@ class LegacyEndpoints(Batching):
             data = await self._call(
                 "legacy", endpoint, {"stationCodes": ",".join(batch)}, wait=wait
             )
-            if _answered_or_pending(result, batch, data, endpoint):
+            if answered_or_pending(result, batch, data, endpoint):
                 result.update(parse_station_realtime(data))
 
         await self._read_batches(result, codes, read)
@@ -96,7 +75,7 @@ class LegacyEndpoints(Batching):
         self, dev_type_id: int, dev_ids: Sequence[str], *, wait: bool = False
     ) -> dict[str, DeviceRealtimeKpi]:
         """One ``getDevRealKpi`` call for up to 100 devices of one type."""
-        ids = _nonempty_codes(dev_ids, "dev_ids", limit=MAX_BATCH)
+        ids = nonempty_codes(dev_ids, "dev_ids", limit=MAX_BATCH)
         if isinstance(dev_type_id, bool) or not isinstance(dev_type_id, int):
             raise InvalidArgumentError("dev_type_id must be an int")
         data = await self._call(
@@ -122,7 +101,7 @@ class LegacyEndpoints(Batching):
         self, plant_codes: Iterable[str], day_start_ms: int, *, wait: bool = False
     ) -> list[HourlyPlantKpi]:
         """Legacy ``getKpiStationHour`` of the plants for the day of ``day_start_ms``."""
-        codes = _codes(plant_codes, "plant_codes")
+        codes = valid_codes(plant_codes, "plant_codes")
         if isinstance(day_start_ms, bool) or not isinstance(day_start_ms, int):
             raise InvalidArgumentError("day_start_ms must be epoch milliseconds (int)")
         result: list[HourlyPlantKpi] = []
@@ -149,7 +128,7 @@ class LegacyEndpoints(Batching):
 
         ``language`` is one of the spec's codes; ``en_US``/``en_GB`` are sent as ``en_UK``.
         """
-        codes = _codes(plant_codes, "plant_codes")
+        codes = valid_codes(plant_codes, "plant_codes")
         if any(isinstance(v, bool) or not isinstance(v, int) for v in (begin_ms, end_ms)):
             raise InvalidArgumentError("begin_ms and end_ms must be epoch milliseconds (int)")
         if begin_ms > end_ms:

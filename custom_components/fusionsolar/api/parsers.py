@@ -6,7 +6,6 @@ never raises: a bad field becomes ``None``, a bad item is skipped with a debug l
 
 from __future__ import annotations
 
-import logging
 from collections.abc import Iterable, Mapping
 from enum import IntEnum
 from typing import Any
@@ -42,8 +41,6 @@ from .values import (
     to_int,
     to_str,
 )
-
-_LOGGER = logging.getLogger(__name__)
 
 _HEALTH: dict[int, PlantHealth] = {
     0: PlantHealth.HEALTHY,  # V7 table

@@ -52,9 +52,7 @@ from .errors import (
     TokenExpiredError,
     UnauthorizedResourceError,
 )
-from .models import (
-    ApiFamilies,
-)
+from .models import ApiFamilies
 from .quota import Priority
 from .transport import Transport, endpoint_url
 

@@ -16,12 +16,7 @@ import aiohttp
 from multidict import CIMultiDictProxy
 from yarl import URL
 
-from .const import (
-    CONTROL_ENDPOINTS,
-    LOGIN_ENDPOINTS,
-    QUOTA_403_ERROR_CODE,
-    TOKEN_HEADER,
-)
+from .const import CONTROL_ENDPOINTS, LOGIN_ENDPOINTS, QUOTA_403_ERROR_CODE, TOKEN_HEADER
 from .errors import (
     DAILY_LIMIT_FAIL_CODE,
     AuthenticationError,
@@ -37,9 +32,7 @@ from .errors import (
     error_for_fail_code,
 )
 from .quota import Priority, QuotaGovernor, Slot
-from .values import (
-    to_int,
-)
+from .values import to_int
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -51,6 +44,7 @@ class TokenHolder(Protocol):
 
 
 def base_url(value: str) -> URL:
+    """The base URL of a host or URL (``https`` by default, no query or fragment)."""
     text = value.strip()
     if "://" not in text:
         text = f"https://{text}"
@@ -62,6 +56,7 @@ def base_url(value: str) -> URL:
 
 
 def endpoint_url(base: URL, endpoint: str) -> str:
+    """The URL of an endpoint path below ``base``."""
     prefix = str(base).rstrip("/")
     return f"{prefix}{endpoint}"
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import logging
 import math
 import random
 import time
@@ -11,15 +10,9 @@ from datetime import date, datetime, timedelta, tzinfo
 from datetime import time as dtime
 from typing import Any, Final
 
-from .batching import Batching, _answered_or_pending, _codes, _nonempty_codes
-from .const import (
-    CONTROL_MAX_WAIT,
-    MAX_BATCH,
-    Endpoint,
-)
-from .errors import (
-    InvalidArgumentError,
-)
+from .batching import Batching, answered_or_pending, nonempty_codes, valid_codes
+from .const import CONTROL_MAX_WAIT, MAX_BATCH, Endpoint
+from .errors import InvalidArgumentError
 from .models import (
     DispatchCommand,
     DispatchMode,
@@ -40,8 +33,6 @@ from .parsers import (
 from .quota import Priority
 from .results import BatchResult
 from .session import FamilySession
-
-_LOGGER = logging.getLogger(__name__)
 
 _JAVA_LONG_MAX: Final = 2**63 - 1
 
@@ -66,7 +57,7 @@ class V7Endpoints(Batching):
 
         A batch answered with ``data: null`` leaves its plants ``pending``.
         """
-        codes = _codes(plant_codes, "plant_codes")
+        codes = valid_codes(plant_codes, "plant_codes")
         result: BatchResult[PlantRealtimeKpi] = BatchResult()
         if not codes:
             return result
@@ -75,7 +66,7 @@ class V7Endpoints(Batching):
         async def read(batch: list[str]) -> None:
             endpoint = Endpoint.VPP_PLANT_REALTIME
             data = await self._call("v7", endpoint, {"plantCodes": ",".join(batch)}, wait=wait)
-            if _answered_or_pending(result, batch, data, endpoint):
+            if answered_or_pending(result, batch, data, endpoint):
                 result.update(parse_plant_realtime(data))
 
         await self._read_batches(result, codes, read)
@@ -87,7 +78,7 @@ class V7Endpoints(Batching):
         self, plant_code: str, day: date, tz: tzinfo, *, wait: bool = False
     ) -> list[FiveMinuteKpi]:
         """V7 ``vpp/plantFiveMinutesKpi`` of one plant for one local day."""
-        code = _nonempty_codes([plant_code], "plant_code")[0]
+        code = nonempty_codes([plant_code], "plant_code")[0]
         start = datetime.combine(day, dtime.min, tzinfo=tz)
         end = datetime.combine(day + timedelta(days=1), dtime.min, tzinfo=tz)
         await self._require_v7(Priority.READ, wait, None)
@@ -129,7 +120,7 @@ class V7Endpoints(Batching):
         ``request_id`` (default: ``new_request_id()``) lets the caller ask for the task's
         status when the answer is lost.
         """
-        codes = _nonempty_codes(plant_codes, "plant_codes", limit=MAX_BATCH)
+        codes = nonempty_codes(plant_codes, "plant_codes", limit=MAX_BATCH)
         if request_id is not None and (
             isinstance(request_id, bool)
             or not isinstance(request_id, int)
@@ -204,7 +195,7 @@ class V7Endpoints(Batching):
 
         The system applies the closest allowed value; see ``DodResult.set_dod``.
         """
-        codes = _nonempty_codes(dns, "dns", limit=MAX_BATCH)
+        codes = nonempty_codes(dns, "dns", limit=MAX_BATCH)
         if isinstance(dod, bool) or not isinstance(dod, int) or not 0 <= dod <= 100:
             raise InvalidArgumentError("dod must be an int in [0, 100]")
         await self._require_v7(Priority.CONTROL, True, CONTROL_MAX_WAIT)
@@ -220,7 +211,7 @@ class V7Endpoints(Batching):
 
     async def async_device_on_off(self, dns: Iterable[str], on: bool) -> list[OnOffResult]:
         """Start (``on=True``) or shut down inverters (``vpp/devOnOff``)."""
-        codes = _nonempty_codes(dns, "dns", limit=MAX_BATCH)
+        codes = nonempty_codes(dns, "dns", limit=MAX_BATCH)
         if not isinstance(on, bool):
             raise InvalidArgumentError("on must be a bool")
         await self._require_v7(Priority.CONTROL, True, CONTROL_MAX_WAIT)
