@@ -21,7 +21,7 @@ from homeassistant.helpers import entity_registry as er
 
 from custom_components.fusionsolar.alarms import alarm_language, restored_alarm, stored_alarm
 from custom_components.fusionsolar.api import Endpoint
-from custom_components.fusionsolar.api.models import parse_alarms
+from custom_components.fusionsolar.api.parsers import parse_alarms
 from custom_components.fusionsolar.const import CONF_POLL_ALARMS, DOMAIN
 from tests.conftest import advance as _advance
 from tests.conftest import entity_id_of as _entity_id

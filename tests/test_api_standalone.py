@@ -23,8 +23,15 @@ def test_api_has_modules() -> None:
     assert {p.name for p in API_DIR.glob("*.py")} >= {
         "__init__.py",
         "client.py",
+        "transport.py",
+        "session.py",
+        "batching.py",
+        "legacy.py",
+        "v7.py",
         "quota.py",
         "models.py",
+        "parsers.py",
+        "values.py",
         "errors.py",
         "const.py",
     }

@@ -6,7 +6,8 @@ from datetime import UTC, datetime, timedelta, timezone
 
 import pytest
 
-from custom_components.fusionsolar.api import models as m
+from custom_components.fusionsolar.api import parsers as p
+from custom_components.fusionsolar.api import values as v
 from custom_components.fusionsolar.api.models import (
     AlarmLevel,
     DeviceKind,
@@ -36,17 +37,17 @@ from custom_components.fusionsolar.api.models import (
     ],
 )
 def test_to_float(value: object, expected: float | None) -> None:
-    assert m.to_float(value) == expected
+    assert v.to_float(value) == expected
 
 
 def test_to_int_and_str() -> None:
-    assert m.to_int("38") == 38
-    assert m.to_int(38.0) == 38
-    assert m.to_int(38.5) is None
-    assert m.to_int(False) is None
-    assert m.to_str(-214543629611879) == "-214543629611879"
-    assert m.to_str(2.0) == "2"
-    assert m.to_str("  ") is None
+    assert v.to_int("38") == 38
+    assert v.to_int(38.0) == 38
+    assert v.to_int(38.5) is None
+    assert v.to_int(False) is None
+    assert v.to_str(-214543629611879) == "-214543629611879"
+    assert v.to_str(2.0) == "2"
+    assert v.to_str("  ") is None
 
 
 @pytest.mark.parametrize(
@@ -54,24 +55,24 @@ def test_to_int_and_str() -> None:
     ["2017-08-05T00:00:00.000+0800", "2017-08-05T00:00:00+08:00", "2017-08-05T00:00:00.000+08:00"],
 )
 def test_datetime_offset_formats(text: str) -> None:
-    parsed = m.to_datetime(text)
+    parsed = v.to_datetime(text)
     assert parsed == datetime(2017, 8, 5, tzinfo=timezone(timedelta(hours=8)))
     assert parsed is not None
     assert parsed.tzinfo is not None
 
 
 def test_datetime_ms_and_garbage() -> None:
-    assert m.to_datetime(1501862400000) == datetime(2017, 8, 4, 16, tzinfo=UTC)
-    assert m.to_datetime("1501862400000") == datetime(2017, 8, 4, 16, tzinfo=UTC)
-    assert m.to_datetime("yesterday") is None
-    assert m.to_datetime(10**30) is None
-    naive = m.to_datetime("2020-02-06 00:00:00")
+    assert v.to_datetime(1501862400000) == datetime(2017, 8, 4, 16, tzinfo=UTC)
+    assert v.to_datetime("1501862400000") == datetime(2017, 8, 4, 16, tzinfo=UTC)
+    assert v.to_datetime("yesterday") is None
+    assert v.to_datetime(10**30) is None
+    naive = v.to_datetime("2020-02-06 00:00:00")
     assert naive is not None
     assert naive.tzinfo is UTC
 
 
 def test_legacy_plants_capacity_mw_to_kwp() -> None:
-    plants = m.parse_plants_legacy(
+    plants = p.parse_plants_legacy(
         [
             {"stationCode": "BA43", "stationName": "NM", "stationAddr": None, "capacity": 0.0146},
             {"stationCode": None},
@@ -92,21 +93,21 @@ def test_v7_plants_map_and_list() -> None:
     }
     paged = {"total": 1, "pageCount": 1, "pageNo": 1, "pageSize": 100, "list": [item]}
     for data in (paged, [item]):
-        (plant,) = m.parse_plants_v7(data)
+        (plant,) = p.parse_plants_v7(data)
         assert plant.capacity_kwp == 7.5
         assert plant.grid_connection_date is not None
-    assert m.parse_plants_v7({"total": 0, "list": None}) == []
+    assert p.parse_plants_v7({"total": 0, "list": None}) == []
 
 
 def test_stations_renamed_fields() -> None:
-    (plant,) = m.parse_plants_stations(
+    (plant,) = p.parse_plants_stations(
         {"list": [{"plantCode": "NE=2", "plantName": "x", "plantAddress": "a", "capacity": 5}]}
     )
     assert (plant.code, plant.name, plant.address, plant.capacity_kwp) == ("NE=2", "x", "a", 5.0)
 
 
 def test_devices_and_merge() -> None:
-    legacy = m.parse_devices_legacy(
+    legacy = p.parse_devices_legacy(
         [
             {
                 "id": -214543629611879,
@@ -123,7 +124,7 @@ def test_devices_and_merge() -> None:
     assert legacy[0].id == "-214543629611879"
     assert legacy[0].dev_type_id == 38
     assert legacy[0].kind is DeviceKind.INVERTER
-    v7 = m.parse_devices_v7(
+    v7 = p.parse_devices_v7(
         {
             "list": [
                 {
@@ -143,7 +144,7 @@ def test_devices_and_merge() -> None:
             ]
         }
     )
-    merged = m.merge_devices(legacy, v7)
+    merged = p.merge_devices(legacy, v7)
     assert [d.key for d in merged] == ["SN1", "SN2", "SN9", "SN8"]
     battery = merged[1]
     assert (battery.id, battery.dn, battery.kind) == ("5", "NE=33", DeviceKind.BATTERY)
@@ -167,7 +168,7 @@ def test_devices_and_merge() -> None:
     ],
 )
 def test_health_both_families(code: object, health: PlantHealth | None) -> None:
-    assert m.parse_health(code) is health
+    assert p.parse_health(code) is health
 
 
 def test_plant_realtime_meter_and_pmeter() -> None:
@@ -187,7 +188,7 @@ def test_plant_realtime_meter_and_pmeter() -> None:
         },
         {"plantCode": "C", "dataItemMap": None},
     ]
-    result = m.parse_plant_realtime(data)
+    result = p.parse_plant_realtime(data)
     assert result["A"].grid_power == -1.5
     assert result["A"].battery_power == 5.0
     assert result["A"].health is PlantHealth.HEALTHY
@@ -207,14 +208,14 @@ def test_station_realtime_strings_and_spaces() -> None:
             },
         },
     ]
-    kpi = m.parse_station_realtime(data)["X"]
+    kpi = p.parse_station_realtime(data)["X"]
     assert kpi.health is PlantHealth.HEALTHY
     assert kpi.day_power == 10000.0
     assert kpi.total_income == 2088.0
 
 
 def test_device_realtime_units() -> None:
-    sensor = m.parse_device_realtime(
+    sensor = p.parse_device_realtime(
         [
             {
                 "devId": 1,
@@ -226,7 +227,7 @@ def test_device_realtime_units() -> None:
     assert sensor.values["active_power"] == -1.5
     assert sensor.values["reactive_power"] == 0.2
     assert sensor.values["meter_u"] == 230.0
-    battery = m.parse_device_realtime(
+    battery = p.parse_device_realtime(
         [
             {
                 "devId": "2",
@@ -242,7 +243,7 @@ def test_device_realtime_units() -> None:
     assert battery.get("ch_discharge_power") == 2.5
     assert battery.get("max_charge_power") == 5.0
     assert battery.get("battery_soc") == 55.0
-    meter = m.parse_device_realtime(
+    meter = p.parse_device_realtime(
         [{"devId": 3, "dataItemMap": {"active_power": 1.2, "x": "bad"}}], 17
     )["3"]
     assert meter.values == {"active_power": 1.2, "x": None}
@@ -254,7 +255,7 @@ def test_five_minutes_sorted_and_formats() -> None:
         {"dateTime": "2017-08-05T00:00:00+08:00", "pvEnergy": 0, "batterySOC": 40},
         {"dateTime": None},
     ]
-    items = m.parse_five_minutes(data)
+    items = p.parse_five_minutes(data)
     assert [i.pv_energy for i in items] == [0.0, 0.1]
     assert items[0].battery_soc == 40.0
 
@@ -269,7 +270,7 @@ def test_hourly() -> None:
         {"stationCode": "B", "collectTime": 1501862400000, "dataItemMap": {"inverter_power": 1}},
         {"stationCode": "B", "collectTime": None},
     ]
-    items = m.parse_hourly(data)
+    items = p.parse_hourly(data)
     assert [i.collect_time_ms for i in items] == [1501862400000, 1501866000000]
     assert items[1].use_power == 3.0
     assert items[0].start.tzinfo is UTC
@@ -288,20 +289,20 @@ def test_alarms() -> None:
         "status": 1,
         "devTypeId": "38",
     }
-    (alarm,) = m.parse_alarms([raw, {"foo": 1}])
+    (alarm,) = p.parse_alarms([raw, {"foo": 1}])
     assert alarm.level is AlarmLevel.MAJOR
     assert alarm.active
     assert alarm.key == "NE=1|ESN|2003|1|1606418089000"
-    assert alarm.key == m.parse_alarms([raw])[0].key
+    assert alarm.key == p.parse_alarms([raw])[0].key
 
 
 def test_dispatch_command_and_status_shapes() -> None:
-    cmd = m.parse_dispatch_command(
+    cmd = p.parse_dispatch_command(
         [{"plantCode": "NE=1", "sn": "s", "dispatchResult": 0, "remoteID": 123}], 42
     )
     assert cmd.success
     assert cmd.results[0].remote_id == "123"
-    assert not m.parse_dispatch_command(None, 1).success
+    assert not p.parse_dispatch_command(None, 1).success
     entries = [
         {
             "plantCode": "A",
@@ -317,24 +318,24 @@ def test_dispatch_command_and_status_shapes() -> None:
             "endTime": None,
         },
     ]
-    status = m.parse_dispatch_status(entries, 42)
+    status = p.parse_dispatch_status(entries, 42)
     assert status.entries[0].start is not None
     assert status.entries[1].start is not None
     assert status.state is DispatchState.IN_PROGRESS
-    as_map = m.parse_dispatch_status(entries[0], 42)
+    as_map = p.parse_dispatch_status(entries[0], 42)
     assert as_map.state is DispatchState.COMPLETE
-    assert m.parse_dispatch_status({"x": 1}, 1).state is None
+    assert p.parse_dispatch_status({"x": 1}, 1).state is None
 
 
 def test_dod_and_on_off() -> None:
-    (dod,) = m.parse_dod_results([{"dn": "D1", "result": 0, "setDOD": "88"}, {"dn": None}])
+    (dod,) = p.parse_dod_results([{"dn": "D1", "result": 0, "setDOD": "88"}, {"dn": None}])
     assert (dod.dn, dod.success, dod.set_dod) == ("D1", True, 88)
-    (res,) = m.parse_on_off_results([{"dn": "D2", "result": 1}])
+    (res,) = p.parse_on_off_results([{"dn": "D2", "result": 1}])
     assert res.success is False
 
 
 def test_to_datetime_ignores_non_ascii_digits() -> None:
-    from custom_components.fusionsolar.api.models import to_datetime
+    from custom_components.fusionsolar.api.values import to_datetime
 
     assert to_datetime("¹") is None
     assert to_datetime("1700000000000") is not None

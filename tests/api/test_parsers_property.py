@@ -14,6 +14,8 @@ from multidict import CIMultiDict, CIMultiDictProxy
 
 from custom_components.fusionsolar.api import FusionSolarClient, QuotaGovernor, extract_token
 from custom_components.fusionsolar.api import models as m
+from custom_components.fusionsolar.api import parsers as p
+from custom_components.fusionsolar.api import values as v
 from custom_components.fusionsolar.api.errors import FusionSolarError
 
 KEYS = [
@@ -76,24 +78,24 @@ json_values = st.recursive(
 
 # Each parser and the model it promises: in a list, as the values of a map, or alone.
 PARSERS: list[tuple[Callable[[Any], Any], type]] = [
-    (m.parse_plants_legacy, m.Plant),
-    (m.parse_plants_stations, m.Plant),
-    (m.parse_plants_v7, m.Plant),
-    (m.parse_devices_legacy, m.Device),
-    (m.parse_devices_v7, m.Device),
-    (m.parse_plant_realtime, m.PlantRealtimeKpi),
-    (m.parse_station_realtime, m.StationRealtimeKpi),
-    (m.parse_five_minutes, m.FiveMinuteKpi),
-    (m.parse_hourly, m.HourlyPlantKpi),
-    (m.parse_alarms, m.Alarm),
-    (m.parse_dod_results, m.DodResult),
-    (m.parse_on_off_results, m.OnOffResult),
-    (lambda d: m.parse_device_realtime(d, 47), m.DeviceRealtimeKpi),
-    (lambda d: m.parse_device_realtime(d, 39), m.DeviceRealtimeKpi),
-    (lambda d: m.parse_device_realtime(d, None), m.DeviceRealtimeKpi),
-    (lambda d: m.parse_dispatch_command(d, 1), m.DispatchCommand),
-    (lambda d: m.parse_dispatch_status(d, 1), m.DispatchStatus),
-    (lambda d: m.merge_devices(m.parse_devices_legacy(d), m.parse_devices_v7(d)), m.Device),
+    (p.parse_plants_legacy, m.Plant),
+    (p.parse_plants_stations, m.Plant),
+    (p.parse_plants_v7, m.Plant),
+    (p.parse_devices_legacy, m.Device),
+    (p.parse_devices_v7, m.Device),
+    (p.parse_plant_realtime, m.PlantRealtimeKpi),
+    (p.parse_station_realtime, m.StationRealtimeKpi),
+    (p.parse_five_minutes, m.FiveMinuteKpi),
+    (p.parse_hourly, m.HourlyPlantKpi),
+    (p.parse_alarms, m.Alarm),
+    (p.parse_dod_results, m.DodResult),
+    (p.parse_on_off_results, m.OnOffResult),
+    (lambda d: p.parse_device_realtime(d, 47), m.DeviceRealtimeKpi),
+    (lambda d: p.parse_device_realtime(d, 39), m.DeviceRealtimeKpi),
+    (lambda d: p.parse_device_realtime(d, None), m.DeviceRealtimeKpi),
+    (lambda d: p.parse_dispatch_command(d, 1), m.DispatchCommand),
+    (lambda d: p.parse_dispatch_status(d, 1), m.DispatchStatus),
+    (lambda d: p.merge_devices(p.parse_devices_legacy(d), p.parse_devices_v7(d)), m.Device),
 ]
 
 
@@ -137,18 +139,18 @@ def test_every_parser_survives_any_json(data: Any) -> None:
 @settings(max_examples=300)
 @given(value=scalars | json_values)
 def test_scalar_helpers(value: Any) -> None:
-    number = m.to_float(value)
+    number = v.to_float(value)
     assert number is None or (type(number) is float and math.isfinite(number))
-    integer = m.to_int(value)
+    integer = v.to_int(value)
     assert integer is None or type(integer) is int
-    text = m.to_str(value)
+    text = v.to_str(value)
     assert text is None or (text != "" and text == text.strip())
-    moment = m.to_datetime(value)
+    moment = v.to_datetime(value)
     assert moment is None or moment.tzinfo is not None
-    health = m.parse_health(value)
+    health = p.parse_health(value)
     assert health is None or isinstance(health, m.PlantHealth)
-    assert all(isinstance(key, str) for key in m.normalize_map(value))
-    assert isinstance(m.item_list(value), list)
+    assert all(isinstance(key, str) for key in v.normalize_map(value))
+    assert isinstance(v.item_list(value), list)
 
 
 def _client() -> FusionSolarClient:

@@ -5,7 +5,8 @@ No Home Assistant imports here: this package is a library the integration uses.
 
 from __future__ import annotations
 
-from .client import FusionSolarClient, RefusedEndpoint, chunked, extract_token
+from .batching import chunked
+from .client import FusionSolarClient
 from .const import (
     DEVICE_KPI_UNITS,
     INVERTER_STATES,
@@ -69,6 +70,7 @@ from .models import (
 )
 from .quota import Priority, QuotaGovernor, Slot
 from .results import BatchResult, DeviceList, Incomplete
+from .session import RefusedEndpoint, extract_token
 
 __all__ = [
     "DEVICE_KPI_UNITS",

@@ -1,7 +1,4 @@
-"""Typed models of the NBI payloads and their tolerant parsers.
-
-Every ``parse_*`` function accepts *any* JSON value (the ``data`` of an envelope) and
-never raises: a bad field becomes ``None``, a bad item is skipped with a debug log.
+"""Typed models of the NBI payloads (their tolerant parsers are in ``parsers.py``).
 
 Units: power kW, energy kWh, temperature °C, percentages 0-100, capacities kWp.
 Signs (plant level, V7 convention): ``grid_power`` > 0 export, < 0 import;
@@ -10,212 +7,22 @@ Signs (plant level, V7 convention): ``grid_power`` > 0 export, < 0 import;
 
 from __future__ import annotations
 
-import logging
-import math
 import re
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import datetime
 from enum import Enum, IntEnum
-from typing import Any, Final
+from typing import Final
 
 from .const import (
     HUAWEI_DOD_RANGE,
     LG_DOD_RANGE,
-    V7_TO_LEGACY_DEV_TYPE,
     ApiGeneration,
     BatteryStatus,
     BatteryWorkingMode,
     DevType,
     InverterState,
-    scale_to_kilo,
 )
-
-_LOGGER = logging.getLogger(__name__)
-
-# ----------------------------------------------------------------------------- helpers
-
-
-def to_float(value: Any) -> float | None:
-    """A finite float from a number or numeric string ("12.5", " 3 "); else None."""
-    if isinstance(value, bool) or value is None:
-        return None
-    if isinstance(value, int):
-        result = float(value) if abs(value) < 1e300 else None
-    elif isinstance(value, float):
-        result = value
-    elif isinstance(value, str):
-        text = value.strip().replace(",", ".") if value.count(",") == 1 else value.strip()
-        if not text or text in {"-", "--", "N/A", "null", "None"}:
-            return None
-        try:
-            result = float(text)
-        except ValueError:
-            return None
-    else:
-        return None
-    if result is None or math.isnan(result) or math.isinf(result):
-        return None
-    return result + 0.0  # -0.0 becomes 0.0
-
-
-def to_int(value: Any) -> int | None:
-    """An int from an int, an integral float or a numeric string; else None."""
-    if isinstance(value, bool) or value is None:
-        return None
-    if isinstance(value, int):
-        return value
-    if isinstance(value, str):
-        text = value.strip()
-        try:
-            return int(text)
-        except ValueError:
-            pass
-    number = to_float(value)
-    if number is None or not number.is_integer():
-        return None
-    return int(number)
-
-
-def to_str(value: Any) -> str | None:
-    """A stripped non-empty string; numbers (ids) become their decimal text; else None."""
-    if isinstance(value, bool) or value is None:
-        return None
-    if isinstance(value, str):
-        text = value.strip()
-        return text or None
-    if isinstance(value, int):
-        return str(value)
-    if isinstance(value, float) and math.isfinite(value):
-        return str(int(value)) if value.is_integer() else str(value)
-    return None
-
-
-def to_bool_result(value: Any) -> bool | None:
-    """A result flag where 0 means success and 1 failure (spec: dispatchResult/result)."""
-    if isinstance(value, bool):
-        return value
-    code = to_int(value)
-    if code is None:
-        return None
-    return code == 0
-
-
-def to_datetime(value: Any) -> datetime | None:
-    """An aware datetime from ISO text (+0800, +08:00, Z, .000 millis) or epoch ms.
-
-    Naive text is taken as UTC (the spec always includes the zone).
-    """
-    if isinstance(value, bool) or value is None:
-        return None
-    if isinstance(value, int | float):
-        return from_ms(value)
-    if not isinstance(value, str):
-        return None
-    text = value.strip()
-    if not text:
-        return None
-    if text.isascii() and text.isdigit():  # "¹" is a digit to str.isdigit, not to int()
-        return from_ms(int(text))
-    try:
-        parsed = datetime.fromisoformat(text)
-    except ValueError:
-        return None
-    if parsed.tzinfo is None:
-        parsed = parsed.replace(tzinfo=UTC)
-    return parsed
-
-
-def from_ms(value: Any) -> datetime | None:
-    """An aware UTC datetime from epoch milliseconds."""
-    number = to_float(value)
-    if number is None:
-        return None
-    try:
-        return datetime.fromtimestamp(number / 1000.0, UTC)
-    except (OverflowError, OSError, ValueError):
-        return None
-
-
-def normalize_key(key: str) -> str:
-    """Spec examples write keys with spaces ("real health state"): use underscores."""
-    return "_".join(key.strip().split())
-
-
-def normalize_map(value: Any) -> dict[str, Any]:
-    """A dataItemMap with normalised keys; anything that is not a map becomes {}."""
-    if not isinstance(value, Mapping):
-        return {}
-    return {normalize_key(k): v for k, v in value.items() if isinstance(k, str)}
-
-
-_PAGING_KEYS = ("list", "total", "pageCount", "pageNo", "pageSize")
-
-
-def item_list(data: Any) -> list[Any]:
-    """The items of ``data``: a bare list, a paged map ``{list: [...]}``, or a single map.
-
-    The spec's tables describe paged maps, its examples bare lists (field-notes).
-    """
-    if isinstance(data, list):
-        return data
-    if isinstance(data, Mapping):
-        for key in ("list", "data", "records", "rows"):
-            inner = data.get(key)
-            if isinstance(inner, list):
-                return inner
-        if any(key in data for key in _PAGING_KEYS):
-            return []
-        if data and all(isinstance(v, Mapping) for v in data.values()):
-            # A map keyed by id ({"NE=1": {...}, ...}).
-            return list(data.values())
-        if data:
-            return [data]
-    return []
-
-
-def page_count(data: Any) -> int | None:
-    """``pageCount`` of a paged map, if present."""
-    if isinstance(data, Mapping):
-        return to_int(data.get("pageCount"))
-    return None
-
-
-def split_codes(value: Any) -> list[str]:
-    """A comma separated list ("a, b,c") as stripped strings."""
-    text = to_str(value)
-    if text is None:
-        return []
-    return [part.strip() for part in text.split(",") if part.strip()]
-
-
-def _first(item: Mapping[str, Any], *keys: str) -> Any:
-    """The first non-None value among ``keys``."""
-    for key in keys:
-        value = item.get(key)
-        if value is not None and value != "":
-            return value
-    return None
-
-
-def _parse_items[T](
-    data: Any, parser: Callable[[Mapping[str, Any]], T | None], what: str
-) -> list[T]:
-    """Apply ``parser`` to every map item; skip bad items with a debug log."""
-    result: list[T] = []
-    for raw in item_list(data):
-        if not isinstance(raw, Mapping):
-            _LOGGER.debug("Skipping %s item that is not a map: %.100r", what, raw)
-            continue
-        try:
-            parsed = parser(raw)
-        except Exception:
-            _LOGGER.debug("Skipping unparsable %s item: %.200r", what, raw, exc_info=True)
-            continue
-        if parsed is not None:
-            result.append(parsed)
-    return result
-
 
 # ------------------------------------------------------------------------------ enums
 
@@ -239,20 +46,6 @@ class PlantHealth(Enum):
     HEALTHY = "healthy"
     DISCONNECTED = "disconnected"
     FAULTY = "faulty"
-
-
-_HEALTH: dict[int, PlantHealth] = {
-    0: PlantHealth.HEALTHY,  # V7 table
-    1: PlantHealth.DISCONNECTED,  # both
-    2: PlantHealth.FAULTY,  # both
-    3: PlantHealth.HEALTHY,  # legacy; V7 example
-}
-
-
-def parse_health(value: Any) -> PlantHealth | None:
-    """Health from either family's code; unknown codes become None."""
-    code = to_int(value)
-    return _HEALTH.get(code) if code is not None else None
 
 
 class AlarmLevel(IntEnum):
@@ -280,16 +73,6 @@ class DispatchState(IntEnum):
     TIMEOUT = 2
 
 
-def _enum_or_none[E: IntEnum](cls: type[E], value: Any) -> E | None:
-    code = to_int(value)
-    if code is None:
-        return None
-    try:
-        return cls(code)
-    except ValueError:
-        return None
-
-
 # ----------------------------------------------------------------------------- models
 
 
@@ -312,54 +95,6 @@ class Plant:
     latitude: float | None = None
     longitude: float | None = None
     grid_connection_date: datetime | None = None
-
-
-def _plant_legacy(item: Mapping[str, Any]) -> Plant | None:
-    code = to_str(_first(item, "stationCode", "plantCode"))
-    if code is None:
-        return None
-    capacity_mw = to_float(item.get("capacity"))
-    return Plant(
-        code=code,
-        name=to_str(_first(item, "stationName", "plantName")),
-        address=to_str(_first(item, "stationAddr", "plantAddress")),
-        capacity_kwp=capacity_mw * 1000.0 if capacity_mw is not None else None,
-        latitude=to_float(item.get("latitude")),
-        longitude=to_float(item.get("longitude")),
-        grid_connection_date=to_datetime(_first(item, "gridConnectionDate", "gridConnTime")),
-    )
-
-
-def _plant_v7(item: Mapping[str, Any]) -> Plant | None:
-    code = to_str(_first(item, "plantCode", "stationCode"))
-    if code is None:
-        return None
-    return Plant(
-        code=code,
-        name=to_str(_first(item, "plantName", "stationName")),
-        address=to_str(_first(item, "plantAddress", "address", "stationAddr")),
-        capacity_kwp=to_float(item.get("capacity")),
-        latitude=to_float(item.get("latitude")),
-        longitude=to_float(item.get("longitude")),
-        grid_connection_date=to_datetime(
-            _first(item, "gridConnectionDate", "gridConnectionTime", "gridConnTime")
-        ),
-    )
-
-
-def parse_plants_legacy(data: Any) -> list[Plant]:
-    """``getStationList`` data (capacity in MW)."""
-    return _parse_items(data, _plant_legacy, "getStationList")
-
-
-def parse_plants_stations(data: Any) -> list[Plant]:
-    """Paged ``/thirdData/stations`` data (field: renamed fields, capacity in kWp)."""
-    return _parse_items(data, _plant_v7, "stations")
-
-
-def parse_plants_v7(data: Any) -> list[Plant]:
-    """V7 ``plants`` data (paged map or bare list; capacity in kWp)."""
-    return _parse_items(data, _plant_v7, "plants")
 
 
 def legacy_kind(dev_type_id: int | None) -> DeviceKind:
@@ -421,95 +156,6 @@ class Device:
 _LG_MODEL = re.compile(r"\bLG\b|RESU", re.IGNORECASE)
 
 
-def _device_legacy(item: Mapping[str, Any]) -> Device | None:
-    dev_id = to_str(_first(item, "id", "devId"))
-    if dev_id is None:
-        return None
-    return Device(
-        id=dev_id,
-        dn=to_str(item.get("devDn")),
-        plant_code=to_str(_first(item, "stationCode", "plantCode")),
-        dev_type_id=to_int(item.get("devTypeId")),
-        name=to_str(item.get("devName")),
-        sn=to_str(item.get("esnCode")),
-        model=to_str(_first(item, "invType", "model")),
-        software_version=to_str(item.get("softwareVersion")),
-        latitude=to_float(item.get("latitude")),
-        longitude=to_float(item.get("longitude")),
-    )
-
-
-def _device_v7(item: Mapping[str, Any]) -> Device | None:
-    dn = to_str(item.get("dn"))
-    if dn is None:
-        return None
-    v7_type = to_int(item.get("deviceTypeId"))
-    extra = normalize_map(item.get("dataItemMap"))
-    return Device(
-        id=None,
-        dn=dn,
-        plant_code=to_str(item.get("plantCode")),
-        dev_type_id=V7_TO_LEGACY_DEV_TYPE.get(v7_type) if v7_type is not None else None,
-        name=to_str(_first(item, "deviceName", "devName")),
-        sn=to_str(_first(item, "sn", "esnCode")),
-        model=to_str(extra.get("model")),
-        software_version=to_str(extra.get("softwareVersion")),
-        v7_type_id=v7_type,
-        rated_power_kw=to_float(extra.get("ratedPower")),
-        battery_rated_capacity_kwh=to_float(extra.get("ratedCapacity")),
-        battery_usable_capacity_kwh=to_float(extra.get("usableCapacity")),
-        battery_dod=to_float(extra.get("dod")),
-    )
-
-
-def parse_devices_legacy(data: Any) -> list[Device]:
-    """``getDevList`` data."""
-    return _parse_items(data, _device_legacy, "getDevList")
-
-
-def parse_devices_v7(data: Any) -> list[Device]:
-    """V7 ``devices`` data (paged map or bare list)."""
-    return _parse_items(data, _device_v7, "devices")
-
-
-def merge_devices(legacy: Iterable[Device], v7: Iterable[Device]) -> list[Device]:
-    """Merge both families' device lists by SN (legacy first, then V7-only devices)."""
-    by_sn: dict[str, Device] = {}
-    v7_list = list(v7)
-    for dev in v7_list:
-        if dev.sn:
-            by_sn.setdefault(dev.sn, dev)
-    merged: list[Device] = []
-    used: set[str] = set()
-    for dev in legacy:
-        other = by_sn.get(dev.sn) if dev.sn else None
-        if other is None:
-            merged.append(dev)
-            continue
-        used.add(other.dn or "")
-        merged.append(
-            Device(
-                id=dev.id,
-                dn=other.dn,
-                plant_code=dev.plant_code or other.plant_code,
-                dev_type_id=dev.dev_type_id if dev.dev_type_id is not None else other.dev_type_id,
-                name=dev.name or other.name,
-                sn=dev.sn,
-                model=dev.model or other.model,
-                software_version=dev.software_version or other.software_version,
-                v7_type_id=other.v7_type_id,
-                rated_power_kw=other.rated_power_kw,
-                battery_rated_capacity_kwh=other.battery_rated_capacity_kwh,
-                battery_usable_capacity_kwh=other.battery_usable_capacity_kwh,
-                battery_dod=other.battery_dod,
-                latitude=dev.latitude,
-                longitude=dev.longitude,
-            )
-        )
-    merged.extend(dev for dev in v7_list if (dev.dn or "") not in used)
-    return merged
-
-
 @dataclass(frozen=True, slots=True)
 class PlantRealtimeKpi:
     """V7 ``vpp/plantRealtimeKpi`` of one plant (kW, kWh, %).
@@ -531,34 +177,6 @@ class PlantRealtimeKpi:
     total_energy: float | None = None
 
 
-def _plant_realtime(item: Mapping[str, Any]) -> PlantRealtimeKpi | None:
-    code = to_str(_first(item, "plantCode", "stationCode"))
-    if code is None:
-        return None
-    kpi = normalize_map(item.get("dataItemMap"))
-    grid = to_float(kpi.get("meterPower"))
-    if grid is None:
-        grid = to_float(kpi.get("pmeterPower"))
-    return PlantRealtimeKpi(
-        plant_code=code,
-        pv_power=to_float(kpi.get("pvPower")),
-        grid_power=grid,
-        battery_power=to_float(kpi.get("batteryPower")),
-        load_power=to_float(kpi.get("loadPower")),
-        battery_soc=to_float(kpi.get("batterySOC")),
-        battery_dod=to_float(kpi.get("batteryDOD")),
-        health=parse_health(kpi.get("healthState")),
-        day_energy=to_float(kpi.get("dayEnergy")),
-        month_energy=to_float(kpi.get("monthEnergy")),
-        total_energy=to_float(kpi.get("totalEnergy")),
-    )
-
-
-def parse_plant_realtime(data: Any) -> dict[str, PlantRealtimeKpi]:
-    """``vpp/plantRealtimeKpi`` data keyed by plant code."""
-    return {k.plant_code: k for k in _parse_items(data, _plant_realtime, "plantRealtimeKpi")}
-
-
 @dataclass(frozen=True, slots=True)
 class StationRealtimeKpi:
     """Legacy ``getStationRealKpi`` of one plant (kWh; income in the plant's currency)."""
@@ -570,28 +188,6 @@ class StationRealtimeKpi:
     day_income: float | None = None
     total_income: float | None = None
     health: PlantHealth | None = None
-
-
-def _station_realtime(item: Mapping[str, Any]) -> StationRealtimeKpi | None:
-    code = to_str(_first(item, "stationCode", "plantCode"))
-    if code is None:
-        return None
-    kpi = normalize_map(item.get("dataItemMap"))
-    return StationRealtimeKpi(
-        plant_code=code,
-        day_power=to_float(kpi.get("day_power")),
-        month_power=to_float(kpi.get("month_power")),
-        total_power=to_float(kpi.get("total_power")),
-        day_income=to_float(kpi.get("day_income")),
-        total_income=to_float(kpi.get("total_income")),
-        health=parse_health(kpi.get("real_health_state")),
-    )
-
-
-def parse_station_realtime(data: Any) -> dict[str, StationRealtimeKpi]:
-    """``getStationRealKpi`` data keyed by plant code."""
-    items = _parse_items(data, _station_realtime, "getStationRealKpi")
-    return {k.plant_code: k for k in items}
 
 
 @dataclass(frozen=True, slots=True)
@@ -647,42 +243,6 @@ class DeviceRealtimeKpi:
         return run_state is None or int(run_state) != 0
 
 
-def device_values(
-    dev_type_id: int | None, raw: Any, generation: ApiGeneration = ApiGeneration.V500R007
-) -> dict[str, float | None]:
-    """Normalise a device dataItemMap: keys, numbers, W -> kW where the reference says W."""
-    scale = scale_to_kilo(generation, dev_type_id)
-    values: dict[str, float | None] = {}
-    for key, value in normalize_map(raw).items():
-        number = to_float(value)
-        if number is not None and key in scale:
-            number = number / 1000.0
-        values[key] = number
-    return values
-
-
-def parse_device_realtime(
-    data: Any, dev_type_id: int | None, generation: ApiGeneration = ApiGeneration.V500R007
-) -> dict[str, DeviceRealtimeKpi]:
-    """``getDevRealKpi`` data keyed by devId (text), in the units of ``generation``."""
-
-    def _one(item: Mapping[str, Any]) -> DeviceRealtimeKpi | None:
-        dev_id = to_str(_first(item, "devId", "id"))
-        if dev_id is None:
-            return None
-        type_id = to_int(item.get("devTypeId"))
-        if type_id is None:
-            type_id = dev_type_id
-        return DeviceRealtimeKpi(
-            dev_id=dev_id,
-            dev_type_id=type_id,
-            values=device_values(type_id, item.get("dataItemMap"), generation),
-            generation=generation,
-        )
-
-    return {k.dev_id: k for k in _parse_items(data, _one, "getDevRealKpi")}
-
-
 @dataclass(frozen=True, slots=True)
 class FiveMinuteKpi:
     """One 5-minute period of V7 ``vpp/plantFiveMinutesKpi`` (energies in kWh)."""
@@ -701,32 +261,6 @@ class FiveMinuteKpi:
     battery_soc: float | None = None
 
 
-def _five_minutes(item: Mapping[str, Any]) -> FiveMinuteKpi | None:
-    start = to_datetime(_first(item, "dateTime", "collectTime"))
-    if start is None:
-        return None
-    return FiveMinuteKpi(
-        start=start,
-        pv_energy=to_float(item.get("pvEnergy")),
-        input_energy=to_float(item.get("inputEnergy")),
-        ongrid_energy=to_float(item.get("ongridEnergy")),
-        load_energy=to_float(item.get("loadEnergy")),
-        charge_energy=to_float(item.get("chargeEnergy")),
-        discharge_energy=to_float(item.get("dischargeEnergy")),
-        grid2load_energy=to_float(item.get("grid2loadEnergy")),
-        grid2battery_energy=to_float(item.get("grid2batteryEnergy")),
-        pv2load_energy=to_float(item.get("pv2loadEnergy")),
-        battery_energy=to_float(item.get("batteryEnergy")),
-        battery_soc=to_float(item.get("batterySOC")),
-    )
-
-
-def parse_five_minutes(data: Any) -> list[FiveMinuteKpi]:
-    """``vpp/plantFiveMinutesKpi`` data sorted by start."""
-    items = _parse_items(data, _five_minutes, "plantFiveMinutesKpi")
-    return sorted(items, key=lambda k: k.start)
-
-
 @dataclass(frozen=True, slots=True)
 class HourlyPlantKpi:
     """One hour of legacy ``getKpiStationHour`` (kWh; profit in currency)."""
@@ -740,34 +274,6 @@ class HourlyPlantKpi:
     power_profit: float | None = None
     radiation_intensity: float | None = None
     theory_power: float | None = None
-
-
-def _hourly(item: Mapping[str, Any]) -> HourlyPlantKpi | None:
-    code = to_str(_first(item, "stationCode", "plantCode"))
-    ms = to_int(item.get("collectTime"))
-    if code is None or ms is None:
-        return None
-    start = from_ms(ms)
-    if start is None:
-        return None
-    kpi = normalize_map(item.get("dataItemMap"))
-    return HourlyPlantKpi(
-        plant_code=code,
-        start=start,
-        collect_time_ms=ms,
-        inverter_power=to_float(kpi.get("inverter_power")),
-        ongrid_power=to_float(kpi.get("ongrid_power")),
-        use_power=to_float(kpi.get("use_power")),
-        power_profit=to_float(kpi.get("power_profit")),
-        radiation_intensity=to_float(kpi.get("radiation_intensity")),
-        theory_power=to_float(kpi.get("theory_power")),
-    )
-
-
-def parse_hourly(data: Any) -> list[HourlyPlantKpi]:
-    """``getKpiStationHour`` data sorted by plant and time."""
-    items = _parse_items(data, _hourly, "getKpiStationHour")
-    return sorted(items, key=lambda k: (k.plant_code, k.collect_time_ms))
 
 
 @dataclass(frozen=True, slots=True)
@@ -805,33 +311,6 @@ class Alarm:
         return self.status in (1, 2, 3)
 
 
-def _alarm(item: Mapping[str, Any]) -> Alarm | None:
-    alarm = Alarm(
-        plant_code=to_str(_first(item, "stationCode", "plantCode")),
-        plant_name=to_str(_first(item, "stationName", "plantName")),
-        alarm_id=to_int(item.get("alarmId")),
-        alarm_name=to_str(item.get("alarmName")),
-        cause_id=to_int(item.get("causeId")),
-        cause=to_str(item.get("alarmCause")),
-        alarm_type=to_int(item.get("alarmType")),
-        dev_name=to_str(item.get("devName")),
-        esn=to_str(item.get("esnCode")),
-        dev_type_id=to_int(item.get("devTypeId")),
-        level=_enum_or_none(AlarmLevel, item.get("lev")),
-        status=to_int(item.get("status")),
-        raise_time=to_datetime(item.get("raiseTime")),
-        repair_suggestion=to_str(item.get("repairSuggestion")),
-    )
-    if alarm.alarm_id is None and alarm.alarm_name is None:
-        return None
-    return alarm
-
-
-def parse_alarms(data: Any) -> list[Alarm]:
-    """``getAlarmList`` data."""
-    return _parse_items(data, _alarm, "getAlarmList")
-
-
 @dataclass(frozen=True, slots=True)
 class DispatchResult:
     """Per plant/inverter result of a charge/discharge command."""
@@ -853,21 +332,6 @@ class DispatchCommand:
     def success(self) -> bool:
         """True when every result succeeded (and there is at least one)."""
         return bool(self.results) and all(r.success for r in self.results)
-
-
-def _dispatch_result(item: Mapping[str, Any]) -> DispatchResult | None:
-    return DispatchResult(
-        plant_code=to_str(_first(item, "plantCode", "stationCode")),
-        sn=to_str(item.get("sn")),
-        remote_id=to_str(_first(item, "remoteID", "remoteId")),
-        success=to_bool_result(_first(item, "dispatchResult", "result")),
-    )
-
-
-def parse_dispatch_command(data: Any, request_id: int) -> DispatchCommand:
-    """``vpp/chargeAndDischarge`` data."""
-    results = _parse_items(data, _dispatch_result, "chargeAndDischarge")
-    return DispatchCommand(request_id=request_id, results=tuple(results))
 
 
 @dataclass(frozen=True, slots=True)
@@ -904,25 +368,6 @@ class DispatchStatus:
         return DispatchState.COMPLETE
 
 
-def _dispatch_task(item: Mapping[str, Any]) -> DispatchTask | None:
-    return DispatchTask(
-        plant_code=to_str(_first(item, "plantCode", "stationCode")),
-        sn=to_str(item.get("sn")),
-        remote_id=to_str(_first(item, "remoteID", "remoteId")),
-        state=_enum_or_none(DispatchState, item.get("status")),
-        charged_kwh=to_float(item.get("chargedCapacity")),
-        discharged_kwh=to_float(item.get("dischargedCapacity")),
-        start=to_datetime(_first(item, "execStartTime", "startTime")),
-        end=to_datetime(_first(item, "execEndTime", "endTime")),
-    )
-
-
-def parse_dispatch_status(data: Any, request_id: int) -> DispatchStatus:
-    """``vpp/chargeAndDischargeStatus`` data (a list, or a map per the table)."""
-    entries = _parse_items(data, _dispatch_task, "chargeAndDischargeStatus")
-    return DispatchStatus(request_id=request_id, entries=tuple(entries))
-
-
 @dataclass(frozen=True, slots=True)
 class DodResult:
     """Result of ``vpp/dod`` for one battery; ``set_dod`` is what the system applied."""
@@ -930,22 +375,6 @@ class DodResult:
     dn: str
     success: bool | None
     set_dod: int | None
-
-
-def _dod(item: Mapping[str, Any]) -> DodResult | None:
-    dn = to_str(item.get("dn"))
-    if dn is None:
-        return None
-    return DodResult(
-        dn=dn,
-        success=to_bool_result(item.get("result")),
-        set_dod=to_int(_first(item, "setDOD", "setDod", "dod")),
-    )
-
-
-def parse_dod_results(data: Any) -> list[DodResult]:
-    """``vpp/dod`` data."""
-    return _parse_items(data, _dod, "dod")
 
 
 @dataclass(frozen=True, slots=True)
@@ -956,18 +385,6 @@ class OnOffResult:
     success: bool | None
 
 
-def _on_off(item: Mapping[str, Any]) -> OnOffResult | None:
-    dn = to_str(item.get("dn"))
-    if dn is None:
-        return None
-    return OnOffResult(dn=dn, success=to_bool_result(item.get("result")))
-
-
-def parse_on_off_results(data: Any) -> list[OnOffResult]:
-    """``vpp/devOnOff`` data."""
-    return _parse_items(data, _on_off, "devOnOff")
-
-
 #: Kinds of the device types the 26.2 digest adds.
 NEW_DEVICE_KINDS: Final[dict[int, DeviceKind]] = {
     DevType.SMART_ASSISTANT: DeviceKind.SMART_ASSISTANT,
@@ -975,10 +392,15 @@ NEW_DEVICE_KINDS: Final[dict[int, DeviceKind]] = {
 }
 
 
-def api_generation(families: ApiFamilies) -> ApiGeneration:
-    """The generation of an account's data: V7 answers -> V500R007, else 26.x.
+def api_generation(families: ApiFamilies, *, todays_cloud: bool = False) -> ApiGeneration:
+    """The generation of an account's data: 26.x only with evidence of today's cloud.
 
-    Today's cloud (26.2 digest) no longer serves the V7 family; a V500R007 system does.
-    Call it after the login (``families`` is all False before).
+    Today's cloud (26.2 digest) no longer serves the V7 family, but an on-premises
+    V500R007 system or an account without V7 rights lacks it too (and reports the meter
+    in kW): so no V7 alone is no evidence. ``todays_cloud`` is that evidence (an ``nbi``
+    endpoint answering, the legacy station list gone); until the client learns it, every
+    account reads with the V500R007 meanings.
     """
-    return ApiGeneration.V500R007 if families.v7 else ApiGeneration.CLOUD_2026
+    if families.v7 or not todays_cloud:
+        return ApiGeneration.V500R007
+    return ApiGeneration.CLOUD_2026

@@ -1,0 +1,254 @@
+"""Transport of the NBI client: one HTTP exchange, the envelope and its errors.
+
+* every request takes a quota slot from the shared :class:`QuotaGovernor` first;
+* a request is sent once; only a read with quota left is sent again after the
+  connection dropped (control commands raise ``OutcomeUnknownError``).
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Mapping
+from typing import Any, Protocol
+
+import aiohttp
+from multidict import CIMultiDictProxy
+from yarl import URL
+
+from .const import CONTROL_ENDPOINTS, LOGIN_ENDPOINTS, QUOTA_403_ERROR_CODE, TOKEN_HEADER
+from .errors import (
+    DAILY_LIMIT_FAIL_CODE,
+    AuthenticationError,
+    CommunicationError,
+    InvalidArgumentError,
+    NotAnNbiHostError,
+    OutcomeUnknownError,
+    PermissionDeniedError,
+    QuotaExceededError,
+    ServiceUnavailableError,
+    TokenExpiredError,
+    UnknownError,
+    error_for_fail_code,
+)
+from .quota import Priority, QuotaGovernor, Slot
+from .values import to_int
+
+_LOGGER = logging.getLogger(__name__)
+
+
+class TokenHolder(Protocol):
+    """What a request needs of its session: the token of the moment."""
+
+    token: str | None
+
+
+def base_url(value: str) -> URL:
+    """The base URL of a host or URL (``https`` by default, no query or fragment)."""
+    text = value.strip()
+    if "://" not in text:
+        text = f"https://{text}"
+    url = URL(text)
+    if not url.host:
+        raise InvalidArgumentError(f"Not a host or URL: {value!r}")
+    path = url.path.rstrip("/")
+    return url.with_path(path or "/").with_query(None).with_fragment(None)
+
+
+def endpoint_url(base: URL, endpoint: str) -> str:
+    """The URL of an endpoint path below ``base``."""
+    prefix = str(base).rstrip("/")
+    return f"{prefix}{endpoint}"
+
+
+class Transport:
+    """HTTP exchange through the quota governor, with the envelope decoded into errors."""
+
+    governor: QuotaGovernor
+    _http_session: aiohttp.ClientSession
+    _timeout: aiohttp.ClientTimeout
+    _ssl: bool
+
+    def _now(self) -> float:
+        return self.governor.now()
+
+    # ------------------------------------------------------------------ HTTP
+
+    async def _exchange(
+        self,
+        url: str,
+        endpoint: str,
+        payload: Mapping[str, Any],
+        *,
+        token: str | None,
+        priority: Priority,
+        wait: bool,
+        max_wait: float | None,
+        login: bool = False,
+        detecting: bool = False,
+        session: TokenHolder | None = None,
+    ) -> tuple[dict[str, Any], CIMultiDictProxy[str]]:
+        """One request through the governor; returns the (successful) envelope.
+
+        With ``session``, its token of the moment the slot is granted is sent: a request
+        that waited for quota never sends a token renewed meanwhile.
+        """
+        slot = await self.governor.acquire(
+            endpoint, priority=priority, wait=wait, max_wait=max_wait
+        )
+        if session is not None and session.token is not None:
+            token = session.token
+        headers: dict[str, str] = {"Accept": "application/json"}
+        if token:
+            headers[TOKEN_HEADER] = token
+        resent = False
+        while True:
+            try:
+                status, resp_headers, raw = await self._post(url, payload, headers)
+                break
+            except (aiohttp.ClientConnectorError, aiohttp.ConnectionTimeoutError) as err:
+                slot.refund()
+                raise CommunicationError(
+                    f"Cannot connect to {URL(url).host}:{URL(url).port} ({type(err).__name__})",
+                    endpoint=endpoint,
+                ) from None
+            except (aiohttp.ServerDisconnectedError, aiohttp.ClientOSError) as err:
+                slot.release()  # the cloud may have processed (and counted) it
+                if resent:
+                    raise CommunicationError(
+                        f"Network error ({type(err).__name__})", endpoint=endpoint
+                    ) from None
+                slot = await self._resend_slot(endpoint, priority)
+                resent = True
+            except TimeoutError:
+                slot.release()
+                raise CommunicationError("Request timed out", endpoint=endpoint) from None
+            except aiohttp.ClientError as err:
+                slot.release()
+                raise CommunicationError(
+                    f"Network error ({type(err).__name__})", endpoint=endpoint
+                ) from None
+            except BaseException:
+                slot.release()
+                raise
+        text = raw.decode("utf-8", errors="replace")
+        try:
+            envelope = self._decode(
+                status, resp_headers, text, endpoint, login=login, detecting=detecting
+            )
+        except QuotaExceededError as err:
+            err.retry_after = slot.refused(daily=err.fail_code == DAILY_LIMIT_FAIL_CODE)
+            _LOGGER.debug("Quota refusal on %s; retry in %.0f s", endpoint, err.retry_after)
+            raise
+        except NotAnNbiHostError:
+            slot.refund()  # not the NBI: no NBI quota used
+            raise
+        except TokenExpiredError:
+            slot.refund()  # refused before the quota check: the retry may use the slot
+            raise
+        except BaseException:
+            slot.success()
+            raise
+        slot.success()
+        return envelope, resp_headers
+
+    async def _post(
+        self, url: str, payload: Mapping[str, Any], headers: Mapping[str, str]
+    ) -> tuple[int, CIMultiDictProxy[str], bytes]:
+        """POST once (resending is decided by :meth:`_exchange`)."""
+        async with self._http_session.post(
+            url, json=dict(payload), headers=headers, timeout=self._timeout, ssl=self._ssl
+        ) as resp:
+            return resp.status, resp.headers, await resp.read()
+
+    async def _resend_slot(self, endpoint: str, priority: Priority) -> Slot:
+        """A quota slot to send again after the connection dropped, or the reason not to.
+
+        The server may have processed the request before the drop (a kept-alive
+        connection closed before sending looks the same): a control command is never
+        sent twice (``OutcomeUnknownError``), a read only with quota left right now
+        (``QuotaWouldExceed`` otherwise).
+        """
+        if endpoint in CONTROL_ENDPOINTS or (
+            priority is Priority.CONTROL and endpoint not in LOGIN_ENDPOINTS
+        ):
+            raise OutcomeUnknownError(
+                "The connection dropped after the command was sent; its outcome is unknown",
+                endpoint=endpoint,
+            )
+        _LOGGER.debug("Connection closed by the server; sending %s again", endpoint)
+        return await self.governor.acquire(endpoint, priority=priority, wait=False)
+
+    def _decode(
+        self,
+        status: int,
+        headers: CIMultiDictProxy[str],
+        text: str,
+        endpoint: str,
+        *,
+        login: bool,
+        detecting: bool,
+    ) -> dict[str, Any]:
+        """Envelope of a successful answer, or the matching error."""
+        body = text.strip()
+        obj: Any = None
+        if body:
+            try:
+                obj = json.loads(body)
+            except (ValueError, RecursionError):  # RecursionError: nested too deep
+                obj = None
+        if status == 403 or (isinstance(obj, dict) and "errorCode" in obj):
+            error_code = str(obj.get("errorCode")) if isinstance(obj, dict) else ""
+            if error_code == QUOTA_403_ERROR_CODE or "quotacontrol" in body.lower():
+                raise QuotaExceededError(
+                    "Request is rejected by api quotaControl", endpoint=endpoint
+                )
+            if status == 403 and not (isinstance(obj, dict) and "failCode" in obj):
+                raise PermissionDeniedError("HTTP 403 Forbidden", endpoint=endpoint)
+        if status == 503:
+            raise ServiceUnavailableError("Service unavailable (HTTP 503)", endpoint=endpoint)
+        if status >= 500:
+            raise CommunicationError(f"Server error (HTTP {status})", endpoint=endpoint)
+        not_nbi = login or detecting
+        if status == 404:
+            if not_nbi:
+                raise NotAnNbiHostError(
+                    "This host does not offer the northbound API (HTTP 404)", endpoint=endpoint
+                )
+            raise CommunicationError("Not found (HTTP 404)", endpoint=endpoint)
+        if not body:
+            if login and 200 <= status < 300:
+                raise AuthenticationError(
+                    "Login answered with an empty body (wrong credentials?)", endpoint=endpoint
+                )
+            raise CommunicationError(f"Empty answer (HTTP {status})", endpoint=endpoint)
+        if obj is None:
+            if body.startswith("<") and not_nbi:
+                raise NotAnNbiHostError(
+                    "This host answers HTML, not the northbound API", endpoint=endpoint
+                )
+            what = "HTML" if body.startswith("<") else "malformed JSON"
+            raise CommunicationError(f"Unexpected {what} answer", endpoint=endpoint)
+        if not isinstance(obj, dict) or not ("failCode" in obj or "success" in obj):
+            if not_nbi:
+                raise NotAnNbiHostError(
+                    "This host does not answer like the northbound API", endpoint=endpoint
+                )
+            raise CommunicationError("Unexpected answer (not an NBI envelope)", endpoint=endpoint)
+        fail_code = to_int(obj.get("failCode")) or 0
+        success = obj.get("success")
+        if isinstance(success, str):
+            success = success.strip().lower() == "true"
+        if fail_code == 0 and success is not False:
+            if not 200 <= status < 300:
+                raise CommunicationError(f"HTTP {status}", endpoint=endpoint)
+            return obj
+        if fail_code == 0:
+            raise UnknownError("The request failed without an error code", endpoint=endpoint)
+        message = obj.get("message")
+        data = obj.get("data")
+        if not (isinstance(message, str) and message.strip()) and isinstance(data, str):
+            message = data  # 407 sometimes carries its message in ``data``
+        raise error_for_fail_code(
+            fail_code, message if isinstance(message, str) else None, endpoint=endpoint
+        )
