@@ -16,7 +16,8 @@ from custom_components.fusionsolar.api import (
     DeviceKind,
     InverterState,
 )
-from custom_components.fusionsolar.api.models import DeviceRealtimeKpi, parse_device_realtime
+from custom_components.fusionsolar.api.models import DeviceRealtimeKpi
+from custom_components.fusionsolar.api.parsers import parse_device_realtime
 from custom_components.fusionsolar.binary_sensor import DEVICE_BINARY_SENSORS
 from custom_components.fusionsolar.counters import CounterGuard, CounterPeriod
 from custom_components.fusionsolar.entity import DEVICE_MODELS

@@ -18,7 +18,8 @@ from custom_components.fusionsolar.api import (
     api_generation,
     kpi_key_for,
 )
-from custom_components.fusionsolar.api.models import DeviceRealtimeKpi, parse_device_realtime
+from custom_components.fusionsolar.api.models import DeviceRealtimeKpi
+from custom_components.fusionsolar.api.parsers import parse_device_realtime
 from tests.simulator import Simulator
 from tests.simulator.testing import NbiTestClient
 
