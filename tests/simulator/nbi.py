@@ -1,8 +1,8 @@
 """Endpoints of the ``cloud-2026`` profile (SmartPVMS 26.2 digest, /work/shared/spec).
 
 ``CloudRuntime`` is created by ``Simulator`` when the profile includes ``cloud-2026``;
-``app`` asks it whether a path exists (V7 family and replaced paths: 404 HTML), which
-handler serves a path, and whether the flow control (``flowcontrol``) lets a call through.
+the pipeline asks it whether a path exists (V7 family and replaced paths: 404 HTML) and
+whether the flow control (``flowcontrol``) lets a call through.
 
 Served here: the ``/rest/openapi/pvms/nbi/v1`` reads (device history Part B §2.2,
 configuration queries Part B §5) and the 26.2 versions of the ``/thirdData`` reads
@@ -19,19 +19,6 @@ from typing import TYPE_CHECKING, Any
 from aiohttp import web
 
 from . import const
-from .app import HANDLERS as V500_HANDLERS
-from .app import (
-    ApiError,
-    Ctx,
-    Handler,
-    Reply,
-    _as_int,
-    _device_period_item,
-    _month_days,
-    _months,
-    _ms,
-    _required_time,
-)
 from .cloud2026 import (
     DEV_ALL_IN_ONE,
     DEV_REPORT_TYPES,
@@ -48,7 +35,12 @@ from .cloud2026 import (
 )
 from .flowcontrol import FlowControl
 from .kpis import r3
+from .legacy import HANDLERS as V500_HANDLERS
+from .legacy import _device_period_item
 from .model import COUNTERS, SLOT, SLOT_H, Counters, Plant
+from .params import _as_int, _month_days, _months, _ms, _required_time
+from .pipeline import ApiError, Ctx, Handler, Reply
+from .v7 import _plant_v7_item
 
 if TYPE_CHECKING:
     from .app import Simulator
@@ -100,10 +92,6 @@ class CloudRuntime:
     def serves(self, endpoint: str) -> bool:
         """False for the V7 family and the paths 26.2 no longer documents (404 HTML)."""
         return not endpoint.startswith(const.V7_PREFIX) and endpoint not in REMOVED_ENDPOINTS
-
-    def handler(self, endpoint: str) -> Handler | None:
-        """The 26.2 handler of a path (None: the V500R007 one)."""
-        return HANDLERS.get(endpoint)
 
     def plant_codes(self, account: Any) -> list[str]:
         """Codes of the plants an account manages."""
@@ -228,7 +216,7 @@ def h_stations(sim: Simulator, ctx: Ctx) -> Reply:
         for p in sim.visible_plants(ctx.account)
         if low <= _ms(p.day_start(p.install_date)) <= high or (start is None and end is None)
     ]
-    items = [_plant_item(p) for p in plants]
+    items = [_plant_v7_item(p) for p in plants]
     chunk = items[(page_no - 1) * 100 : page_no * 100]
     total = len(items)
     paged = {
@@ -239,20 +227,6 @@ def h_stations(sim: Simulator, ctx: Ctx) -> Reply:
         "list": chunk,
     }
     return Reply(paged, message="get plant list success")
-
-
-def _plant_item(plant: Plant) -> dict[str, Any]:
-    return {
-        "plantCode": plant.code,
-        "plantName": plant.name,
-        "plantAddress": plant.address,
-        "longitude": plant.longitude,
-        "latitude": plant.latitude,
-        "capacity": plant.kwp,
-        "contactPerson": plant.contact_person,
-        "contactMethod": plant.contact_method,
-        "gridConnectionDate": plant.iso(plant.day_start(plant.install_date)),
-    }
 
 
 def h_dev_list(sim: Simulator, ctx: Ctx) -> Reply:
