@@ -6,6 +6,7 @@ of these answers with the 26.2 keys.
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Iterator
 from datetime import date, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
@@ -135,60 +136,61 @@ def h_kpi_station_hour(sim: Simulator, ctx: Ctx) -> Reply:
     return Reply(data)
 
 
-def h_kpi_station_day(sim: Simulator, ctx: Ctx) -> Reply:
-    """getKpiStationDay (§3.4.3): the days of the collectTime's local month so far."""
+REPORT_PERIOD: dict[str, str] = {
+    const.GET_KPI_STATION_DAY: "day",
+    const.GET_KPI_STATION_MONTH: "month",
+    const.GET_KPI_STATION_YEAR: "year",
+    const.GET_DEV_KPI_DAY: "day",
+    const.GET_DEV_KPI_MONTH: "month",
+    const.GET_DEV_KPI_YEAR: "year",
+}
+
+
+def report_periods(
+    endpoint: str, plant: Plant, t: float, today: date
+) -> Iterator[tuple[date, date]]:
+    """(first, last) local days of the rows a day/month/year report lists so far.
+
+    Day reports: the days of collectTime ``t``'s month; month reports: the months of its
+    year; year reports: every year since the plant was built (``t`` is only validated).
+    """
+    period = REPORT_PERIOD[endpoint]
+    if period == "day":
+        periods: Iterable[tuple[date, date]] = ((d, d) for d in _month_days(plant.local_date(t)))
+    elif period == "month":
+        periods = _months(plant.local_date(t).year)
+    else:
+        periods = (
+            (date(year, 1, 1), date(year, 12, 31))
+            for year in range(plant.install_date.year, today.year + 1)
+        )
+    for first, last in periods:
+        if first <= today and last >= plant.install_date:
+            yield first, last
+
+
+def _station_period_stats(
+    sim: Simulator, endpoint: str, plant: Plant, first: date, last: date, boundary: float
+) -> tuple[Counters, float]:
+    """(energies, irradiation kWh/m2) of a report row: a day's from its slots."""
+    if endpoint == const.GET_KPI_STATION_DAY:
+        energies, radiation, _ = sim._day_stats(plant, first, boundary)
+        return energies, radiation
+    energies = sim._period_counters(plant, first, last, boundary)
+    return energies, energies["pv"] / (0.82 * plant.kwp) if plant.kwp else 0.0
+
+
+def h_station_report(sim: Simulator, ctx: Ctx) -> Reply:
+    """getKpiStationDay/Month/Year (§3.4.3-3.4.5): a row per day/month/year so far."""
     plants = sim._plants_for(ctx, "stationCodes", max_code=20014, unauthorized=20007)
     t = _required_time(ctx.body, "collectTime")
     data = []
     for plant in plants:
         today = plant.local_date(ctx.boundary)
-        for d in _month_days(plant.local_date(t)):
-            if d > today or d < plant.install_date:
-                continue
-            energies, radiation, _ = sim._day_stats(plant, d, ctx.boundary)
-            data.append(
-                {
-                    "stationCode": plant.code,
-                    "collectTime": _ms(plant.day_start(d)),
-                    "dataItemMap": _stat_item(plant, energies, radiation),
-                }
+        for first, last in report_periods(ctx.endpoint, plant, t, today):
+            energies, radiation = _station_period_stats(
+                sim, ctx.endpoint, plant, first, last, ctx.boundary
             )
-    return Reply(data)
-
-
-def h_kpi_station_month(sim: Simulator, ctx: Ctx) -> Reply:
-    """getKpiStationMonth (§3.4.4): the months of the collectTime's local year so far."""
-    plants = sim._plants_for(ctx, "stationCodes", max_code=20014, unauthorized=20007)
-    t = _required_time(ctx.body, "collectTime")
-    data = []
-    for plant in plants:
-        today = plant.local_date(ctx.boundary)
-        for first, last in _months(plant.local_date(t).year):
-            if first > today or last < plant.install_date:
-                continue
-            energies = sim._period_counters(plant, first, last, ctx.boundary)
-            radiation = energies["pv"] / (0.82 * plant.kwp) if plant.kwp else 0.0
-            data.append(
-                {
-                    "stationCode": plant.code,
-                    "collectTime": _ms(plant.day_start(first)),
-                    "dataItemMap": _stat_item(plant, energies, radiation),
-                }
-            )
-    return Reply(data)
-
-
-def h_kpi_station_year(sim: Simulator, ctx: Ctx) -> Reply:
-    """getKpiStationYear (§3.4.5): every year since the plant was built."""
-    plants = sim._plants_for(ctx, "stationCodes", max_code=20014, unauthorized=20007)
-    _required_time(ctx.body, "collectTime")
-    data = []
-    for plant in plants:
-        today = plant.local_date(ctx.boundary)
-        for year in range(plant.install_date.year, today.year + 1):
-            first, last = date(year, 1, 1), date(year, 12, 31)
-            energies = sim._period_counters(plant, first, last, ctx.boundary)
-            radiation = energies["pv"] / (0.82 * plant.kwp) if plant.kwp else 0.0
             data.append(
                 {
                     "stationCode": plant.code,
@@ -328,58 +330,15 @@ def _device_period_item(
     }
 
 
-def h_dev_kpi_day(sim: Simulator, ctx: Ctx) -> Reply:
-    """getDevKpiDay (§3.6.3, keys §4.8)."""
+def h_device_report(sim: Simulator, ctx: Ctx) -> Reply:
+    """getDevKpiDay/Month/Year (§3.6.3-3.6.5, keys §4.8-4.10): a row per period so far."""
     devices = _legacy_devices(sim, ctx, const.DEV_KPI_PERIOD_TYPES)
     t = _required_time(ctx.body, "collectTime")
     data = []
     for device in devices:
         plant = device.plant
         today = plant.local_date(ctx.boundary)
-        for d in _month_days(plant.local_date(t)):
-            if d > today or d < plant.install_date:
-                continue
-            data.append(
-                {
-                    "devId": device.dev_id,
-                    "collectTime": _ms(plant.day_start(d)),
-                    "dataItemMap": _device_period_item(sim, device, d, d, ctx.boundary),
-                }
-            )
-    return Reply(data)
-
-
-def h_dev_kpi_month(sim: Simulator, ctx: Ctx) -> Reply:
-    """getDevKpiMonth (§3.6.4, keys §4.9)."""
-    devices = _legacy_devices(sim, ctx, const.DEV_KPI_PERIOD_TYPES)
-    t = _required_time(ctx.body, "collectTime")
-    data = []
-    for device in devices:
-        plant = device.plant
-        today = plant.local_date(ctx.boundary)
-        for first, last in _months(plant.local_date(t).year):
-            if first > today or last < plant.install_date:
-                continue
-            data.append(
-                {
-                    "devId": device.dev_id,
-                    "collectTime": _ms(plant.day_start(first)),
-                    "dataItemMap": _device_period_item(sim, device, first, last, ctx.boundary),
-                }
-            )
-    return Reply(data)
-
-
-def h_dev_kpi_year(sim: Simulator, ctx: Ctx) -> Reply:
-    """getDevKpiYear (§3.6.5, keys §4.10)."""
-    devices = _legacy_devices(sim, ctx, const.DEV_KPI_PERIOD_TYPES)
-    _required_time(ctx.body, "collectTime")
-    data = []
-    for device in devices:
-        plant = device.plant
-        today = plant.local_date(ctx.boundary)
-        for year in range(plant.install_date.year, today.year + 1):
-            first, last = date(year, 1, 1), date(year, 12, 31)
+        for first, last in report_periods(ctx.endpoint, plant, t, today):
             data.append(
                 {
                     "devId": device.dev_id,
@@ -450,14 +409,14 @@ HANDLERS: dict[str, Handler] = {
     const.STATIONS: h_stations,
     const.GET_STATION_REAL_KPI: h_station_real_kpi,
     const.GET_KPI_STATION_HOUR: h_kpi_station_hour,
-    const.GET_KPI_STATION_DAY: h_kpi_station_day,
-    const.GET_KPI_STATION_MONTH: h_kpi_station_month,
-    const.GET_KPI_STATION_YEAR: h_kpi_station_year,
+    const.GET_KPI_STATION_DAY: h_station_report,
+    const.GET_KPI_STATION_MONTH: h_station_report,
+    const.GET_KPI_STATION_YEAR: h_station_report,
     const.GET_DEV_LIST: h_dev_list,
     const.GET_DEV_REAL_KPI: h_dev_real_kpi,
     const.GET_DEV_FIVE_MINUTES: h_dev_five_minutes,
-    const.GET_DEV_KPI_DAY: h_dev_kpi_day,
-    const.GET_DEV_KPI_MONTH: h_dev_kpi_month,
-    const.GET_DEV_KPI_YEAR: h_dev_kpi_year,
+    const.GET_DEV_KPI_DAY: h_device_report,
+    const.GET_DEV_KPI_MONTH: h_device_report,
+    const.GET_DEV_KPI_YEAR: h_device_report,
     const.GET_ALARM_LIST: h_alarm_list,
 }

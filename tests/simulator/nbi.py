@@ -12,7 +12,7 @@ configuration queries Part B §5) and the 26.2 versions of the ``/thirdData`` re
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
+from collections.abc import Mapping
 from datetime import date, timedelta
 from typing import TYPE_CHECKING, Any
 
@@ -36,9 +36,9 @@ from .cloud2026 import (
 from .flowcontrol import FlowControl
 from .kpis import r3
 from .legacy import HANDLERS as V500_HANDLERS
-from .legacy import _device_period_item
+from .legacy import _device_period_item, report_periods
 from .model import COUNTERS, SLOT, SLOT_H, Counters, Plant
-from .params import _as_int, _month_days, _months, _ms, _required_time
+from .params import _as_int, _month_days, _ms, _required_time
 from .pipeline import ApiError, Ctx, Handler, Reply
 from .v7 import _plant_v7_item
 
@@ -356,17 +356,6 @@ def h_plant_report(sim: Simulator, ctx: Ctx) -> Reply:
     return reply
 
 
-def _periods(endpoint: str, plant: Plant, t: float, today: date) -> Iterator[tuple[date, date]]:
-    if endpoint == const.GET_DEV_KPI_DAY:
-        for d in _month_days(plant.local_date(t)):
-            yield d, d
-    elif endpoint == const.GET_DEV_KPI_MONTH:
-        yield from _months(plant.local_date(t).year)
-    else:
-        for year in range(plant.install_date.year, today.year + 1):
-            yield date(year, 1, 1), date(year, 12, 31)
-
-
 def _device_report_item(
     sim: Simulator, device: CloudDevice, first: date, last: date, boundary: float
 ) -> dict[str, Any]:
@@ -387,9 +376,7 @@ def h_device_report(sim: Simulator, ctx: Ctx) -> Reply:
     for device in devices:
         plant = device.plant
         today = plant.local_date(ctx.boundary)
-        for first, last in _periods(ctx.endpoint, plant, t, today):
-            if first > today or last < plant.install_date:
-                continue
+        for first, last in report_periods(ctx.endpoint, plant, t, today):
             data.append(
                 {
                     "devId": device.dev_id,
