@@ -235,7 +235,7 @@ DEV_KPI_PERIOD_TYPES: Final = frozenset({1, 38, 39})
 # meter (17) has no `run_state` (neither has the 26.2 table). Its string-inverter row
 # `active_power` is printed outside the key column (a table glitch) but listed.
 _GRID_PHASES: Final = ("ab_u", "bc_u", "ca_u", "a_u", "b_u", "c_u", "a_i", "b_i", "c_i")
-_INVERTER_KEYS: Final = (
+INVERTER_KEYS: Final = (
     "inverter_state",
     *_GRID_PHASES,
     "efficiency",
@@ -266,7 +266,7 @@ _TARIFF_COUNTERS: Final = tuple(
 REAL_KPI_KEYS: Final[dict[int, frozenset[str]]] = {
     1: frozenset(
         (
-            *_INVERTER_KEYS,
+            *INVERTER_KEYS,
             *_numbered("pv{}_u", 24),
             *_numbered("pv{}_i", 24),
             "mppt_total_cap",
@@ -275,7 +275,7 @@ REAL_KPI_KEYS: Final[dict[int, frozenset[str]]] = {
     ),
     38: frozenset(
         (
-            *_INVERTER_KEYS,
+            *INVERTER_KEYS,
             *_numbered("pv{}_u", 8),
             *_numbered("pv{}_i", 8),
             *_numbered("mppt_{}_cap", 4),

@@ -20,12 +20,10 @@ from .params import (
     _month_days,
     _months,
     _ms,
-    _page,
-    _paging,
     _required_time,
 )
 from .pipeline import ApiError, Ctx, Handler, Reply, h_logout
-from .v7 import _maybe_list, _plant_v7_item
+from .v7 import plant_page
 
 if TYPE_CHECKING:
     from .app import Simulator
@@ -75,10 +73,7 @@ def h_stations(sim: Simulator, ctx: Ctx) -> Reply:
 
     Quirk plants_as_list: the page as a bare list, like the V7 examples.
     """
-    page_no, page_size = _paging(ctx.body, required=False)
-    items = [_plant_v7_item(p) for p in sim.visible_plants(ctx.account)]
-    _, paged = _page(items, page_no, page_size)
-    return Reply(_maybe_list(sim, paged))
+    return plant_page(sim, ctx, required=False)
 
 
 def h_station_real_kpi(sim: Simulator, ctx: Ctx) -> Reply:

@@ -89,8 +89,24 @@ def zero_counters() -> Counters:
     return dict.fromkeys(COUNTERS, 0.0)
 
 
+class NeAddressed:
+    """A device addressed by its NE number: V7 DN and legacy numeric id."""
+
+    ne: int
+
+    @property
+    def dn(self) -> str:
+        """V7 device DN."""
+        return f"NE={self.ne}"
+
+    @property
+    def dev_id(self) -> int:
+        """Legacy numeric device id."""
+        return DEV_ID_BASE + self.ne
+
+
 @dataclass
-class Device:
+class Device(NeAddressed):
     """A device of a plant; identity for both API families."""
 
     plant: Plant
@@ -110,16 +126,6 @@ class Device:
     def kind(self) -> str:
         """Device kind (inverter, string_inverter, battery, meter, power_sensor, emi)."""
         return self.spec.kind
-
-    @property
-    def dn(self) -> str:
-        """V7 device DN."""
-        return f"NE={self.ne}"
-
-    @property
-    def dev_id(self) -> int:
-        """Legacy numeric device id."""
-        return DEV_ID_BASE + self.ne
 
     @property
     def dev_type_id(self) -> int:

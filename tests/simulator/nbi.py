@@ -435,7 +435,8 @@ def h_device_history(sim: Simulator, ctx: Ctx) -> Reply:
     return Reply(rows, message="historical data information query successful.")
 
 
-def _config_plant(sim: Simulator, ctx: Ctx) -> Plant:
+def _config_plant(sim: Simulator, ctx: Ctx, kind: str) -> Plant:
+    """The plant a configuration query names; it must have a ``kind`` device on line."""
     _strict_keys(ctx.body, frozenset({"plantCode"}))
     code = ctx.body.get("plantCode")
     if code is None or (isinstance(code, str) and not code.strip()):
@@ -444,16 +445,17 @@ def _config_plant(sim: Simulator, ctx: Ctx) -> Plant:
         raise FrameworkError("plantCode", "plantCode must be a String")
     if code not in _runtime(sim).plant_codes(ctx.account):
         raise cloud_error(20622)
-    return sim.plant(code)
+    plant = sim.plant(code)
+    if not (plant.batteries if kind == "battery" else plant.inverters):
+        raise ApiError(20631, f"The plant has no {kind} device.")
+    if plant.offline:
+        raise cloud_error(20614)
+    return plant
 
 
 def h_battery_mode(sim: Simulator, ctx: Ctx) -> Reply:
     """Battery working-mode query (Part B §5.1)."""
-    plant = _config_plant(sim, ctx)
-    if not plant.batteries:
-        raise ApiError(20631, "The plant has no battery device.")
-    if plant.offline:
-        raise cloud_error(20614)
+    plant = _config_plant(sim, ctx, "battery")
     data = {
         "plantCode": plant.code,
         "operationMode": "maximumSelfConsumption",
@@ -464,11 +466,7 @@ def h_battery_mode(sim: Simulator, ctx: Ctx) -> Reply:
 
 def h_active_power_mode(sim: Simulator, ctx: Ctx) -> Reply:
     """Inverter active-power control-mode query (Part B §5.2)."""
-    plant = _config_plant(sim, ctx)
-    if not plant.inverters:
-        raise ApiError(20631, "The plant has no inverter device.")
-    if plant.offline:
-        raise cloud_error(20614)
+    plant = _config_plant(sim, ctx, "inverter")
     data = {
         "plantCode": plant.code,
         "controlMode": "noLimit",

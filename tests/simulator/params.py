@@ -105,27 +105,29 @@ def _page(
 
 
 def _paging(body: Mapping[str, Any], *, required: bool) -> tuple[int, int]:
-    raw_no, raw_size = body.get("pageNo"), body.get("pageSize")
-    if raw_no is None:
-        if required:
-            raise ApiError(30004)
-        page_no = 1
-    else:
-        parsed_no = _as_int(raw_no)
-        if parsed_no is None or parsed_no < 1:
-            raise ApiError(30021)
-        page_no = parsed_no
-    if raw_size is None:
-        if required:
-            raise ApiError(30005)
-        page_size = 100
-    else:
-        parsed_size = _as_int(raw_size)
-        if parsed_size not in const.PAGE_SIZES:
-            raise ApiError(30006)
-        assert parsed_size is not None
-        page_size = parsed_size
+    page_no = _page_param(
+        body, "pageNo", missing=30004 if required else None, default=1, invalid=30021
+    )
+    page_size = _page_param(
+        body, "pageSize", missing=30005 if required else None, default=100, invalid=30006
+    )
     return page_no, page_size
+
+
+def _page_param(
+    body: Mapping[str, Any], key: str, *, missing: int | None, default: int, invalid: int
+) -> int:
+    """``pageNo`` (from 1) or ``pageSize`` (one of PAGE_SIZES); ``default`` if optional."""
+    raw = body.get(key)
+    if raw is None:
+        if missing is not None:
+            raise ApiError(missing)
+        return default
+    parsed = _as_int(raw)
+    valid = parsed in const.PAGE_SIZES if key == "pageSize" else parsed is not None and parsed >= 1
+    if parsed is None or not valid:
+        raise ApiError(invalid)
+    return parsed
 
 
 def _int_set(raw: Any) -> set[int] | None:

@@ -36,12 +36,17 @@ def _maybe_list(sim: Simulator, paged: dict[str, Any]) -> Any:
     return paged["list"] if sim.quirks.plants_as_list else paged
 
 
-def h_v7_plants(sim: Simulator, ctx: Ctx) -> Reply:
-    """V7 plants (§5.2.1): paged map (quirk plants_as_list: bare list)."""
-    page_no, page_size = _paging(ctx.body, required=True)
+def plant_page(sim: Simulator, ctx: Ctx, *, required: bool) -> Reply:
+    """A page of the account's plants (quirk plants_as_list: bare list); paging ``required``."""
+    page_no, page_size = _paging(ctx.body, required=required)
     items = [_plant_v7_item(p) for p in sim.visible_plants(ctx.account)]
     _, paged = _page(items, page_no, page_size)
     return Reply(_maybe_list(sim, paged))
+
+
+def h_v7_plants(sim: Simulator, ctx: Ctx) -> Reply:
+    """V7 plants (§5.2.1): paged map (quirk plants_as_list: bare list)."""
+    return plant_page(sim, ctx, required=True)
 
 
 def _v7_device_item(device: Device) -> dict[str, Any]:
