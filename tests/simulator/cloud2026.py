@@ -289,17 +289,7 @@ def smart_assistant_item(state: SlotState) -> dict[str, Any]:
     return item
 
 
-_AIO_BATTERY_KEYS = (
-    "battery_status",
-    "max_charge_power",
-    "max_discharge_power",
-    "ch_discharge_power",
-    "busbar_u",
-    "battery_soc",
-    "ch_discharge_model",
-    "charge_cap",
-    "discharge_cap",
-)
+_AIO_BATTERY_KEYS = tuple(k for k in const.BATTERY_KEYS if k not in ("battery_soh", "run_state"))
 
 
 def all_in_one_item(

@@ -263,6 +263,19 @@ _TARIFF_COUNTERS: Final = tuple(
     for direction in ("reverse", "positive")
     for tariff in ("peak", "power", "valley", "top")
 )
+BATTERY_KEYS: Final = (
+    "battery_status",
+    "max_charge_power",
+    "max_discharge_power",
+    "ch_discharge_power",
+    "busbar_u",
+    "battery_soc",
+    "battery_soh",
+    "ch_discharge_model",
+    "charge_cap",
+    "discharge_cap",
+    "run_state",
+)
 REAL_KPI_KEYS: Final[dict[int, frozenset[str]]] = {
     1: frozenset(
         (
@@ -325,21 +338,7 @@ REAL_KPI_KEYS: Final[dict[int, frozenset[str]]] = {
             "run_state",
         }
     ),
-    39: frozenset(
-        {
-            "battery_status",
-            "max_charge_power",
-            "max_discharge_power",
-            "ch_discharge_power",
-            "busbar_u",
-            "battery_soc",
-            "battery_soh",
-            "ch_discharge_model",
-            "charge_cap",
-            "discharge_cap",
-            "run_state",
-        }
-    ),
+    39: frozenset(BATTERY_KEYS),
 }
 KNOWN_LEGACY_TYPES: Final = frozenset(
     {1, 2, 8, 10, 13, 16, 17, 22, 37, 38, 39, 40, 45, 46, 47, 62, 63, 70}

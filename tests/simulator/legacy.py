@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Any
 
 from . import const
 from .kpis import battery_share, device_item, inverter_share, r1, r3
-from .model import SLOT, SLOT_H, Counters, Device, Plant, SlotState
+from .model import SLOT, SLOT_H, Counters, Device, NeAddressed, Plant, SlotState
 from .params import (
     _as_int,
     _id_list,
@@ -325,23 +325,28 @@ def _device_period_item(
     }
 
 
+def device_periods[D: NeAddressed](ctx: Ctx, devices: list[D]) -> Iterator[tuple[D, date, date]]:
+    """(device, first, last) of each row of a device day/month/year report."""
+    t = _required_time(ctx.body, "collectTime")
+    for device in devices:
+        today = device.plant.local_date(ctx.boundary)
+        for first, last in report_periods(ctx.endpoint, device.plant, t, today):
+            yield device, first, last
+
+
 def h_device_report(sim: Simulator, ctx: Ctx) -> Reply:
     """getDevKpiDay/Month/Year (§3.6.3-3.6.5, keys §4.8-4.10): a row per period so far."""
     devices = _legacy_devices(sim, ctx, const.DEV_KPI_PERIOD_TYPES)
-    t = _required_time(ctx.body, "collectTime")
-    data = []
-    for device in devices:
-        plant = device.plant
-        today = plant.local_date(ctx.boundary)
-        for first, last in report_periods(ctx.endpoint, plant, t, today):
-            data.append(
-                {
-                    "devId": device.dev_id,
-                    "collectTime": _ms(plant.day_start(first)),
-                    "dataItemMap": _device_period_item(sim, device, first, last, ctx.boundary),
-                }
-            )
-    return Reply(data)
+    return Reply(
+        [
+            {
+                "devId": device.dev_id,
+                "collectTime": _ms(device.plant.day_start(first)),
+                "dataItemMap": _device_period_item(sim, device, first, last, ctx.boundary),
+            }
+            for device, first, last in device_periods(ctx, devices)
+        ]
+    )
 
 
 def h_alarm_list(sim: Simulator, ctx: Ctx) -> Reply:

@@ -90,8 +90,9 @@ def zero_counters() -> Counters:
 
 
 class NeAddressed:
-    """A device addressed by its NE number: V7 DN and legacy numeric id."""
+    """A device of a plant addressed by its NE number: V7 DN and legacy numeric id."""
 
+    plant: Plant
     ne: int
 
     @property

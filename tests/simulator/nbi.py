@@ -36,9 +36,9 @@ from .cloud2026 import (
 from .flowcontrol import FlowControl
 from .kpis import r3
 from .legacy import HANDLERS as V500_HANDLERS
-from .legacy import _device_period_item, report_periods
+from .legacy import _device_period_item, device_periods
 from .model import COUNTERS, SLOT, SLOT_H, Counters, Plant
-from .params import _as_int, _month_days, _ms, _required_time
+from .params import _as_int, _month_days, _ms
 from .pipeline import ApiError, Ctx, Handler, Reply
 from .v7 import _plant_v7_item
 
@@ -371,21 +371,17 @@ def _device_report_item(
 def h_device_report(sim: Simulator, ctx: Ctx) -> Reply:
     """Device day/month/year reports (Part B §4.6-4.8): ``devIds`` or ``sns``, 23093."""
     _, devices = _devices(sim, ctx, DEV_REPORT_TYPES)
-    t = _required_time(ctx.body, "collectTime")
-    data = []
-    for device in devices:
-        plant = device.plant
-        today = plant.local_date(ctx.boundary)
-        for first, last in report_periods(ctx.endpoint, plant, t, today):
-            data.append(
-                {
-                    "devId": device.dev_id,
-                    "sn": device.sn,
-                    "collectTime": _ms(plant.day_start(first)),
-                    "dataItemMap": _device_report_item(sim, device, first, last, ctx.boundary),
-                }
-            )
-    return Reply(data)
+    return Reply(
+        [
+            {
+                "devId": device.dev_id,
+                "sn": device.sn,
+                "collectTime": _ms(device.plant.day_start(first)),
+                "dataItemMap": _device_report_item(sim, device, first, last, ctx.boundary),
+            }
+            for device, first, last in device_periods(ctx, devices)
+        ]
+    )
 
 
 # --- /rest/openapi/pvms/nbi/v1 --------------------------------------------------------------
@@ -453,28 +449,30 @@ def _config_plant(sim: Simulator, ctx: Ctx, kind: str) -> Plant:
     return plant
 
 
-def h_battery_mode(sim: Simulator, ctx: Ctx) -> Reply:
-    """Battery working-mode query (Part B §5.1)."""
-    plant = _config_plant(sim, ctx, "battery")
-    data = {
-        "plantCode": plant.code,
-        "operationMode": "maximumSelfConsumption",
-        "touOperationModeParamDetail": None,
-    }
-    return Reply(data, message="The battery operation mode queried successfully.")
+CONFIG_QUERIES: dict[str, tuple[str, dict[str, Any], str]] = {
+    NBI_BATTERY_MODE: (
+        "battery",
+        {"operationMode": "maximumSelfConsumption", "touOperationModeParamDetail": None},
+        "The battery operation mode queried successfully.",
+    ),
+    NBI_ACTIVE_POWER_MODE: (
+        "inverter",
+        {
+            "controlMode": "noLimit",
+            "zeroExportLimitationParam": None,
+            "limitedPowerGridPercentParam": None,
+            "limitedPowerGridValueParam": None,
+        },
+        "The inverter active power control mode queried successfully.",
+    ),
+}
 
 
-def h_active_power_mode(sim: Simulator, ctx: Ctx) -> Reply:
-    """Inverter active-power control-mode query (Part B §5.2)."""
-    plant = _config_plant(sim, ctx, "inverter")
-    data = {
-        "plantCode": plant.code,
-        "controlMode": "noLimit",
-        "zeroExportLimitationParam": None,
-        "limitedPowerGridPercentParam": None,
-        "limitedPowerGridValueParam": None,
-    }
-    return Reply(data, message="The inverter active power control mode queried successfully.")
+def h_config_query(sim: Simulator, ctx: Ctx) -> Reply:
+    """Battery working-mode (Part B §5.1) and active-power control-mode (§5.2) queries."""
+    kind, settings, message = CONFIG_QUERIES[ctx.endpoint]
+    plant = _config_plant(sim, ctx, kind)
+    return Reply({"plantCode": plant.code, **settings}, message=message)
 
 
 HANDLERS: dict[str, Handler] = {
@@ -490,6 +488,6 @@ HANDLERS: dict[str, Handler] = {
     const.GET_DEV_KPI_MONTH: h_device_report,
     const.GET_DEV_KPI_YEAR: h_device_report,
     NBI_DEVICE_HISTORY: h_device_history,
-    NBI_BATTERY_MODE: h_battery_mode,
-    NBI_ACTIVE_POWER_MODE: h_active_power_mode,
+    NBI_BATTERY_MODE: h_config_query,
+    NBI_ACTIVE_POWER_MODE: h_config_query,
 }
