@@ -545,14 +545,17 @@ class Plant:
         for key in [k for k in self._total_start if k > d]:
             del self._total_start[key]
 
-    def set_inverter_on(self, device: Device, on: bool, t: float) -> None:
-        """Switch an inverter on/off from the slot containing ``t``."""
-        timeline = self.on_timeline[device.dn]
+    def _set_from[T](self, timeline: list[tuple[float, T]], value: T, t: float) -> None:
+        """Give a control timeline ``value`` from the slot containing ``t`` on."""
         start = floor_slot(t)
         while timeline and timeline[-1][0] >= start:
             timeline.pop()
-        timeline.append((start, on))
+        timeline.append((start, value))
         self.invalidate_from(start)
+
+    def set_inverter_on(self, device: Device, on: bool, t: float) -> None:
+        """Switch an inverter on/off from the slot containing ``t``."""
+        self._set_from(self.on_timeline[device.dn], on, t)
 
     def inverter_on(self, device: Device, t: float) -> bool:
         """Whether an inverter runs in the slot starting at ``t``."""
@@ -564,12 +567,7 @@ class Plant:
 
     def set_eod(self, device: Device, eod: float, t: float) -> None:
         """Set a battery's end-of-discharge SOC from the slot containing ``t``."""
-        timeline = self.eod_timeline[device.dn]
-        start = floor_slot(t)
-        while timeline and timeline[-1][0] >= start:
-            timeline.pop()
-        timeline.append((start, eod))
-        self.invalidate_from(start)
+        self._set_from(self.eod_timeline[device.dn], eod, t)
 
     def eod(self, device: Device, t: float) -> float:
         """End-of-discharge SOC of a battery at ``t``."""
