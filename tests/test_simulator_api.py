@@ -5,11 +5,10 @@ from __future__ import annotations
 from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any
 
-import aiohttp
 import pytest
 
-from tests.simulator import Account, Simulator, SimulatorConfig
-from tests.simulator.testing import FakeClock, NbiTestClient
+from tests.simulator import Account, Simulator
+from tests.simulator.testing import FakeClock, NbiTestClient, SimulatorPool
 
 PLANT = "NE=33554432"
 INVERTER_ID = 1000000033554433
@@ -24,22 +23,15 @@ Factory = Callable[..., Awaitable[tuple[Simulator, NbiTestClient, FakeClock]]]
 @pytest.fixture
 async def make(socket_enabled: None) -> AsyncIterator[Factory]:
     """Start simulators on a fake clock; yields a factory (sim, client, clock)."""
-    sims: list[Simulator] = []
-    session = aiohttp.ClientSession()
+    async with SimulatorPool() as pool:
 
-    async def factory(
-        clock: FakeClock | None = None, **config: Any
-    ) -> tuple[Simulator, NbiTestClient, FakeClock]:
-        clk = clock or FakeClock.at(2025, 6, 18, 12, 1)
-        sim = Simulator(SimulatorConfig(**config), clock=clk)
-        await sim.start()
-        sims.append(sim)
-        return sim, NbiTestClient(sim, session), clk
+        async def factory(
+            clock: FakeClock | None = None, **config: Any
+        ) -> tuple[Simulator, NbiTestClient, FakeClock]:
+            sim, client, clk = await pool.start(clock or FakeClock.at(2025, 6, 18, 12, 1), **config)
+            return sim, client, clk
 
-    yield factory
-    await session.close()
-    for sim in sims:
-        await sim.stop()
+        yield factory
 
 
 async def test_login_returns_token_in_header_and_cookie(make: Factory) -> None:

@@ -10,7 +10,6 @@ import itertools
 from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any
 
-import aiohttp
 import pytest
 
 from tests.simulator import FIELD_QUIRKS, Account, Quirks, Simulator, SimulatorConfig, const
@@ -18,7 +17,7 @@ from tests.simulator.__main__ import parse_args
 from tests.simulator.config import CloudOptions
 from tests.simulator.flowcontrol import dynamic_budget, static_budget
 from tests.simulator.pytest_plugin import SimulatorFactory
-from tests.simulator.testing import FakeClock, NbiTestClient
+from tests.simulator.testing import FakeClock, NbiTestClient, SimulatorPool
 
 HISTORY = "/rest/openapi/pvms/nbi/v1/device/history"
 BATTERY_MODE = "/rest/openapi/pvms/nbi/v1/configuration/battery-mode"
@@ -91,27 +90,19 @@ PLANT_HOUR_KEYS = frozenset(
 @pytest.fixture
 async def make(socket_enabled: None) -> AsyncIterator[Factory]:
     """Start cloud-2026 simulators on a fake clock (a Monday in June, 12:01 local)."""
-    sims: list[Simulator] = []
-    session = aiohttp.ClientSession()
+    async with SimulatorPool() as pool:
 
-    async def factory(
-        clock: FakeClock | None = None, *, login: bool = True, **config: Any
-    ) -> Started:
-        clk = clock or FakeClock.at(2026, 6, 15, 12, 1)
-        config.setdefault("profile", "cloud-2026")
-        config.setdefault("alarm_rate_per_day", 0.0)
-        sim = Simulator(SimulatorConfig(**config), clock=clk)
-        await sim.start()
-        sims.append(sim)
-        client = NbiTestClient(sim, session)
-        if login:
-            assert (await client.login()).status == 200
-        return sim, client, clk
+        async def factory(
+            clock: FakeClock | None = None, *, login: bool = True, **config: Any
+        ) -> Started:
+            config.setdefault("profile", "cloud-2026")
+            config.setdefault("alarm_rate_per_day", 0.0)
+            sim, client, clk = await pool.start(clock or FakeClock.at(2026, 6, 15, 12, 1), **config)
+            if login:
+                assert (await client.login()).status == 200
+            return sim, client, clk
 
-    yield factory
-    await session.close()
-    for sim in sims:
-        await sim.stop()
+        yield factory
 
 
 async def ok(client: NbiTestClient, name: str, body: dict[str, Any]) -> Any:

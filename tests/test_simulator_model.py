@@ -6,12 +6,11 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 from datetime import timedelta
 from typing import Any
 
-import aiohttp
 import pytest
 
 from tests.simulator import DeviceSpec, Simulator, SimulatorConfig
 from tests.simulator.model import COUNTERS, SLOT
-from tests.simulator.testing import FakeClock, NbiTestClient
+from tests.simulator.testing import FakeClock, NbiTestClient, SimulatorPool
 
 PLANT = "NE=33554432"
 INVERTER_ID = 1000000033554433
@@ -26,27 +25,19 @@ Factory = Callable[..., Awaitable[tuple[Simulator, NbiTestClient, FakeClock]]]
 @pytest.fixture
 async def make(socket_enabled: None) -> AsyncIterator[Factory]:
     """Start simulators on a fake clock; yields a factory (sim, client, clock)."""
-    sims: list[Simulator] = []
-    session = aiohttp.ClientSession()
+    async with SimulatorPool() as pool:
 
-    async def factory(
-        clock: FakeClock | None = None, *, login: bool = True, **config: Any
-    ) -> tuple[Simulator, NbiTestClient, FakeClock]:
-        clk = clock or FakeClock.at(2025, 6, 18, 12, 1)
-        config.setdefault("alarm_rate_per_day", 0.0)
-        sim = Simulator(SimulatorConfig(**config), clock=clk)
-        await sim.start()
-        sims.append(sim)
-        client = NbiTestClient(sim, session)
-        if login:
-            await client.login("legacy")
-            await client.login("v7")
-        return sim, client, clk
+        async def factory(
+            clock: FakeClock | None = None, *, login: bool = True, **config: Any
+        ) -> tuple[Simulator, NbiTestClient, FakeClock]:
+            config.setdefault("alarm_rate_per_day", 0.0)
+            sim, client, clk = await pool.start(clock or FakeClock.at(2025, 6, 18, 12, 1), **config)
+            if login:
+                await client.login("legacy")
+                await client.login("v7")
+            return sim, client, clk
 
-    yield factory
-    await session.close()
-    for sim in sims:
-        await sim.stop()
+        yield factory
 
 
 async def realtime(client: NbiTestClient) -> dict[str, Any]:

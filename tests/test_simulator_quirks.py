@@ -11,7 +11,7 @@ import aiohttp
 import pytest
 
 from tests.simulator import FAULT_KINDS, FIELD_QUIRKS, Quirks, Simulator, SimulatorConfig
-from tests.simulator.testing import FakeClock, NbiTestClient
+from tests.simulator.testing import FakeClock, NbiTestClient, SimulatorPool
 
 PLANT = "NE=33554432"
 INVERTER_ID = 1000000033554433
@@ -25,28 +25,21 @@ Factory = Callable[..., Awaitable[tuple[Simulator, NbiTestClient, FakeClock]]]
 @pytest.fixture
 async def make(socket_enabled: None) -> AsyncIterator[Factory]:
     """Start simulators on a fake clock; ``quirks=[...]`` switches quirks on."""
-    sims: list[Simulator] = []
-    session = aiohttp.ClientSession()
+    async with SimulatorPool() as pool:
 
-    async def factory(
-        clock: FakeClock | None = None, *, login: bool = True, **config: Any
-    ) -> tuple[Simulator, NbiTestClient, FakeClock]:
-        clk = clock or FakeClock.at(2025, 6, 18, 12, 1)  # a Wednesday
-        config.setdefault("alarm_rate_per_day", 0.0)
-        sim = Simulator(SimulatorConfig(**config), clock=clk)
-        await sim.start()
-        sims.append(sim)
-        client = NbiTestClient(sim, session)
-        if login:
-            await client.login("legacy")
-            if sim.config.v7_enabled and not sim.quirks.no_v7:
-                await client.login("v7")
-        return sim, client, clk
+        async def factory(
+            clock: FakeClock | None = None, *, login: bool = True, **config: Any
+        ) -> tuple[Simulator, NbiTestClient, FakeClock]:
+            config.setdefault("alarm_rate_per_day", 0.0)
+            wednesday = FakeClock.at(2025, 6, 18, 12, 1)
+            sim, client, clk = await pool.start(clock or wednesday, **config)
+            if login:
+                await client.login("legacy")
+                if sim.config.v7_enabled and not sim.quirks.no_v7:
+                    await client.login("v7")
+            return sim, client, clk
 
-    yield factory
-    await session.close()
-    for sim in sims:
-        await sim.stop()
+        yield factory
 
 
 def test_profiles() -> None:

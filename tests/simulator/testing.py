@@ -1,15 +1,16 @@
-"""Helpers for tests that drive the simulator over HTTP: a fake clock and a tiny client."""
+"""Helpers for tests that drive the simulator over HTTP: a fake clock, a tiny client, a pool."""
 
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
+from typing import Any, Self
 from zoneinfo import ZoneInfo
 
 import aiohttp
 
 from . import const
 from .app import Simulator
+from .config import SimulatorConfig
 
 LEGACY_NAMES = frozenset(e.removeprefix(const.LEGACY_PREFIX) for e in const.LEGACY_ENDPOINTS)
 
@@ -117,3 +118,34 @@ class NbiTestClient:
         assert isinstance(payload, dict), payload
         assert payload.get("success") is True, payload
         return payload["data"]
+
+
+class SimulatorPool:
+    """Simulators on fake clocks sharing one client session; ``async with`` stops them."""
+
+    def __init__(self) -> None:
+        """No simulator yet; the session opens on entry."""
+        self.sims: list[Simulator] = []
+        self._session: aiohttp.ClientSession | None = None
+
+    async def __aenter__(self) -> Self:
+        """Open the client session."""
+        self._session = aiohttp.ClientSession()
+        return self
+
+    async def __aexit__(self, *exc_info: object) -> None:
+        """Close the session and stop every simulator started."""
+        if self._session is not None:
+            await self._session.close()
+        for sim in self.sims:
+            await sim.stop()
+
+    async def start(
+        self, clock: FakeClock, **config: Any
+    ) -> tuple[Simulator, NbiTestClient, FakeClock]:
+        """A started simulator of ``SimulatorConfig(**config)`` and a client for it."""
+        assert self._session is not None, "use SimulatorPool with async with"
+        sim = Simulator(SimulatorConfig(**config), clock=clock)
+        await sim.start()
+        self.sims.append(sim)
+        return sim, NbiTestClient(sim, self._session), clock
