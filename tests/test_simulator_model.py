@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator
 from datetime import timedelta
 from typing import Any
 
@@ -10,16 +10,18 @@ import pytest
 
 from tests.simulator import DeviceSpec, Simulator, SimulatorConfig
 from tests.simulator.model import COUNTERS, SLOT
-from tests.simulator.testing import FakeClock, NbiTestClient, SimulatorPool
-
-PLANT = "NE=33554432"
-INVERTER_ID = 1000000033554433
-BATTERY_ID = 1000000033554434
-METER_ID = 1000000033554435
-INVERTER_DN = "NE=33554433"
-BATTERY_DN = "NE=33554434"
-
-Factory = Callable[..., Awaitable[tuple[Simulator, NbiTestClient, FakeClock]]]
+from tests.simulator.testing import (
+    BATTERY_DN,
+    BATTERY_ID,
+    INVERTER_DN,
+    INVERTER_ID,
+    METER_ID,
+    PLANT,
+    Factory,
+    FakeClock,
+    NbiTestClient,
+    SimulatorPool,
+)
 
 
 @pytest.fixture

@@ -4,22 +4,25 @@ from __future__ import annotations
 
 import json
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator
 from typing import Any
 
 import aiohttp
 import pytest
 
 from tests.simulator import FAULT_KINDS, FIELD_QUIRKS, Quirks, Simulator, SimulatorConfig
-from tests.simulator.testing import FakeClock, NbiTestClient, SimulatorPool
+from tests.simulator.testing import (
+    INVERTER_ID,
+    PLANT,
+    Factory,
+    FakeClock,
+    NbiTestClient,
+    SimulatorPool,
+)
 
-PLANT = "NE=33554432"
-INVERTER_ID = 1000000033554433
 SENSOR_ID = 1000000033554436
 REALTIME = {"plantCodes": PLANT}
 PAGE = {"pageNo": 1, "pageSize": 10}
-
-Factory = Callable[..., Awaitable[tuple[Simulator, NbiTestClient, FakeClock]]]
 
 
 @pytest.fixture

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from datetime import datetime
 from typing import Any, Self
 from zoneinfo import ZoneInfo
@@ -11,6 +12,14 @@ import aiohttp
 from . import const
 from .app import Simulator
 from .config import SimulatorConfig
+
+# The first plant of a simulator and its first devices (numbered whatever the seed).
+PLANT = "NE=33554432"
+INVERTER_ID = 1000000033554433
+BATTERY_ID = 1000000033554434
+METER_ID = 1000000033554435
+INVERTER_DN = "NE=33554433"
+BATTERY_DN = "NE=33554434"
 
 LEGACY_NAMES = frozenset(e.removeprefix(const.LEGACY_PREFIX) for e in const.LEGACY_ENDPOINTS)
 
@@ -149,3 +158,7 @@ class SimulatorPool:
         await sim.start()
         self.sims.append(sim)
         return sim, NbiTestClient(sim, self._session), clock
+
+
+Started = tuple[Simulator, NbiTestClient, FakeClock]
+Factory = Callable[..., Awaitable[Started]]
