@@ -681,3 +681,17 @@ async def test_enrolment_and_sn_query(make: Factory) -> None:
     ]
     regs = await client.data("community/snIsRegister", {"sns": f"{sn},UNKNOWN", "account": "vpp"})
     assert [r["result"] for r in regs] == [3, 0]
+
+
+async def test_item18_8_enrolment_paths_of_the_2_1_table(make: Factory) -> None:
+    """§2.1 spells the enrolment paths "snEnrollment"/"acEnrollment": both are served."""
+    sim, client, _ = await make(plants=2, accounts=[Account("vpp", "pw", plants=[])])
+    await client.login("v7", "vpp", "pw")
+    sn = sim.plants[0].inverters[0].sn
+    by_sn = await client.data("vpp/snEnrollment", {"devices": [{"sn": sn, "email": "o@x.org"}]})
+    assert by_sn[0]["plantCode"] == sim.plants[0].code
+    ac = sim.plants[1].authorization_code
+    by_ac = await client.data("vpp/acEnrollment", {"authorizationCodes": ac})
+    assert by_ac[0]["plantCode"] == sim.plants[1].code
+    assert sim.calls.count("vpp/snEnrolment") == 1  # one quota bucket with the §5 spelling
+    assert sim.calls.count("vpp/acEnrolment") == 1

@@ -1,4 +1,4 @@
-"""SmartPVMS NBI simulator (legacy ``/thirdData`` and V7 ``/rest/openapi/pvms/v1``).
+"""SmartPVMS NBI simulator (legacy ``/thirdData``, V7 ``/rest/openapi/pvms/v1``, 26.2 ``nbi``).
 
 Usage::
 
@@ -7,9 +7,9 @@ Usage::
     ...
     await sim.stop()
 
-See ``docs/architecture.md`` and the module docstrings of ``app``, ``model``, ``kpis``,
-``faults`` and ``config`` for the behaviour and the conventions chosen where the spec is
-silent.
+See ``docs/architecture.md`` and the module docstrings of ``app``, ``pipeline``,
+``model``, ``kpis``, ``faults`` and ``config`` for the behaviour and the conventions
+chosen where the spec is silent.
 """
 
 from .app import Simulator, create_app

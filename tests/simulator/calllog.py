@@ -69,27 +69,9 @@ class CallLog:
             and (quota_refused is None or r.quota_refused == quota_refused)
         ]
 
-    def count(
-        self,
-        endpoint: str | None = None,
-        fail_code: int | None = None,
-        since: float | None = None,
-        *,
-        account: str | None = None,
-        quota_refused: bool | None = None,
-        until: float | None = None,
-    ) -> int:
-        """Number of matching records."""
-        return len(
-            self.select(
-                endpoint,
-                fail_code,
-                since,
-                account=account,
-                quota_refused=quota_refused,
-                until=until,
-            )
-        )
+    def count(self, *args: Any, **kwargs: Any) -> int:
+        """Number of records ``select`` (same filters) returns."""
+        return len(self.select(*args, **kwargs))
 
     def per_endpoint(self, since: float | None = None) -> dict[str, int]:
         """Calls per endpoint."""

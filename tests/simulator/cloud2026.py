@@ -38,7 +38,7 @@ from .kpis import (
     r1,
     r3,
 )
-from .model import DEV_ID_BASE, Device, Plant, SlotState
+from .model import Device, NeAddressed, Plant, SlotState
 
 NBI_PREFIX = "/rest/openapi/pvms/nbi/"
 NBI_DEVICE_HISTORY = "/rest/openapi/pvms/nbi/v1/device/history"
@@ -76,7 +76,7 @@ _AIO_OFFSET = 61
 
 
 @dataclass(frozen=True)
-class CloudDevice:
+class CloudDevice(NeAddressed):
     """A device as the 26.2 cloud lists it; ``parts`` are the model devices behind it."""
 
     plant: Plant
@@ -87,16 +87,6 @@ class CloudDevice:
     model: str
     software_version: str
     parts: tuple[Device, ...] = ()
-
-    @property
-    def dn(self) -> str:
-        """Device DN."""
-        return f"NE={self.ne}"
-
-    @property
-    def dev_id(self) -> int:
-        """Numeric device id."""
-        return DEV_ID_BASE + self.ne
 
     @property
     def is_inverter(self) -> bool:
@@ -299,17 +289,7 @@ def smart_assistant_item(state: SlotState) -> dict[str, Any]:
     return item
 
 
-_AIO_BATTERY_KEYS = (
-    "battery_status",
-    "max_charge_power",
-    "max_discharge_power",
-    "ch_discharge_power",
-    "busbar_u",
-    "battery_soc",
-    "ch_discharge_model",
-    "charge_cap",
-    "discharge_cap",
-)
+_AIO_BATTERY_KEYS = tuple(k for k in const.BATTERY_KEYS if k not in ("battery_soh", "run_state"))
 
 
 def all_in_one_item(
@@ -342,31 +322,7 @@ def all_in_one_item(
     return item
 
 
-AIO_INVERTER_KEYS = frozenset(
-    {
-        "inverter_state",
-        "ab_u",
-        "bc_u",
-        "ca_u",
-        "a_u",
-        "b_u",
-        "c_u",
-        "a_i",
-        "b_i",
-        "c_i",
-        "efficiency",
-        "temperature",
-        "power_factor",
-        "elec_freq",
-        "active_power",
-        "reactive_power",
-        "day_cap",
-        "mppt_power",
-        "total_cap",
-        "open_time",
-        "close_time",
-    }
-)
+AIO_INVERTER_KEYS = frozenset(const.INVERTER_KEYS) - {"run_state"}
 
 
 def device_item(

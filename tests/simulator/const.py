@@ -235,7 +235,7 @@ DEV_KPI_PERIOD_TYPES: Final = frozenset({1, 38, 39})
 # meter (17) has no `run_state` (neither has the 26.2 table). Its string-inverter row
 # `active_power` is printed outside the key column (a table glitch) but listed.
 _GRID_PHASES: Final = ("ab_u", "bc_u", "ca_u", "a_u", "b_u", "c_u", "a_i", "b_i", "c_i")
-_INVERTER_KEYS: Final = (
+INVERTER_KEYS: Final = (
     "inverter_state",
     *_GRID_PHASES,
     "efficiency",
@@ -263,10 +263,23 @@ _TARIFF_COUNTERS: Final = tuple(
     for direction in ("reverse", "positive")
     for tariff in ("peak", "power", "valley", "top")
 )
+BATTERY_KEYS: Final = (
+    "battery_status",
+    "max_charge_power",
+    "max_discharge_power",
+    "ch_discharge_power",
+    "busbar_u",
+    "battery_soc",
+    "battery_soh",
+    "ch_discharge_model",
+    "charge_cap",
+    "discharge_cap",
+    "run_state",
+)
 REAL_KPI_KEYS: Final[dict[int, frozenset[str]]] = {
     1: frozenset(
         (
-            *_INVERTER_KEYS,
+            *INVERTER_KEYS,
             *_numbered("pv{}_u", 24),
             *_numbered("pv{}_i", 24),
             "mppt_total_cap",
@@ -275,7 +288,7 @@ REAL_KPI_KEYS: Final[dict[int, frozenset[str]]] = {
     ),
     38: frozenset(
         (
-            *_INVERTER_KEYS,
+            *INVERTER_KEYS,
             *_numbered("pv{}_u", 8),
             *_numbered("pv{}_i", 8),
             *_numbered("mppt_{}_cap", 4),
@@ -325,21 +338,7 @@ REAL_KPI_KEYS: Final[dict[int, frozenset[str]]] = {
             "run_state",
         }
     ),
-    39: frozenset(
-        {
-            "battery_status",
-            "max_charge_power",
-            "max_discharge_power",
-            "ch_discharge_power",
-            "busbar_u",
-            "battery_soc",
-            "battery_soh",
-            "ch_discharge_model",
-            "charge_cap",
-            "discharge_cap",
-            "run_state",
-        }
-    ),
+    39: frozenset(BATTERY_KEYS),
 }
 KNOWN_LEGACY_TYPES: Final = frozenset(
     {1, 2, 8, 10, 13, 16, 17, 22, 37, 38, 39, 40, 45, 46, 47, 62, 63, 70}

@@ -89,8 +89,25 @@ def zero_counters() -> Counters:
     return dict.fromkeys(COUNTERS, 0.0)
 
 
+class NeAddressed:
+    """A device of a plant addressed by its NE number: V7 DN and legacy numeric id."""
+
+    plant: Plant
+    ne: int
+
+    @property
+    def dn(self) -> str:
+        """V7 device DN."""
+        return f"NE={self.ne}"
+
+    @property
+    def dev_id(self) -> int:
+        """Legacy numeric device id."""
+        return DEV_ID_BASE + self.ne
+
+
 @dataclass
-class Device:
+class Device(NeAddressed):
     """A device of a plant; identity for both API families."""
 
     plant: Plant
@@ -110,16 +127,6 @@ class Device:
     def kind(self) -> str:
         """Device kind (inverter, string_inverter, battery, meter, power_sensor, emi)."""
         return self.spec.kind
-
-    @property
-    def dn(self) -> str:
-        """V7 device DN."""
-        return f"NE={self.ne}"
-
-    @property
-    def dev_id(self) -> int:
-        """Legacy numeric device id."""
-        return DEV_ID_BASE + self.ne
 
     @property
     def dev_type_id(self) -> int:
@@ -538,14 +545,17 @@ class Plant:
         for key in [k for k in self._total_start if k > d]:
             del self._total_start[key]
 
-    def set_inverter_on(self, device: Device, on: bool, t: float) -> None:
-        """Switch an inverter on/off from the slot containing ``t``."""
-        timeline = self.on_timeline[device.dn]
+    def _set_from[T](self, timeline: list[tuple[float, T]], value: T, t: float) -> None:
+        """Give a control timeline ``value`` from the slot containing ``t`` on."""
         start = floor_slot(t)
         while timeline and timeline[-1][0] >= start:
             timeline.pop()
-        timeline.append((start, on))
+        timeline.append((start, value))
         self.invalidate_from(start)
+
+    def set_inverter_on(self, device: Device, on: bool, t: float) -> None:
+        """Switch an inverter on/off from the slot containing ``t``."""
+        self._set_from(self.on_timeline[device.dn], on, t)
 
     def inverter_on(self, device: Device, t: float) -> bool:
         """Whether an inverter runs in the slot starting at ``t``."""
@@ -557,12 +567,7 @@ class Plant:
 
     def set_eod(self, device: Device, eod: float, t: float) -> None:
         """Set a battery's end-of-discharge SOC from the slot containing ``t``."""
-        timeline = self.eod_timeline[device.dn]
-        start = floor_slot(t)
-        while timeline and timeline[-1][0] >= start:
-            timeline.pop()
-        timeline.append((start, eod))
-        self.invalidate_from(start)
+        self._set_from(self.eod_timeline[device.dn], eod, t)
 
     def eod(self, device: Device, t: float) -> float:
         """End-of-discharge SOC of a battery at ``t``."""

@@ -1,8 +1,8 @@
 """Endpoints of the ``cloud-2026`` profile (SmartPVMS 26.2 digest, /work/shared/spec).
 
 ``CloudRuntime`` is created by ``Simulator`` when the profile includes ``cloud-2026``;
-``app`` asks it whether a path exists (V7 family and replaced paths: 404 HTML), which
-handler serves a path, and whether the flow control (``flowcontrol``) lets a call through.
+the pipeline asks it whether a path exists (V7 family and replaced paths: 404 HTML) and
+whether the flow control (``flowcontrol``) lets a call through.
 
 Served here: the ``/rest/openapi/pvms/nbi/v1`` reads (device history Part B §2.2,
 configuration queries Part B §5) and the 26.2 versions of the ``/thirdData`` reads
@@ -12,26 +12,13 @@ configuration queries Part B §5) and the 26.2 versions of the ``/thirdData`` re
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
+from collections.abc import Mapping
 from datetime import date, timedelta
 from typing import TYPE_CHECKING, Any
 
 from aiohttp import web
 
 from . import const
-from .app import HANDLERS as V500_HANDLERS
-from .app import (
-    ApiError,
-    Ctx,
-    Handler,
-    Reply,
-    _as_int,
-    _device_period_item,
-    _month_days,
-    _months,
-    _ms,
-    _required_time,
-)
 from .cloud2026 import (
     DEV_ALL_IN_ONE,
     DEV_REPORT_TYPES,
@@ -48,7 +35,12 @@ from .cloud2026 import (
 )
 from .flowcontrol import FlowControl
 from .kpis import r3
+from .legacy import HANDLERS as V500_HANDLERS
+from .legacy import _device_period_item, device_periods
 from .model import COUNTERS, SLOT, SLOT_H, Counters, Plant
+from .params import _as_int, _month_days, _ms
+from .pipeline import ApiError, Ctx, Handler, Reply
+from .v7 import _plant_v7_item
 
 if TYPE_CHECKING:
     from .app import Simulator
@@ -100,10 +92,6 @@ class CloudRuntime:
     def serves(self, endpoint: str) -> bool:
         """False for the V7 family and the paths 26.2 no longer documents (404 HTML)."""
         return not endpoint.startswith(const.V7_PREFIX) and endpoint not in REMOVED_ENDPOINTS
-
-    def handler(self, endpoint: str) -> Handler | None:
-        """The 26.2 handler of a path (None: the V500R007 one)."""
-        return HANDLERS.get(endpoint)
 
     def plant_codes(self, account: Any) -> list[str]:
         """Codes of the plants an account manages."""
@@ -228,7 +216,7 @@ def h_stations(sim: Simulator, ctx: Ctx) -> Reply:
         for p in sim.visible_plants(ctx.account)
         if low <= _ms(p.day_start(p.install_date)) <= high or (start is None and end is None)
     ]
-    items = [_plant_item(p) for p in plants]
+    items = [_plant_v7_item(p) for p in plants]
     chunk = items[(page_no - 1) * 100 : page_no * 100]
     total = len(items)
     paged = {
@@ -239,20 +227,6 @@ def h_stations(sim: Simulator, ctx: Ctx) -> Reply:
         "list": chunk,
     }
     return Reply(paged, message="get plant list success")
-
-
-def _plant_item(plant: Plant) -> dict[str, Any]:
-    return {
-        "plantCode": plant.code,
-        "plantName": plant.name,
-        "plantAddress": plant.address,
-        "longitude": plant.longitude,
-        "latitude": plant.latitude,
-        "capacity": plant.kwp,
-        "contactPerson": plant.contact_person,
-        "contactMethod": plant.contact_method,
-        "gridConnectionDate": plant.iso(plant.day_start(plant.install_date)),
-    }
 
 
 def h_dev_list(sim: Simulator, ctx: Ctx) -> Reply:
@@ -382,17 +356,6 @@ def h_plant_report(sim: Simulator, ctx: Ctx) -> Reply:
     return reply
 
 
-def _periods(endpoint: str, plant: Plant, t: float, today: date) -> Iterator[tuple[date, date]]:
-    if endpoint == const.GET_DEV_KPI_DAY:
-        for d in _month_days(plant.local_date(t)):
-            yield d, d
-    elif endpoint == const.GET_DEV_KPI_MONTH:
-        yield from _months(plant.local_date(t).year)
-    else:
-        for year in range(plant.install_date.year, today.year + 1):
-            yield date(year, 1, 1), date(year, 12, 31)
-
-
 def _device_report_item(
     sim: Simulator, device: CloudDevice, first: date, last: date, boundary: float
 ) -> dict[str, Any]:
@@ -408,23 +371,17 @@ def _device_report_item(
 def h_device_report(sim: Simulator, ctx: Ctx) -> Reply:
     """Device day/month/year reports (Part B §4.6-4.8): ``devIds`` or ``sns``, 23093."""
     _, devices = _devices(sim, ctx, DEV_REPORT_TYPES)
-    t = _required_time(ctx.body, "collectTime")
-    data = []
-    for device in devices:
-        plant = device.plant
-        today = plant.local_date(ctx.boundary)
-        for first, last in _periods(ctx.endpoint, plant, t, today):
-            if first > today or last < plant.install_date:
-                continue
-            data.append(
-                {
-                    "devId": device.dev_id,
-                    "sn": device.sn,
-                    "collectTime": _ms(plant.day_start(first)),
-                    "dataItemMap": _device_report_item(sim, device, first, last, ctx.boundary),
-                }
-            )
-    return Reply(data)
+    return Reply(
+        [
+            {
+                "devId": device.dev_id,
+                "sn": device.sn,
+                "collectTime": _ms(device.plant.day_start(first)),
+                "dataItemMap": _device_report_item(sim, device, first, last, ctx.boundary),
+            }
+            for device, first, last in device_periods(ctx, devices)
+        ]
+    )
 
 
 # --- /rest/openapi/pvms/nbi/v1 --------------------------------------------------------------
@@ -474,7 +431,8 @@ def h_device_history(sim: Simulator, ctx: Ctx) -> Reply:
     return Reply(rows, message="historical data information query successful.")
 
 
-def _config_plant(sim: Simulator, ctx: Ctx) -> Plant:
+def _config_plant(sim: Simulator, ctx: Ctx, kind: str) -> Plant:
+    """The plant a configuration query names; it must have a ``kind`` device on line."""
     _strict_keys(ctx.body, frozenset({"plantCode"}))
     code = ctx.body.get("plantCode")
     if code is None or (isinstance(code, str) and not code.strip()):
@@ -483,39 +441,38 @@ def _config_plant(sim: Simulator, ctx: Ctx) -> Plant:
         raise FrameworkError("plantCode", "plantCode must be a String")
     if code not in _runtime(sim).plant_codes(ctx.account):
         raise cloud_error(20622)
-    return sim.plant(code)
-
-
-def h_battery_mode(sim: Simulator, ctx: Ctx) -> Reply:
-    """Battery working-mode query (Part B §5.1)."""
-    plant = _config_plant(sim, ctx)
-    if not plant.batteries:
-        raise ApiError(20631, "The plant has no battery device.")
+    plant = sim.plant(code)
+    if not (plant.batteries if kind == "battery" else plant.inverters):
+        raise ApiError(20631, f"The plant has no {kind} device.")
     if plant.offline:
         raise cloud_error(20614)
-    data = {
-        "plantCode": plant.code,
-        "operationMode": "maximumSelfConsumption",
-        "touOperationModeParamDetail": None,
-    }
-    return Reply(data, message="The battery operation mode queried successfully.")
+    return plant
 
 
-def h_active_power_mode(sim: Simulator, ctx: Ctx) -> Reply:
-    """Inverter active-power control-mode query (Part B §5.2)."""
-    plant = _config_plant(sim, ctx)
-    if not plant.inverters:
-        raise ApiError(20631, "The plant has no inverter device.")
-    if plant.offline:
-        raise cloud_error(20614)
-    data = {
-        "plantCode": plant.code,
-        "controlMode": "noLimit",
-        "zeroExportLimitationParam": None,
-        "limitedPowerGridPercentParam": None,
-        "limitedPowerGridValueParam": None,
-    }
-    return Reply(data, message="The inverter active power control mode queried successfully.")
+CONFIG_QUERIES: dict[str, tuple[str, dict[str, Any], str]] = {
+    NBI_BATTERY_MODE: (
+        "battery",
+        {"operationMode": "maximumSelfConsumption", "touOperationModeParamDetail": None},
+        "The battery operation mode queried successfully.",
+    ),
+    NBI_ACTIVE_POWER_MODE: (
+        "inverter",
+        {
+            "controlMode": "noLimit",
+            "zeroExportLimitationParam": None,
+            "limitedPowerGridPercentParam": None,
+            "limitedPowerGridValueParam": None,
+        },
+        "The inverter active power control mode queried successfully.",
+    ),
+}
+
+
+def h_config_query(sim: Simulator, ctx: Ctx) -> Reply:
+    """Battery working-mode (Part B §5.1) and active-power control-mode (§5.2) queries."""
+    kind, settings, message = CONFIG_QUERIES[ctx.endpoint]
+    plant = _config_plant(sim, ctx, kind)
+    return Reply({"plantCode": plant.code, **settings}, message=message)
 
 
 HANDLERS: dict[str, Handler] = {
@@ -531,6 +488,6 @@ HANDLERS: dict[str, Handler] = {
     const.GET_DEV_KPI_MONTH: h_device_report,
     const.GET_DEV_KPI_YEAR: h_device_report,
     NBI_DEVICE_HISTORY: h_device_history,
-    NBI_BATTERY_MODE: h_battery_mode,
-    NBI_ACTIVE_POWER_MODE: h_active_power_mode,
+    NBI_BATTERY_MODE: h_config_query,
+    NBI_ACTIVE_POWER_MODE: h_config_query,
 }

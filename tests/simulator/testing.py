@@ -1,15 +1,25 @@
-"""Helpers for tests that drive the simulator over HTTP: a fake clock and a tiny client."""
+"""Helpers for tests that drive the simulator over HTTP: a fake clock, a tiny client, a pool."""
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from datetime import datetime
-from typing import Any
+from typing import Any, Self
 from zoneinfo import ZoneInfo
 
 import aiohttp
 
 from . import const
 from .app import Simulator
+from .config import SimulatorConfig
+
+# The first plant of a simulator and its first devices (numbered whatever the seed).
+PLANT = "NE=33554432"
+INVERTER_ID = 1000000033554433
+BATTERY_ID = 1000000033554434
+METER_ID = 1000000033554435
+INVERTER_DN = "NE=33554433"
+BATTERY_DN = "NE=33554434"
 
 LEGACY_NAMES = frozenset(e.removeprefix(const.LEGACY_PREFIX) for e in const.LEGACY_ENDPOINTS)
 
@@ -117,3 +127,38 @@ class NbiTestClient:
         assert isinstance(payload, dict), payload
         assert payload.get("success") is True, payload
         return payload["data"]
+
+
+class SimulatorPool:
+    """Simulators on fake clocks sharing one client session; ``async with`` stops them."""
+
+    def __init__(self) -> None:
+        """No simulator yet; the session opens on entry."""
+        self.sims: list[Simulator] = []
+        self._session: aiohttp.ClientSession | None = None
+
+    async def __aenter__(self) -> Self:
+        """Open the client session."""
+        self._session = aiohttp.ClientSession()
+        return self
+
+    async def __aexit__(self, *exc_info: object) -> None:
+        """Close the session and stop every simulator started."""
+        if self._session is not None:
+            await self._session.close()
+        for sim in self.sims:
+            await sim.stop()
+
+    async def start(
+        self, clock: FakeClock, **config: Any
+    ) -> tuple[Simulator, NbiTestClient, FakeClock]:
+        """A started simulator of ``SimulatorConfig(**config)`` and a client for it."""
+        assert self._session is not None, "use SimulatorPool with async with"
+        sim = Simulator(SimulatorConfig(**config), clock=clock)
+        await sim.start()
+        self.sims.append(sim)
+        return sim, NbiTestClient(sim, self._session), clock
+
+
+Started = tuple[Simulator, NbiTestClient, FakeClock]
+Factory = Callable[..., Awaitable[Started]]
