@@ -8,7 +8,7 @@ from homeassistant.config_entries import ConfigEntryState
 from homeassistant.const import STATE_UNAVAILABLE
 from homeassistant.core import HomeAssistant
 
-from custom_components.fusionsolar.coordinator import LIST_REFRESH
+from custom_components.fusionsolar.coordinator.base import LIST_REFRESH
 from tests.conftest import SUNNY, advance, device_states, next_refresh, setup_integration
 from tests.simulator.pytest_plugin import SimulatorFactory
 

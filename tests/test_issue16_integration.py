@@ -9,6 +9,7 @@ from homeassistant.core import HomeAssistant
 
 from custom_components.fusionsolar.api.const import Endpoint
 from tests.harness.dayrun import AGE_TARGET, Scenario, start_run
+from tests.harness.scenarios import FIELD_SIMULATOR
 
 PLANTS = 150
 
@@ -34,3 +35,26 @@ async def test_item16_1_day_at_150_plants_with_bare_list_pages(
     assert result["fail_codes"].get("407") is None
     assert result["calls"][Endpoint.V7_PLANTS] == 2  # 100 + a short page of 50
     assert result["data_age"]["max_s"] <= AGE_TARGET
+
+
+async def test_item16_2_v7_device_pages_refused_keep_the_legacy_devices(
+    hass: HomeAssistant, freezer: FrozenDateTimeFactory, simulator_factory: Any
+) -> None:
+    """Field profile, 100 plants: V7 `devices` pages at 1/min, the second one refused.
+
+    The legacy device list arrived: every plant keeps its devices (without V7 details),
+    as when the V7 list is refused, instead of none at all (the field-100 benchmark row).
+    """
+    scenario = Scenario(
+        "issue16-field-100-devices",
+        plants=100,
+        profile="field",
+        hours=0.5,
+        restarts=(),
+        simulator={**FIELD_SIMULATOR, "alarm_rate_per_day": 0.0},
+    )
+    run = await start_run(hass, freezer, simulator_factory, scenario)
+    result = await run.run()
+
+    assert result["availability"]["devices_with_data"] == 300
+    assert result["availability"]["plants_with_data"] == 100

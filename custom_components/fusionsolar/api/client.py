@@ -164,9 +164,14 @@ class FusionSolarClient(LegacyEndpoints, V7Endpoints):
             v7.extend(parse_devices_v7(raw))
 
         if await self._family_available("v7", wait):
+            # V7 pages not read (quota) leave those plants with their legacy devices, as a
+            # refused V7 list does; they are pending only without a legacy list.
+            v7_read = DeviceList()
             try:
                 v7_codes = [code for code in codes if code not in result.pending]
-                await self._read_batches(result, v7_codes, read_v7, started=legacy_error is None)
+                await self._read_batches(v7_read, v7_codes, read_v7, started=legacy_error is None)
+                if v7_read.error is not None and legacy_error is not None:
+                    result.add_pending(v7_read.pending, v7_read.error)
             except PermissionDeniedError as err:
                 if legacy_error is not None or isinstance(err, UnauthorizedResourceError):
                     raise
