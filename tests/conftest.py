@@ -147,7 +147,7 @@ def entity_id_of(hass: HomeAssistant, platform: str, unique_id: str) -> str:
 
 def device_states(hass: HomeAssistant, identifier: str) -> list[str]:
     """States of the entities of one registry device (none if the device is gone)."""
-    device = dr.async_get(hass).async_get_device(identifiers={(DOMAIN, identifier)})
+    device = find_device(hass, identifier)
     if device is None:
         return []
     entities = er.async_entries_for_device(er.async_get(hass), device.id)
@@ -163,15 +163,25 @@ def repair_issues(hass: HomeAssistant, key: str) -> list[ir.IssueEntry]:
     ]
 
 
-def registry_device(hass: HomeAssistant, identifier: str) -> dr.DeviceEntry:
-    """Find a device of this integration by identifier (on every Home Assistant version)."""
+def find_device(hass: HomeAssistant, identifier: str) -> dr.DeviceEntry | None:
+    """This integration's device with ``identifier``, if any (on every HA version)."""
     registry = dr.async_get(hass)
     return next(
-        device
-        for entry in hass.config_entries.async_entries(DOMAIN)
-        for device in dr.async_entries_for_config_entry(registry, entry.entry_id)
-        if (DOMAIN, identifier) in device.identifiers
+        (
+            device
+            for entry in hass.config_entries.async_entries(DOMAIN)
+            for device in dr.async_entries_for_config_entry(registry, entry.entry_id)
+            if (DOMAIN, identifier) in device.identifiers
+        ),
+        None,
     )
+
+
+def registry_device(hass: HomeAssistant, identifier: str) -> dr.DeviceEntry:
+    """Find a device of this integration by identifier (on every Home Assistant version)."""
+    device = find_device(hass, identifier)
+    assert device is not None, identifier
+    return device
 
 
 @pytest.fixture

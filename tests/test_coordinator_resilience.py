@@ -11,16 +11,15 @@ from freezegun.api import FrozenDateTimeFactory
 from homeassistant.config_entries import ConfigEntryState
 from homeassistant.const import STATE_UNAVAILABLE
 from homeassistant.core import HomeAssistant
-from homeassistant.helpers import device_registry as dr
 from homeassistant.helpers import entity_registry as er
 from homeassistant.util import dt as dt_util
 from pytest_homeassistant_custom_component.common import MockConfigEntry
 
 from custom_components.fusionsolar.api import Endpoint
-from custom_components.fusionsolar.const import DOMAIN
 from custom_components.fusionsolar.coordinator import cloud_slot
 from tests.conftest import advance as _advance
 from tests.conftest import device_states as _entity_states
+from tests.conftest import find_device
 from tests.conftest import repair_issues as _issues
 from tests.conftest import setup_integration as _setup
 from tests.simulator import Simulator
@@ -147,7 +146,7 @@ async def test_item16_5_plant_missing_from_one_list_keeps_its_devices(
     entry = await _setup(hass, sim)
     inverter = _device_of(sim, "inverter", plant=1)
     registry = er.async_get(hass)
-    device = dr.async_get(hass).async_get_device(identifiers={(DOMAIN, inverter.sn)})
+    device = find_device(hass, inverter.sn)
     assert device is not None
     entity = er.async_entries_for_device(registry, device.id)[0]
     registry.async_update_entity(entity.entity_id, name="My inverter")
@@ -156,7 +155,7 @@ async def test_item16_5_plant_missing_from_one_list_keeps_its_devices(
     await _refresh_lists(hass, freezer, entry)
     assert len(_issues(hass, "plant_removed")) == 1
     for identifier in (sim.plants[1].code, inverter.sn):
-        assert dr.async_get(hass).async_get_device(identifiers={(DOMAIN, identifier)})
+        assert find_device(hass, identifier)
     renamed = registry.async_get(entity.entity_id)
     assert renamed is not None
     assert renamed.name == "My inverter"
@@ -179,7 +178,7 @@ async def test_item16_5_devices_removed_after_repeated_absence_come_back(
     await _lose_plant(hass, sim, entry)
     for _ in range(2):
         await _refresh_lists(hass, freezer, entry, timedelta(hours=25))
-    assert dr.async_get(hass).async_get_device(identifiers={(DOMAIN, inverter.sn)}) is None
+    assert find_device(hass, inverter.sn) is None
 
     sim._account_plants[sim.username] = None
     await _refresh_lists(hass, freezer, entry)
@@ -297,4 +296,4 @@ async def test_item16_4_device_gone_from_the_account_stops_blocking_its_type(
     assert STATE_UNAVAILABLE not in _entity_states(hass, kept.sn)
     assert sim.calls.count("getDevRealKpi", fail_code=20008) == 1
     # Kept in the registry (with the user's names) until it stays gone for a day.
-    assert dr.async_get(hass).async_get_device(identifiers={(DOMAIN, gone.sn)}) is not None
+    assert find_device(hass, gone.sn) is not None
