@@ -7,7 +7,6 @@ from typing import Any
 
 import voluptuous as vol
 from homeassistant.config_entries import (
-    ConfigEntry,
     ConfigEntryState,
     ConfigFlow,
     ConfigFlowResult,
@@ -361,7 +360,9 @@ class FusionSolarConfigFlow(ConfigFlow, domain=DOMAIN):
             errors=errors,
         )
 
-    def _async_update_entry(self, entry: ConfigEntry, data: dict[str, Any]) -> ConfigFlowResult:
+    def _async_update_entry(
+        self, entry: FusionSolarConfigEntry, data: dict[str, Any]
+    ) -> ConfigFlowResult:
         """Adopt the validated client, store the new data and reload the entry."""
         self._adopt_probe()
         title = _title(data) if entry.title == _title(entry.data) else entry.title
@@ -374,7 +375,7 @@ class FusionSolarConfigFlow(ConfigFlow, domain=DOMAIN):
         return FusionSolarOptionsFlow()
 
 
-def _shows_entry_plants(entry: ConfigEntry, plants: list[Plant]) -> bool:
+def _shows_entry_plants(entry: FusionSolarConfigEntry, plants: list[Plant]) -> bool:
     """Whether an account sees at least one of the entry's plants (so it is the same)."""
     return not {plant.code for plant in plants}.isdisjoint(entry.options.get(CONF_PLANTS, []))
 

@@ -216,7 +216,9 @@ class RemovePlantFlow(RepairsFlow):
         self, user_input: dict[str, str] | None = None
     ) -> data_entry_flow.FlowResult:
         """Ask, then remove the plant from the options (the entry reloads)."""
-        entry = self.hass.config_entries.async_get_entry(self._entry_id)
+        entry: FusionSolarConfigEntry | None = self.hass.config_entries.async_get_entry(
+            self._entry_id
+        )
         if entry is None:
             return self.async_abort(reason="entry_removed")
         remaining = [code for code in selected_plants(entry) if code != self._plant_code]

@@ -212,6 +212,7 @@ class DayRun:
         self._pending: Segment | None = None
         self._logs = _LogCollector()
         self._session: aiohttp.ClientSession | None = None
+        self._other_tool_calls: set[int] = set()  # ids of the records of another tool's calls
         self._alarm: _Alarm | None = None
         # The test harness runs the loop in debug mode: slow, and with a frozen clock
         # it reports every step as a slow callback.
@@ -398,8 +399,10 @@ class DayRun:
         self.events.append((self.hours(), "other login"))
         if self._session is None:
             self._session = aiohttp.ClientSession()
+        before = len(self.sim.calls.records)
         response = await NbiTestClient(self.sim, self._session).login("legacy")
         response.release()
+        self._other_tool_calls.update(id(r) for r in self.sim.calls.records[before:])
 
     def arm(self, fault: FaultAt) -> None:
         """Make ``fault`` happen now."""
@@ -539,10 +542,18 @@ class DayRun:
     # ------------------------------------------------------------------ results
 
     def records(self, start_h: float = 0.0, end_h: float | None = None) -> list[Any]:
-        """Simulator call records between two simulated hours."""
+        """The integration's calls to the simulator between two simulated hours.
+
+        Another tool's logins are not ours: one refused because it came within the
+        login quota's minute of our token renewal is that tool's refusal.
+        """
         lo = self.t0 + start_h * HOUR
         hi = self.t0 + (self.scenario.hours if end_h is None else end_h) * HOUR
-        return [r for r in self.sim.calls.records if lo <= r.time < hi]
+        return [
+            r
+            for r in self.sim.calls.records
+            if lo <= r.time < hi and id(r) not in self._other_tool_calls
+        ]
 
     def result(self) -> dict[str, Any]:
         """Everything measured, JSON-friendly."""

@@ -111,6 +111,21 @@ OPTIONAL = [
     for plants, days in ((1, 30), (10, 7))
 ]
 
+# The history import on the field profile: the five-minute reads answer nulls for some
+# slots, the lists page as bare lists, another tool logs in; Home Assistant runs in
+# US/Pacific (the test default), the plants in Amsterdam; a reload and a restart.
+OPTIONAL_FIELD = Scenario(
+    "optional-field-1",
+    plants=1,
+    profile="field",
+    reloads=(6.04,),
+    other_logins=OTHER_LOGINS,
+    options={CONF_POLL_ALARMS: True, CONF_HISTORY_DAYS: 7},
+    recorder=True,
+    simulator=FIELD_SIMULATOR,
+    description="field profile, alarms on, 7 days of history imported, HA in US/Pacific",
+)
+
 _DEV = "getDevRealKpi"
 _PLANT = "vpp/plantRealtimeKpi"
 
@@ -154,5 +169,5 @@ SOAK = Scenario(
     description="spec profile, history import on, one fault every hour (see the table)",
 )
 
-ALL = [*SPEC, *FIELD, FIELD_NO_V7, *OPTIONAL, SOAK]
+ALL = [*SPEC, *FIELD, FIELD_NO_V7, *OPTIONAL, OPTIONAL_FIELD, SOAK]
 BY_NAME = {scenario.name: scenario for scenario in ALL}
