@@ -4,9 +4,13 @@ from __future__ import annotations
 
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from homeassistant.core import HomeAssistant
 
 from custom_components.fusionsolar.api import Device, Plant
-from custom_components.fusionsolar.lists import Metadata, merge_lists
+from custom_components.fusionsolar.lists import ListStore, Metadata, merge_lists
+from custom_components.fusionsolar.stores import EntryStore, entry_store_key
 
 NOW = datetime(2025, 6, 2, 10, tzinfo=UTC)
 PLANTS = {"NE=1": Plant("NE=1"), "NE=2": Plant("NE=2")}
@@ -61,3 +65,33 @@ def test_no_selected_plant_listed_is_taken_for_a_hiccup() -> None:
     merged, _ = merge_lists(_good(), {}, [], SELECTED, NOW)
     assert merged.plants == PLANTS
     assert merged.devices == {"HV1": INVERTER, "DT2": METER}
+
+
+def test_item16_6_devices_of_pending_plants_are_kept_as_they_were() -> None:
+    """The device list of NE=2 did not arrive (quota): its meter stays polled, not absent."""
+    merged, removed = merge_lists(
+        _good(), dict(PLANTS), [INVERTER], SELECTED, NOW + timedelta(hours=1), pending=["NE=2"]
+    )
+    assert merged.devices == {"HV1": INVERTER, "DT2": METER}
+    assert merged.absent == {}
+    assert removed == set()
+    assert merged.lists_fetched == NOW  # not complete: fetched again soon
+
+
+async def test_stored_lists_round_trip_and_unreadable_lists_are_fetched_again(
+    hass: HomeAssistant, hass_storage: dict[str, Any]
+) -> None:
+    store = ListStore(hass, "entry")
+    await store.async_save(_good())
+    assert await store.async_load(SELECTED) == _good()
+
+    key = entry_store_key(EntryStore.LISTS, "entry")
+    stored = hass_storage[key]["data"]
+    for broken in (
+        {**stored, "lists_fetched": "yesterday"},  # not a date
+        {**stored, "absent": {"DT2": {"since": NOW.isoformat()}}},  # no answers
+        {**stored, "plants": [{"name": "no code"}]},
+    ):
+        hass_storage[key]["data"] = broken
+        store = ListStore(hass, "entry")  # a new start reads the file again
+        assert await store.async_load(SELECTED) is None

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import itertools
+from dataclasses import replace
 from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
@@ -13,11 +14,14 @@ from custom_components.fusionsolar.api import (
     ApiFamilyUnavailableError,
     AuthenticationError,
     CommunicationError,
+    Device,
     DeviceKind,
     DispatchMode,
     DispatchState,
     Endpoint,
+    FusionSolarClient,
     FusionSolarError,
+    InvalidArgumentError,
     InvalidRequestError,
     NotAnNbiHostError,
     PermissionDeniedError,
@@ -494,3 +498,88 @@ async def test_five_minutes_request_is_one_local_day(
     items = await client.async_get_plant_five_minutes(sim.plants[0].code, yesterday, TZ)
     assert len(items) == 288
     assert items[0].start.astimezone(TZ).date() == yesterday
+
+
+async def test_read_validation_sends_nothing(make_client: ClientFactory) -> None:
+    sim, client = await make_client()
+    code = sim.plants[0].code
+    bad_calls = [
+        client.async_get_device_realtime_group(True, ["1"]),  # type: ignore[arg-type]
+        client.async_get_device_realtime_group("38", ["1"]),  # type: ignore[arg-type]
+        client.async_get_plant_hourly([code], 1.5e12),  # type: ignore[arg-type]
+        client.async_get_alarms([code], "0", 1),  # type: ignore[arg-type]
+        client.async_get_alarms([code], 2, 1),
+    ]
+    for coro in bad_calls:
+        with pytest.raises(InvalidArgumentError, match="must"):
+            await coro
+    assert await client.async_get_devices([]) == []
+    assert sim.calls.records == []
+
+
+def test_device_realtime_groups_skip_what_has_no_realtime_kpi() -> None:
+    """No id, a type without getDevRealKpi, or a device listed twice: one call per type."""
+    inverter = Device(id="1", dn="NE=1", plant_code="P", dev_type_id=38, sn="A")
+    devices = [
+        inverter,
+        replace(inverter, sn="B"),  # the same id again
+        Device(id=None, dn="NE=2", plant_code="P", dev_type_id=38, sn="C"),
+        Device(id="3", dn="NE=3", plant_code="P", dev_type_id=62, sn="D"),  # Dongle
+        Device(id="4", dn="NE=4", plant_code="P", dev_type_id=47, sn="E"),  # meter
+    ]
+    assert FusionSolarClient.device_realtime_groups(devices) == [(38, ["1"]), (47, ["4"])]
+
+
+@pytest.mark.parametrize(("fail_code", "kept"), [(20056, True), (20007, False)])
+async def test_v7_plant_list_refused(
+    make_client: ClientFactory, fail_code: int, kept: bool
+) -> None:
+    """V7 ``plants`` refused for the interface: the legacy list. Refused for a plant: raised."""
+    sim, client = await make_client()
+    sim.accounts[sim.username].denied_endpoints = {Endpoint.V7_PLANTS: fail_code}
+    if kept:
+        assert [p.code for p in await client.async_get_plants()] == [sim.plants[0].code]
+        assert sim.calls.count(Endpoint.STATION_LIST) == 1
+    else:
+        with pytest.raises(UnauthorizedResourceError):
+            await client.async_get_plants()
+        assert sim.calls.count(Endpoint.STATION_LIST) == 0
+
+
+async def test_station_list_refused_for_a_plant_is_raised(make_client: ClientFactory) -> None:
+    sim, client = await make_client(quirks=["no_v7"])
+    sim.accounts[sim.username].denied_endpoints = {Endpoint.STATION_LIST: 20007}
+    with pytest.raises(UnauthorizedResourceError):
+        await client.async_get_plants()
+    assert sim.calls.count(Endpoint.STATIONS) == 0
+
+
+async def test_device_lists_refused(make_client: ClientFactory) -> None:
+    """Either family's device list may be refused; both refused, or a plant refused, raise."""
+    sim, client = await make_client()
+    code = sim.plants[0].code
+    account = sim.accounts[sim.username]
+
+    account.denied_endpoints = {Endpoint.V7_DEVICES: 20056}
+    devices = await client.async_get_devices([code])
+    assert devices
+    assert all(d.id is not None and d.dn is None for d in devices)
+
+    account.denied_endpoints = {Endpoint.DEV_LIST: 20007}
+    with pytest.raises(UnauthorizedResourceError):
+        await client.async_get_devices([code])
+
+    sim2, client2 = await make_client()
+    sim2.accounts[sim2.username].denied_endpoints = {
+        Endpoint.DEV_LIST: 20056,
+        Endpoint.V7_DEVICES: 20056,
+    }
+    with pytest.raises(PermissionDeniedError):
+        await client2.async_get_devices([sim2.plants[0].code])
+
+
+async def test_legacy_device_list_refused_without_v7_is_raised(make_client: ClientFactory) -> None:
+    sim, client = await make_client(quirks=["no_v7"])
+    sim.accounts[sim.username].denied_endpoints = {Endpoint.DEV_LIST: 20056}
+    with pytest.raises(PermissionDeniedError):
+        await client.async_get_devices([sim.plants[0].code])

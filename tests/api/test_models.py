@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import logging
+from collections.abc import Mapping
 from datetime import UTC, datetime, timedelta, timezone
+from typing import Any
 
 import pytest
 
@@ -339,3 +342,26 @@ def test_to_datetime_ignores_non_ascii_digits() -> None:
 
     assert to_datetime("¹") is None
     assert to_datetime("1700000000000") is not None
+
+
+def test_result_flags_accept_booleans_as_sent() -> None:
+    """``result`` is 0/1 in the spec; some answers carry true/false."""
+    (ok, failed) = p.parse_on_off_results(
+        [{"dn": "D1", "result": True}, {"dn": "D2", "result": False}]
+    )
+    assert (ok.success, failed.success) == (True, False)
+    assert v.to_bool_result("0") is True
+    assert v.to_bool_result("N/A") is None
+
+
+def test_an_item_a_parser_cannot_read_is_skipped_and_the_others_kept(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    def parse(item: Mapping[str, Any]) -> int:
+        return int(item["value"])  # "x" raises
+
+    caplog.set_level(logging.DEBUG, logger=v.__name__)
+    items = [{"value": 1}, {"value": "x"}, "not a map", {"value": 3}]
+    assert v.parse_items(items, parse, "test") == [1, 3]
+    assert "Skipping unparsable test item" in caplog.text
+    assert "Skipping test item that is not a map" in caplog.text

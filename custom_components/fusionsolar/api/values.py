@@ -161,14 +161,6 @@ def page_count(data: Any) -> int | None:
     return None
 
 
-def split_codes(value: Any) -> list[str]:
-    """A comma separated list ("a, b,c") as stripped strings."""
-    text = to_str(value)
-    if text is None:
-        return []
-    return [part.strip() for part in text.split(",") if part.strip()]
-
-
 def first_of(item: Mapping[str, Any], *keys: str) -> Any:
     """The first non-None value among ``keys``."""
     for key in keys:
