@@ -601,6 +601,11 @@ class DayRun:
         }
 
     def _device_types(self) -> dict[str, int]:
+        """Devices per devTypeId as the simulator lists them (today's cloud: its catalogue)."""
+        if self.sim.cloud is not None:
+            codes = [plant.code for plant in self.sim.plants]
+            counts = self.sim.cloud.catalog.count_by_type(codes)
+            return {str(dev_type): count for dev_type, count in sorted(counts.items())}
         kinds: Counter[str] = Counter()
         for plant in self.sim.plants:
             for device in plant.devices:

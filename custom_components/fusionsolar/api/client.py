@@ -16,6 +16,7 @@ the layers, each in its module:
 from __future__ import annotations
 
 import logging
+from collections import Counter
 from collections.abc import Iterable
 
 import aiohttp
@@ -25,6 +26,7 @@ from .batching import answered, valid_codes
 from .const import V7_DEFAULT_PORT, Endpoint
 from .errors import (
     ApiFamilyUnavailableError,
+    EndpointUnavailableError,
     FusionSolarError,
     NotAnNbiHostError,
     PermissionDeniedError,
@@ -91,6 +93,7 @@ class FusionSolarClient(LegacyEndpoints, V7Endpoints):
             "v7": v7_session(),
         }
         self._refused: dict[str, RefusedEndpoint] = {}
+        self._unavailable: dict[str, float] = {}
         self.session_kickouts = 0
         self._last_request_id = 0
 
@@ -107,8 +110,8 @@ class FusionSolarClient(LegacyEndpoints, V7Endpoints):
         """The account's plants.
 
         V7 ``plants`` (paged), else ``getStationList``, else the paged
-        ``/thirdData/stations`` (where getStationList is refused). A listing answered
-        with ``data: null`` raises :class:`CommunicationError`.
+        ``/thirdData/stations`` (where getStationList is refused, or gone as on today's
+        cloud). A listing answered with ``data: null`` raises :class:`CommunicationError`.
         """
         if await self._family_available("v7", wait):
             try:
@@ -119,11 +122,23 @@ class FusionSolarClient(LegacyEndpoints, V7Endpoints):
                 _LOGGER.debug("V7 plants refused; using the legacy plant list")
         try:
             data = await self._call("legacy", Endpoint.STATION_LIST, {}, wait=wait)
-            return parse_plants_legacy(answered(data, Endpoint.STATION_LIST))
+            return self._sized(parse_plants_legacy(answered(data, Endpoint.STATION_LIST)))
+        except EndpointUnavailableError:
+            # Replaced by ``stations`` in 24.2.0: the host is today's cloud (26.x), whose
+            # quotas follow the account's size and whose units differ.
+            _LOGGER.debug("No getStationList: today's cloud; using the paged plant list")
+            self.governor.note_cloud_2026()
         except PermissionDeniedError as err:
             if isinstance(err, UnauthorizedResourceError):
                 raise
-        return parse_plants_stations(await self._paged("legacy", Endpoint.STATIONS, {}, wait))
+        plants = parse_plants_stations(await self._paged("legacy", Endpoint.STATIONS, {}, wait))
+        return self._sized(plants)
+
+    def _sized(self, plants: list[Plant]) -> list[Plant]:
+        """Tell the governor how many plants the account has (today's quotas grow with it)."""
+        size = self.governor.account_size
+        self.governor.set_account_size(len(plants), size.devices_by_type)
+        return plants
 
     # ------------------------------------------------------------------ devices
 
@@ -180,4 +195,13 @@ class FusionSolarClient(LegacyEndpoints, V7Endpoints):
             raise legacy_error
         pending = set(result.pending)
         result.extend(d for d in merge_devices(legacy, v7) if d.plant_code not in pending)
+        self._note_devices(result)
         return result
+
+    def _note_devices(self, devices: DeviceList) -> None:
+        """Tell the governor the devices per type (today's quotas grow with them).
+
+        Only the devices of the plants asked are known: a smaller size is the safe side.
+        """
+        counts = Counter(device.dev_type_id for device in devices if device.dev_type_id)
+        self.governor.set_account_size(self.governor.account_size.plants, counts)

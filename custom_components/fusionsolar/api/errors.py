@@ -170,6 +170,17 @@ class QuotaExceededError(QuotaError):
     """The server refused a call for quota: failCode 407 or 20618 (daily) or HTTP 403."""
 
 
+class SystemLimitError(QuotaExceededError):
+    """failCode 429 (today's cloud): the interface's system-wide limit, over all accounts.
+
+    Not this account's quota: every endpoint pauses a minute, then longer (§4, FAQ 8.2.6).
+    """
+
+
+class SystemBusyError(QuotaExceededError):
+    """failCode 20200 (today's cloud): the system is busy; retry a little later."""
+
+
 class QuotaWouldExceed(QuotaError):  # noqa: N818 - name fixed by the architecture contract
     """Raised *before* sending: the call would exceed a (spec or learned) quota."""
 
@@ -214,6 +225,14 @@ class ApiFamilyUnavailableError(FusionSolarError):
     """The account/host does not offer the API family needed (e.g. no V7: no control)."""
 
 
+class EndpointUnavailableError(ApiFamilyUnavailableError):
+    """The cloud does not offer this endpoint (HTTP 404 where its login works).
+
+    Today's cloud (26.x) answers 404 for the V7 family and for paths it replaced, such
+    as ``getStationList`` (replaced by ``stations`` in 24.2.0).
+    """
+
+
 class NotAnNbiHostError(FusionSolarError):
     """The host answered HTML or 404 where the NBI answers JSON (a portal, not the NBI)."""
 
@@ -240,6 +259,9 @@ class UnknownError(FusionSolarError):
 
 #: A daily limit is used up (26.2 reference): the governor learns a daily budget at once.
 DAILY_LIMIT_FAIL_CODE: Final = 20618
+#: Today's cloud: the system-wide limit of an interface (§4) and "system busy" (§6).
+SYSTEM_LIMIT_FAIL_CODE: Final = 429
+SYSTEM_BUSY_FAIL_CODE: Final = 20200
 _AUTH_CODES: Final = frozenset({20001, 20002, 20003, 20028, 20400, 30029})
 _PERMISSION_CODES: Final = frozenset({401, 20056, 20403})
 _RESOURCE_CODES: Final = frozenset({20007, 20008, 20045, 20046})
@@ -255,6 +277,10 @@ def error_class_for(fail_code: int) -> type[FusionSolarError]:
         return TokenExpiredError
     if fail_code in (407, DAILY_LIMIT_FAIL_CODE):
         return QuotaExceededError
+    if fail_code == SYSTEM_LIMIT_FAIL_CODE:
+        return SystemLimitError
+    if fail_code == SYSTEM_BUSY_FAIL_CODE:
+        return SystemBusyError
     if fail_code in _AUTH_CODES:
         return AuthenticationError
     if fail_code in _PERMISSION_CODES:

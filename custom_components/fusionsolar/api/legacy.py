@@ -84,7 +84,7 @@ class LegacyEndpoints(Batching):
             {"devIds": ",".join(ids), "devTypeId": dev_type_id},
             wait=wait,
         )
-        return parse_device_realtime(data, dev_type_id)
+        return parse_device_realtime(data, dev_type_id, self.generation)
 
     async def async_get_device_realtime(
         self, devices: Iterable[Device], *, wait: bool = False

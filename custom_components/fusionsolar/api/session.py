@@ -37,12 +37,14 @@ from .const import (
     TOKEN_COOKIE,
     TOKEN_RENEW_AFTER,
     TOKEN_RESPONSE_HEADERS,
+    ApiGeneration,
     Endpoint,
 )
 from .errors import (
     ENDPOINT_REFUSAL_CODES,
     ApiFamilyUnavailableError,
     CommunicationError,
+    EndpointUnavailableError,
     FusionSolarError,
     NotAnNbiHostError,
     PermissionDeniedError,
@@ -52,7 +54,8 @@ from .errors import (
     TokenExpiredError,
     UnauthorizedResourceError,
 )
-from .models import ApiFamilies
+from .flowpolicy import FlowPolicy
+from .models import ApiFamilies, api_generation
 from .quota import Priority
 from .transport import Transport, endpoint_url
 
@@ -147,6 +150,7 @@ class Sessions(Transport):
     _password: str
     _sessions: dict[Family, FamilySession]
     _refused: dict[str, RefusedEndpoint]
+    _unavailable: dict[str, float]  # endpoint -> when it answered 404 (epoch s)
     _v7_candidates: list[URL]
     session_kickouts: int
 
@@ -166,6 +170,20 @@ class Sessions(Transport):
         )
 
     @property
+    def todays_cloud(self) -> bool:
+        """Whether the host is known to be today's cloud (26.x), learned or stored.
+
+        The evidence (the legacy station list gone) sets the governor's flow-control
+        policy, which is stored with the account's quota state across restarts.
+        """
+        return self.governor.policy is not FlowPolicy.V500R007
+
+    @property
+    def generation(self) -> ApiGeneration:
+        """The generation whose units and meanings the account's data has."""
+        return api_generation(self.families, todays_cloud=self.todays_cloud)
+
+    @property
     def v7_url(self) -> str | None:
         """The V7 base URL that answered, once detected."""
         base = self._sessions["v7"].base
@@ -180,6 +198,11 @@ class Sessions(Transport):
     def refused_endpoints(self) -> dict[str, RefusedEndpoint]:
         """Endpoints refused to this account (401/20056), by path."""
         return dict(self._refused)
+
+    @property
+    def unavailable_endpoints(self) -> dict[str, float]:
+        """Endpoints this cloud does not offer (HTTP 404), with when that was seen."""
+        return dict(self._unavailable)
 
     def clear_refused(self, endpoint: str | None = None) -> None:
         """Forget a refusal (or all), e.g. after the user fixed the permissions."""
@@ -332,6 +355,12 @@ class Sessions(Transport):
         return True
 
     def _check_refused(self, endpoint: str) -> None:
+        """Raise the refusal or absence of an endpoint until it is time to ask again."""
+        unavailable = self._unavailable.get(endpoint)
+        if unavailable is not None and self._now() - unavailable < PERMISSION_RECHECK:
+            raise EndpointUnavailableError(
+                "This cloud does not offer this interface (HTTP 404)", endpoint=endpoint
+            )
         refused = self._refused.get(endpoint)
         if refused is None:
             return
@@ -388,12 +417,18 @@ class Sessions(Transport):
                         endpoint, err.fail_code, err.message, self._now()
                     )
                 raise
+            except EndpointUnavailableError:
+                if endpoint not in self._unavailable:
+                    _LOGGER.debug("This cloud does not offer %s (HTTP 404)", endpoint)
+                self._unavailable[endpoint] = self._now()
+                raise
             now = self._now()
             sess.last_ok = now
             if sess.last_kickout is not None and now - sess.last_kickout >= KICKOUT_RESET_AFTER:
                 sess.consecutive_kickouts = 0
                 sess.last_kickout = None
             self._refused.pop(endpoint, None)
+            self._unavailable.pop(endpoint, None)
             return envelope.get("data")
 
     async def _family_available(self, family: Family, wait: bool) -> bool:

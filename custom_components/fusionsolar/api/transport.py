@@ -21,12 +21,15 @@ from .errors import (
     DAILY_LIMIT_FAIL_CODE,
     AuthenticationError,
     CommunicationError,
+    EndpointUnavailableError,
     InvalidArgumentError,
     NotAnNbiHostError,
     OutcomeUnknownError,
     PermissionDeniedError,
     QuotaExceededError,
     ServiceUnavailableError,
+    SystemBusyError,
+    SystemLimitError,
     TokenExpiredError,
     UnknownError,
     error_for_fail_code,
@@ -137,8 +140,10 @@ class Transport:
                 status, resp_headers, text, endpoint, login=login, detecting=detecting
             )
         except QuotaExceededError as err:
-            err.retry_after = slot.refused(daily=err.fail_code == DAILY_LIMIT_FAIL_CODE)
-            _LOGGER.debug("Quota refusal on %s; retry in %.0f s", endpoint, err.retry_after)
+            err.retry_after = _quota_outcome(slot, err)
+            _LOGGER.debug(
+                "%s on %s; retry in %.0f s", type(err).__name__, endpoint, err.retry_after
+            )
             raise
         except NotAnNbiHostError:
             slot.refund()  # not the NBI: no NBI quota used
@@ -215,7 +220,9 @@ class Transport:
                 raise NotAnNbiHostError(
                     "This host does not offer the northbound API (HTTP 404)", endpoint=endpoint
                 )
-            raise CommunicationError("Not found (HTTP 404)", endpoint=endpoint)
+            raise EndpointUnavailableError(
+                "This cloud does not offer this interface (HTTP 404)", endpoint=endpoint
+            )
         if not body:
             if login and 200 <= status < 300:
                 raise AuthenticationError(
@@ -252,3 +259,12 @@ class Transport:
         raise error_for_fail_code(
             fail_code, message if isinstance(message, str) else None, endpoint=endpoint
         )
+
+
+def _quota_outcome(slot: Slot, err: QuotaExceededError) -> float:
+    """Tell the governor what a refusal means; return the seconds until a retry."""
+    if isinstance(err, SystemLimitError):
+        return slot.system_refused()  # every endpoint of the account pauses
+    if isinstance(err, SystemBusyError):
+        return slot.busy()
+    return slot.refused(daily=err.fail_code == DAILY_LIMIT_FAIL_CODE)

@@ -185,8 +185,10 @@ class _CloudRefreshCoordinator[DataT](FusionSolarCoordinator[DataT]):
             self.update_interval = until_next_poll(dt_util.utcnow())
 
     def _fetch_failed(self, err: FusionSolarError) -> None:
-        """Ask once more after the quota window when the trouble may be transient."""
-        if isinstance(err, CommunicationError):
+        """Fetch again when the quota allows, or once more when trouble may be transient."""
+        if isinstance(err, QuotaError):
+            self._continue_later(err.retry_after)
+        elif isinstance(err, CommunicationError):
             self._retry_once()
 
     def _retry_once(self) -> None:
@@ -348,11 +350,12 @@ class PlantCoordinator(_CloudRefreshCoordinator[dict[str, PlantState]]):
     async def _async_fetch(self) -> dict[str, PlantState]:
         try:
             return await self._async_fetch_listed()
-        except QuotaError:
+        except QuotaError as err:
             if self.last_success is not None:
                 raise
             # No data yet: a quota wait must not fail the setup (Home Assistant would
             # set the entry up again every few seconds, fetching the lists each time).
+            self._continue_later(err.retry_after)
             return {}
 
     async def _async_fetch_listed(self) -> dict[str, PlantState]:

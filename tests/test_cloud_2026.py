@@ -1,0 +1,64 @@
+"""Issue 19: the integration on today's cloud (simulator profile ``cloud-2026``).
+
+No V7 family, ``getStationList`` gone (404 pages), quotas per day and per plant, meter
+power in W: set up with nothing to choose, show every plant and device, cause no refusal.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from typing import Any
+
+import pytest
+from freezegun.api import FrozenDateTimeFactory
+from homeassistant.core import HomeAssistant
+
+from custom_components.fusionsolar.api import Endpoint
+from custom_components.fusionsolar.const import CONF_HISTORY_DAYS, CONF_POLL_ALARMS
+from tests.conftest import SUNNY, next_refresh, setup_integration
+from tests.harness.dayrun import Scenario, start_run
+from tests.simulator import Simulator
+
+
+async def test_item19_an_hour_on_todays_cloud_shows_every_plant_and_device(
+    hass: HomeAssistant, freezer: FrozenDateTimeFactory, simulator_factory: Any
+) -> None:
+    scenario = Scenario(
+        "issue19-cloud-2026",
+        plants=2,
+        profile="cloud-2026",
+        hours=1.0,
+        restarts=(),
+        simulator={"alarm_rate_per_day": 0.0},
+    )
+    run = await start_run(hass, freezer, simulator_factory, scenario)
+    result = await run.run()
+
+    availability = result["availability"]
+    assert availability["plants_with_data"] == 2, result["events"]
+    assert availability["devices_with_data"] == sum(result["devices"].values())
+    assert result["quota_refusals"] == 0, result["refusals"]
+    assert result["data_age"]["over_target_share"] == 0
+    assert result["calls"][Endpoint.STATION_REAL_KPI] == 12  # every refresh
+    # Detection costs one 404 each: the V7 login and the replaced getStationList.
+    not_found = Counter(r.endpoint for r in run.records() if r.http_status == 404)
+    assert not_found == {Endpoint.V7_LOGIN: 1, Endpoint.STATION_LIST: 1}
+    assert result["http_errors"] == {"404": 2}
+
+
+@pytest.mark.freeze_time(SUNNY)
+async def test_item19_meter_power_in_watts_is_shown_in_kilowatts(
+    hass: HomeAssistant, freezer: FrozenDateTimeFactory, simulator_factory: Any
+) -> None:
+    """Today's cloud reports the meter's active power in W (the 2021 one in kW)."""
+    sim: Simulator = await simulator_factory(profile="cloud-2026", alarm_rate_per_day=0.0)
+    await setup_integration(hass, sim, **{CONF_POLL_ALARMS: False, CONF_HISTORY_DAYS: 0})
+    # §4.2 allows one call per device type per 5 minutes: the setup's calls count.
+    await next_refresh(hass, freezer)
+    await next_refresh(hass, freezer)
+    plant = sim.plants[0]
+    meter = next(device for device in plant.devices if device.dev_type_id == 17)
+    grid_kw = sim.state(plant.code).grid_kw
+    assert abs(grid_kw) > 0.1  # a sunny morning: something flows
+    shown = float(hass.states.get(f"sensor.meter_{meter.sn.lower()}_active_power").state)
+    assert shown == pytest.approx(grid_kw, abs=0.01)
