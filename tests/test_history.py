@@ -6,7 +6,7 @@ every test here crosses that gap.
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from functools import partial
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -26,12 +26,16 @@ from pytest_homeassistant_custom_component.components.recorder.common import (
     async_wait_recording_done,
 )
 
+from custom_components.fusionsolar import history
 from custom_components.fusionsolar.api import FiveMinuteKpi
 from custom_components.fusionsolar.history import (
     ENERGY_KINDS,
     FIRST_RUN_DELAY,
     STATISTIC_FIELDS,
     PlantClock,
+    PlantRun,
+    WindowZone,
+    add_energy,
     statistic_id,
     statistic_metadata,
 )
@@ -307,3 +311,143 @@ def test_plant_clock_trusts_home_assistant_zone_when_it_agrees() -> None:
     clock = PlantClock(AMSTERDAM, datetime(2023, 1, 5, tzinfo=AMSTERDAM))
     assert clock.windows(date(2025, 3, 30))[0] == (HOUR, 2 * HOUR)
     assert clock.midnight(date(2025, 7, 1)) == datetime(2025, 6, 30, 22, tzinfo=UTC)
+
+
+@pytest.mark.parametrize(
+    ("fields", "has_mean", "unit_class"),
+    [
+        # Before 2025.11: has_mean still exists, unit_class would raise.
+        (frozenset({"has_mean", "mean_type"}), True, False),
+        # From 2025.11: unit_class exists; a release without has_mean gets none.
+        (frozenset({"mean_type", "unit_class"}), False, True),
+    ],
+)
+def test_statistic_metadata_sends_only_fields_the_release_has(
+    monkeypatch: pytest.MonkeyPatch, fields: frozenset[str], has_mean: bool, unit_class: bool
+) -> None:
+    monkeypatch.setattr(history, "STATISTIC_FIELDS", fields)
+    meta = dict(statistic_metadata("NE=1", "Roof", ENERGY_KINDS[0]))
+    assert ("has_mean" in meta) is has_mean
+    assert ("unit_class" in meta) is unit_class
+    if has_mean:
+        assert meta["has_mean"] is False
+    if unit_class:
+        assert meta["unit_class"] == "energy"
+    assert meta["name"] == "Roof solar production"
+    assert meta["statistic_id"] == "fusionsolar:ne_1_solar_production"
+
+
+def test_window_zone_has_the_day_offsets_and_nothing_else() -> None:
+    day = date(2025, 3, 30)
+    zone = WindowZone(day, HOUR, 2 * HOUR)
+    start = datetime.combine(day, time.min, zone)
+    end = datetime.combine(day + timedelta(days=1), time.min, zone)
+    assert start.utcoffset() == HOUR
+    assert end.utcoffset() == 2 * HOUR
+    assert start.isoformat() == "2025-03-30T00:00:00+01:00"
+    assert end.isoformat() == "2025-03-31T00:00:00+02:00"
+    # The DST day is 23 hours long (same tzinfo: compare in UTC, not wall clock).
+    assert end.astimezone(UTC) - start.astimezone(UTC) == timedelta(hours=23)
+    assert start.dst() is None
+    assert start.tzname() is None
+    assert zone.utcoffset(None) == HOUR
+
+
+def test_plant_clock_local_date_when_the_offset_falls_back() -> None:
+    clock = PlantClock(AMSTERDAM, None)
+    # 26 October: +02:00 at midnight, +01:00 at its end. 22:30 UTC is 23:30 local.
+    assert clock.local_date(datetime(2025, 10, 26, 22, 30, tzinfo=UTC)) == date(2025, 10, 26)
+    assert clock.local_date(datetime(2025, 10, 26, 23, 0, tzinfo=UTC)) == date(2025, 10, 27)
+    assert clock.local_date(datetime(2025, 10, 25, 21, 59, tzinfo=UTC)) == date(2025, 10, 25)
+    assert clock.local_date(datetime(2025, 10, 25, 22, 0, tzinfo=UTC)) == date(2025, 10, 26)
+
+
+def test_plant_clock_without_hint_or_trust_guesses_the_zone_at_noon() -> None:
+    pacific = ZoneInfo("US/Pacific")
+    clock = PlantClock(pacific, None)
+    dst = date(2025, 3, 9)  # US/Pacific moves to -07:00 at 02:00
+    assert clock.offset(dst) == timedelta(hours=-8)  # trusted: the zone at midnight
+    clock.restore({"trust_fallback": False})
+    assert clock.offset(dst) == timedelta(hours=-7)  # not trusted, nothing known: noon
+    assert clock.export() == {"offsets": {}, "trust_fallback": False}
+
+
+def test_plant_clock_learn_keeps_trust_when_the_records_agree() -> None:
+    clock = PlantClock(AMSTERDAM, None)
+    day = date(2025, 7, 1)
+    clock.learn(
+        day,
+        [
+            _record(datetime(2025, 7, 1, 0, tzinfo=AMSTERDAM)),
+            _record(datetime(2025, 7, 1, 23, 55, tzinfo=AMSTERDAM)),
+        ],
+    )
+    assert clock.export()["trust_fallback"] is True
+    assert clock.exact(day) == (2 * HOUR, 2 * HOUR)
+    clock.learn(day, [])  # nothing to learn from
+    assert clock.exact(day) == (2 * HOUR, 2 * HOUR)
+
+
+def test_plant_clock_learns_no_end_from_a_record_of_another_day() -> None:
+    pacific = ZoneInfo("US/Pacific")
+    clock = PlantClock(pacific, datetime(2023, 1, 5, tzinfo=AMSTERDAM))
+    day = date(2025, 7, 1)
+    clock.learn(
+        day,
+        [
+            _record(datetime(2025, 7, 1, 0, tzinfo=AMSTERDAM)),
+            _record(datetime(2025, 7, 2, 0, 5, tzinfo=AMSTERDAM)),  # not the day's
+        ],
+    )
+    assert clock.exact(day) is None
+    assert clock.offset(day) == 2 * HOUR
+    # The start is known: only the end is tried, the DST change of the day included.
+    assert clock.windows(day) == [
+        (2 * HOUR, 2 * HOUR),
+        (2 * HOUR, 3 * HOUR),
+        (2 * HOUR, 5 * HOUR),
+    ]
+
+
+def test_plant_clock_windows_when_only_the_next_day_is_known() -> None:
+    pacific = ZoneInfo("US/Pacific")
+    clock = PlantClock(pacific, datetime(2023, 1, 5, tzinfo=AMSTERDAM))
+    day = date(2025, 7, 1)
+    clock.restore({"offsets": {"2025-07-02": 7200.0}})  # the end of 1 July only
+    windows = clock.windows(day)
+    assert len(windows) == 6
+    assert windows[0] == (2 * HOUR, 2 * HOUR)  # the nearest known offset for the start
+    assert (HOUR, HOUR) in windows
+    assert (3 * HOUR, 3 * HOUR) in windows
+    assert clock.exact(day) is None
+
+
+def test_plant_run_drops_hours_before_its_cursor() -> None:
+    first = datetime(2025, 7, 1, 10, tzinfo=UTC)
+    run = PlantRun("NE=1", set(), cursor=first)
+    run.add(
+        {
+            first - HOUR: {"solar_production": 9.0},  # already written
+            first: {"solar_production": 1.5},
+            first + HOUR: {"solar_production": 2.0, "grid_export": 0.5},
+        }
+    )
+    rows = run.rows(first + 2 * HOUR)
+    assert [(r["start"], r["state"], r["sum"]) for r in rows["solar_production"]] == [
+        (first, 1.5, 1.5),
+        (first + HOUR, 2.0, 3.5),
+    ]
+    assert [(r["state"], r["sum"]) for r in rows["grid_export"]] == [(0.0, 0.0), (0.5, 0.5)]
+    assert run.pending == {}
+    assert run.cursor == first + 2 * HOUR
+
+
+def test_add_energy_skips_missing_values() -> None:
+    hour = datetime(2025, 7, 1, 10, tzinfo=UTC)
+    hours: dict[datetime, dict[str, float]] = {}
+    add_energy(hours, hour, "grid_import", None)
+    assert hours == {}
+    add_energy(hours, hour, "grid_import", 0.25)
+    add_energy(hours, hour, "grid_import", None)
+    add_energy(hours, hour, "grid_import", 0.5)
+    assert hours == {hour: {"grid_import": 0.75}}

@@ -269,3 +269,191 @@ async def test_default_clock_is_time_time(monkeypatch: pytest.MonkeyPatch) -> No
     gov = QuotaGovernor()
     monkeypatch.setattr("time.time", lambda: 1234.0)
     assert gov.now() == 1234.0
+
+
+async def test_a_slot_takes_only_its_first_outcome() -> None:
+    clock = FakeClock()
+    gov = _gov(clock)
+    slot = await gov.acquire(RT)
+    slot.success()
+    slot.success()  # counted once
+    assert gov.snapshot()[RT]["total_calls"] == 1
+    # Later reports change nothing: they only say when the endpoint may be called.
+    assert slot.refused() == 0.0
+    assert slot.refused(daily=True) == 0.0
+    assert slot.busy() == 0.0
+    assert slot.system_refused() == 0.0
+    assert gov.refusals(RT) == 0
+    assert gov.daily_budget(RT) is None
+    assert gov.retry_after(LIST) == 0.0  # no account-wide pause
+    assert gov.calls_in_window(RT) == 1
+    login = await gov.acquire(Endpoint.LEGACY_LOGIN)
+    login.success()
+    login.auth_failed()
+    assert not gov.auth_blocked
+    clock.advance(61)
+    assert gov.can_call(Endpoint.LEGACY_LOGIN)  # only the login's own minute
+    # A late report still tells the truth about the endpoint's wait.
+    blocked = await gov.acquire(HOUR)
+    assert blocked.refused() == pytest.approx(61.0)
+    clock.advance(10)
+    assert blocked.busy() == pytest.approx(51.0)
+    assert blocked.system_refused() == pytest.approx(51.0)
+    assert gov.refusals(HOUR) == 1
+
+
+async def test_a_wrong_password_blocks_logins() -> None:
+    clock = FakeClock()
+    gov = _gov(clock)
+    assert not gov.auth_blocked
+    (await gov.acquire(Endpoint.LEGACY_LOGIN)).auth_failed()
+    assert gov.auth_blocked
+    clock.advance(3600)
+    assert not gov.can_call(Endpoint.LEGACY_LOGIN)
+    gov.clear_auth_block()
+    assert not gov.auth_blocked
+    assert gov.can_call(Endpoint.LEGACY_LOGIN)
+
+
+async def test_decay_raises_a_learned_daily_budget() -> None:
+    clock = FakeClock(datetime(2025, 6, 1, 10, tzinfo=UTC).timestamp())
+    gov = _gov(clock)
+    await _call(gov, HOUR)
+    clock.advance(61)
+    await _call(gov, HOUR)
+    clock.advance(61)
+    (await gov.acquire(HOUR)).refused(daily=True)  # 20618 after two accepted calls
+    assert gov.daily_budget(HOUR) == 2
+    assert gov.limit(HOUR) == 1  # the minute limit was not touched
+    clock.advance(DECAY_INTERVAL - 1)
+    assert gov.snapshot()[HOUR]["daily_budget"] == 2
+    clock.advance(1)
+    snap = gov.snapshot()[HOUR]
+    assert snap["daily_budget"] == 3
+    assert snap["learned_limit"] is None
+    clock.advance(DECAY_INTERVAL)
+    assert gov.snapshot()[HOUR]["daily_budget"] == 4
+
+
+async def test_a_cancelled_waiter_does_not_break_the_release() -> None:
+    clock = FakeClock()
+    gov = _gov(clock)
+    first = await gov.acquire(RT)
+    waiter = asyncio.create_task(gov.acquire(RT, wait=True))
+    await asyncio.sleep(0)
+    assert not waiter.done()
+    waiter.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await waiter
+    first.success()  # must not fail on the cancelled waiter's future
+    assert gov.can_call(RT)
+    (await gov.acquire(RT)).success()
+    assert gov.calls_in_window(RT) == 2
+
+
+async def test_refund_after_the_call_left_the_window() -> None:
+    clock = FakeClock()
+    gov = _gov(clock)
+    slot = await gov.acquire(HOUR)
+    clock.advance(120)  # e.g. a connection attempt that hung for two minutes
+    assert gov.calls_in_window(HOUR) == 0
+    slot.refund()
+    assert gov.calls_in_window(HOUR) == 0
+    assert gov.can_call(HOUR)
+    (await gov.acquire(HOUR)).success()
+    assert gov.calls_in_window(HOUR) == 1
+
+
+async def test_record_refusal_without_a_slot_learns_the_limit() -> None:
+    clock = FakeClock()
+    gov = _gov(clock)
+    for _ in range(3):
+        await _call(gov, RT)
+    assert gov.record_refusal(RT) == pytest.approx(61.0)
+    assert gov.limit(RT) == 3
+    assert gov.refusals(RT) == 1
+    assert gov.calls_in_window(RT) == 4  # the refused call was on the wire too
+
+
+async def test_refusal_of_a_full_window_learns_nothing() -> None:
+    clock = FakeClock()
+    gov = _gov(clock)
+    for _ in range(10):
+        await _call(gov, RT)
+    # The window was full (e.g. calls another tool made in our name): it explains it.
+    assert gov.record_refusal(RT) == pytest.approx(61.0)
+    assert gov.limit(RT) == 10
+    assert gov.snapshot()[RT]["learned_limit"] is None
+    assert gov.daily_budget(RT) is None
+
+
+async def test_can_call_counts_every_call_asked_for() -> None:
+    clock = FakeClock()
+    gov = _gov(clock)
+    for _ in range(8):
+        await _call(gov, RT)
+    assert gov.can_call(RT, 2)
+    assert not gov.can_call(RT, 3)
+    assert gov.can_call(RT, 0)
+    await _call(gov, RT, refused=True)
+    assert not gov.can_call(RT)
+    assert gov.can_call(RT, 0)  # nothing asked for is always allowed
+
+
+async def test_restore_takes_only_well_formed_values() -> None:
+    clock = FakeClock(datetime(2025, 6, 1, 10, tzinfo=UTC).timestamp())
+    gov = _gov(clock)
+    gov.restore_state(
+        {
+            "account_size": {"plants": 3, "devices_by_type": {"38": 2, "x": 1, "47": "a"}},
+            "endpoints": {
+                RT: {"learned_limit": True, "blocked_until": float("inf")},
+                LIST: {"learned_limit": 4.0, "last_refusal": 1e20},
+                HOUR: {"learned_limit": 2.5, "refusals": 1.0},
+            },
+        }
+    )
+    assert gov.account_size.plants == 3
+    assert dict(gov.account_size.devices_by_type) == {38: 2}
+    assert gov.limit(RT) == 10  # a boolean is no limit
+    assert gov.retry_after(RT) == 0.0  # an infinite block is no block
+    assert gov.limit(LIST) == 4  # 4.0 is an integer
+    assert gov.limit(HOUR) == 1
+    assert gov.refusals(HOUR) == 1
+    snap = gov.snapshot()
+    assert snap[LIST]["last_refusal"] is None  # a date out of range is not shown
+    assert snap[LIST]["learned_limit"] == 4
+    # A size without a plant count is ignored; the known one stays.
+    gov.restore_state({"account_size": {"plants": "3", "devices_by_type": {"38": 9}}})
+    gov.restore_state({"account_size": {"plants": 5, "devices_by_type": None}})
+    assert gov.account_size.plants == 3
+    assert dict(gov.account_size.devices_by_type) == {38: 2}
+
+
+async def test_restore_keeps_an_account_pause_and_a_used_up_budget() -> None:
+    clock = FakeClock(datetime(2025, 6, 1, 10, tzinfo=UTC).timestamp())
+    gov = _gov(clock)
+    today = datetime.fromtimestamp(clock.now, UTC).date().isoformat()
+    gov.restore_state(
+        {
+            "paused_until": clock.now + 100,
+            "endpoints": {
+                HOUR: {
+                    "daily_budget": 2,
+                    "day": today,
+                    "day_calls": 2,
+                    "budget_used_up": clock.now - 600,
+                }
+            },
+        }
+    )
+    assert gov.retry_after(LIST) == pytest.approx(100.0)
+    assert gov.flow_snapshot()["paused_until"] is not None
+    clock.advance(100)
+    # Used up ten minutes ago: one probe an hour after it ran out.
+    assert gov.retry_after(HOUR) == pytest.approx(3600.0 - 700.0)
+    state = json.loads(json.dumps(gov.export_state()))
+    assert state["endpoints"][HOUR]["budget_used_up"] == pytest.approx(clock.now - 700)
+    restarted = _gov(clock)
+    restarted.restore_state(state)
+    assert restarted.retry_after(HOUR) == pytest.approx(3600.0 - 700.0)

@@ -349,3 +349,50 @@ async def test_flow_cloud2026_login_guard_with_the_real_client(
     gov.clear_auth_block()  # the user entered the right password
     await client.async_login()
     await wrong.async_close()
+
+
+async def test_flow_refusal_the_policy_windows_explain_learns_nothing() -> None:
+    """A refusal within a used-up §4.2 window: wait for that window, learn no limit."""
+    clock = FakeClock()
+    gov = _gov(clock)
+    gov.set_account_size(1, {38: 1, 39: 1})  # alarms: 2 per 30 minutes
+    await _call(gov, ALARMS)
+    clock.advance(61)
+    await _call(gov, ALARMS)
+    clock.advance(61)
+    retry = gov.record_refusal(ALARMS)
+    assert retry == pytest.approx(1801.0 - 122.0)
+    assert gov.limit(ALARMS) == gov.spec_limit(ALARMS)
+    assert gov.daily_budget(ALARMS) is None
+    assert gov.policy is FlowPolicy.DYNAMIC
+
+
+async def test_flow_refusal_the_minute_explains_keeps_the_policy_unknown() -> None:
+    """On an UNKNOWN account, a 407 of a full minute window says nothing about §4.2."""
+    clock = FakeClock()
+    gov = _gov(clock, FlowPolicy.UNKNOWN)
+    gov.set_account_size(1000, {38: 1000})
+    endpoint = Endpoint.DEV_REAL_KPI
+    limit = gov.spec_limit(endpoint)
+    for _ in range(limit):
+        await _call(gov, endpoint)
+    gov.record_refusal(endpoint)
+    assert gov.policy is FlowPolicy.UNKNOWN
+    assert gov.limit(endpoint) == limit
+    # The same refusal with nothing in the window: the dynamic policy.
+    clock.advance(3600)
+    gov.record_refusal(endpoint)
+    assert gov.policy is FlowPolicy.DYNAMIC
+
+
+async def test_flow_can_call_counts_the_policy_windows_for_every_call() -> None:
+    """Two calls asked for where the 30-minute window has room for one: not now."""
+    clock = FakeClock()
+    gov = _gov(clock)
+    gov.set_account_size(1, {38: 1, 39: 1})  # alarms: 2 per 30 minutes
+    await _call(gov, ALARMS)
+    clock.advance(61)
+    assert gov.can_call(ALARMS)
+    assert not gov.can_call(ALARMS, 2)  # the minute window alone would allow it
+    clock.advance(1801 - 61)
+    assert gov.can_call(ALARMS, 2)

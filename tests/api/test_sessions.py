@@ -2,19 +2,26 @@
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
 import aiohttp
 import pytest
 
 from custom_components.fusionsolar.api import (
+    ApiFamilies,
+    ApiFamilyUnavailableError,
     AuthenticationError,
     CommunicationError,
     DispatchMode,
     Endpoint,
+    PermissionDeniedError,
     QuotaError,
     QuotaWouldExceed,
+    ServiceUnavailableError,
+    UnauthorizedResourceError,
 )
+from custom_components.fusionsolar.api.const import PERMISSION_RECHECK
 from custom_components.fusionsolar.api.errors import OutcomeUnknownError
 from tests.simulator import Simulator
 from tests.simulator.testing import NbiTestClient
@@ -270,3 +277,142 @@ async def test_item17_3_simulator_v7_logout_reads_only_xsrftoken(
     assert (await raw.post(logout, {"xsrfToken": token}))[1]["failCode"] == 20004
     clock.advance(MINUTE)  # logout: once a minute
     assert (await raw.post(logout, {"xsrftoken": token}))[1]["failCode"] == 0
+
+
+# ---------------------------------------------------------------- families and refusals
+
+
+async def test_refused_endpoint_is_asked_again_after_the_recheck_or_when_cleared(
+    make_client: ClientFactory, clock: FakeClock, caplog: pytest.LogCaptureFixture
+) -> None:
+    sim, client = await make_client()
+    assert client.username == sim.username
+    sim.accounts[sim.username].denied_endpoints = {Endpoint.DEV_REAL_KPI: 20056}
+    devices = await client.async_get_devices([sim.plants[0].code])
+    caplog.set_level(logging.WARNING)
+    with pytest.raises(PermissionDeniedError):
+        await client.async_get_device_realtime(devices)
+    first = client.refused_endpoints[Endpoint.DEV_REAL_KPI].since
+    client.clear_refused(Endpoint.STATION_REAL_KPI)  # not refused: nothing to forget
+    assert set(client.refused_endpoints) == {Endpoint.DEV_REAL_KPI}
+    # Six hours later it is asked again; still refused, the refusal is renewed.
+    clock.advance(PERMISSION_RECHECK)
+    with pytest.raises(PermissionDeniedError):
+        await client.async_get_device_realtime(devices, wait=True)
+    assert sim.calls.count(Endpoint.DEV_REAL_KPI) == 2
+    assert client.refused_endpoints[Endpoint.DEV_REAL_KPI].since == clock.now > first
+    warnings = [r for r in caplog.records if "may not use" in r.getMessage()]
+    assert len(warnings) == 1  # the same refusal is not warned about again
+    # The user fixed the permission: forgetting the refusal asks at once.
+    sim.accounts[sim.username].denied_endpoints = {}
+    client.clear_refused(Endpoint.DEV_REAL_KPI)
+    assert client.refused_endpoints == {}
+    assert await client.async_get_device_realtime(devices, wait=True)
+    assert sim.calls.count(Endpoint.DEV_REAL_KPI, fail_code=0) >= 1
+
+
+async def test_legacy_family_not_offered_then_found_again_by_a_login(
+    make_client: ClientFactory,
+) -> None:
+    sim, client = await make_client()
+    code = sim.plants[0].code
+    sim.faults.add("login", "http_status", status=404, family="legacy")
+    assert await client.async_login() == ApiFamilies(legacy=False, v7=True)
+    with pytest.raises(ApiFamilyUnavailableError, match="legacy"):
+        await client.async_get_station_realtime([code])
+    assert sim.calls.count(Endpoint.STATION_REAL_KPI) == 0
+    # An explicit login detects the family again.
+    assert await client.async_login() == ApiFamilies(legacy=True, v7=True)
+    assert code in await client.async_get_station_realtime([code])
+
+
+async def test_login_answer_without_token_is_a_communication_error(
+    make_client: ClientFactory, clock: FakeClock
+) -> None:
+    sim, client = await make_client()
+    sim.faults.add(
+        "login",
+        "http_status",
+        status=200,
+        body={"success": True, "failCode": 0, "data": None},
+        family="legacy",
+    )
+    with pytest.raises(CommunicationError, match="no token"):
+        await client.async_login()
+    assert not client.families.legacy
+    clock.advance(61)
+    code = sim.plants[0].code
+    assert code in await client.async_get_station_realtime([code])
+    assert client.families.legacy
+
+
+async def test_v7_login_503_leaves_detection_for_first_use(
+    make_client: ClientFactory, clock: FakeClock
+) -> None:
+    sim, client = await make_client()
+    sim.faults.add("login", "http_status", status=503, family="v7", count=0)
+    assert await client.async_login() == ApiFamilies(legacy=True, v7=False)
+    clock.advance(61)
+    with pytest.raises(ServiceUnavailableError):
+        await client.async_get_plant_realtime([sim.plants[0].code])
+    assert client.v7_url is None
+    sim.faults.clear()
+    clock.advance(61)
+    code = sim.plants[0].code
+    assert code in await client.async_get_plant_realtime([code])
+    assert client.families == ApiFamilies(legacy=True, v7=True)
+
+
+async def test_v7_login_503_without_legacy_is_raised(make_client: ClientFactory) -> None:
+    sim, client = await make_client()
+    sim.faults.add("login", "http_status", status=404, family="legacy")
+    sim.faults.add("login", "http_status", status=503, family="v7")
+    with pytest.raises(ServiceUnavailableError):
+        await client.async_login()
+
+
+async def test_v7_candidates_all_failing_is_no_proof_v7_is_absent(
+    make_client: ClientFactory, clock: FakeClock
+) -> None:
+    sim, client = await make_client()
+    # Port 27200 refuses the connection, the host answers 500: nothing says "no V7".
+    sim.faults.add("login", "http_status", status=500, family="v7", count=0)
+    assert await client.async_login() == ApiFamilies(legacy=True, v7=False)
+    clock.advance(61)
+    code = sim.plants[0].code
+    with pytest.raises(CommunicationError, match="HTTP 500"):
+        await client.async_get_plant_realtime([code])
+    sim.faults.clear()
+    clock.advance(61)
+    assert code in await client.async_get_plant_realtime([code])
+    assert client.families.v7
+
+
+async def test_v7_login_for_an_unauthorized_resource_is_raised(
+    make_client: ClientFactory, clock: FakeClock
+) -> None:
+    sim, client = await make_client()
+    sim.faults.add("login", "fail_code", fail_code=20007, family="v7")
+    with pytest.raises(UnauthorizedResourceError):
+        await client.async_login()
+    # Not taken for "the account may not use V7": the next use detects it again.
+    clock.advance(61)
+    code = sim.plants[0].code
+    assert code in await client.async_get_plant_realtime([code])
+    assert client.families == ApiFamilies(legacy=True, v7=True)
+
+
+async def test_close_skips_the_logout_while_the_account_is_paused(
+    make_client: ClientFactory, clock: FakeClock
+) -> None:
+    sim, client = await make_client()
+    await client.async_login()
+    client.governor.pause_all(120)  # e.g. after a 429
+    await client.async_close()
+    assert sim.calls.count(Endpoint.LEGACY_LOGOUT) == 0
+    assert sim.calls.count(Endpoint.V7_LOGOUT) == 0
+    # The tokens are dropped all the same: the next use logs in again.
+    clock.advance(120)
+    code = sim.plants[0].code
+    assert code in await client.async_get_station_realtime([code])
+    assert sim.calls.count(Endpoint.LEGACY_LOGIN) == 2
