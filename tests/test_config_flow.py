@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import time
 from datetime import timedelta
 from typing import Any
 from unittest.mock import patch
@@ -31,7 +32,8 @@ from custom_components.fusionsolar.const import (
     CONF_V7_URL,
     DOMAIN,
 )
-from tests.conftest import entry_for
+from tests.conftest import PLANT, entry_for
+from tests.conftest import setup_integration as setup_entry
 from tests.simulator import Account, Simulator
 
 LEGACY_LOGIN = "/thirdData/login"
@@ -722,3 +724,31 @@ async def test_item17_8_entry_from_a_newer_version_is_left_alone(
     assert newer.state is ConfigEntryState.MIGRATION_ERROR
     assert newer.unique_id == entry.unique_id
     assert simulator.calls.count() == 0
+
+
+async def test_item17_a_wrong_password_is_sent_once_until_the_user_gives_one(
+    hass: HomeAssistant, simulator: Simulator, freezer: FrozenDateTimeFactory
+) -> None:
+    """The password changed on the portal: one failed login, then none (five lock the
+    account for 30 minutes) until the reauth flow brings the new one."""
+    entry = await setup_entry(hass, simulator)
+    simulator.accounts[simulator.username].password = "changed-on-the-portal"
+    simulator.invalidate_sessions()
+    since = time.time()
+    await advance(hass, freezer, 45)
+
+    logins = [
+        r for r in simulator.calls.records if r.endpoint.endswith("login") and r.time >= since
+    ]
+    # One wrong password, not one per family or per coordinator.
+    assert [r.fail_code for r in logins if r.fail_code] == [20400]
+    flows = hass.config_entries.flow.async_progress_by_handler(DOMAIN)
+    assert [flow["context"]["source"] for flow in flows] == ["reauth"]
+
+    result = await hass.config_entries.flow.async_configure(
+        flows[0]["flow_id"], {CONF_PASSWORD: "changed-on-the-portal"}
+    )
+    await hass.async_block_till_done(wait_background_tasks=True)
+    assert result["reason"] == "reauth_successful"
+    assert entry.state is ConfigEntryState.LOADED
+    assert hass.states.get(f"{PLANT}_pv_power").state != "unavailable"

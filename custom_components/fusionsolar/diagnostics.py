@@ -105,11 +105,14 @@ async def async_get_config_entry_diagnostics(
             "client": {
                 "families": _as_dict(client.families),
                 "v7_url_detected": client.v7_url is not None,
+                "generation": client.generation.value,
                 "refused_endpoints": [_as_dict(r) for r in client.refused_endpoints.values()],
+                "unavailable_endpoints": sorted(client.unavailable_endpoints),
                 "session_kickouts": client.session_kickouts,
                 "consecutive_kickouts": client.consecutive_kickouts,
             },
             "quota": runtime.account.governor.snapshot(),
+            "flow_control": runtime.account.governor.flow_snapshot(),
             "coordinators": {
                 "metadata": _coordinator(runtime.metadata),
                 "plants": _coordinator(runtime.plants),

@@ -224,6 +224,11 @@ async def test_wrong_password(make_client: ClientFactory) -> None:
         await client.async_login()
     assert exc.value.fail_code == 20400
     assert "wrong" not in str(exc.value)
+    # Never sent again by this client, for either family (five lock the account).
+    for call in (client.async_login, lambda: client.async_get_plants(wait=True)):
+        with pytest.raises(AuthenticationError, match="not sent again"):
+            await call()
+    assert sim.calls.count(fail_code=20400) == 1
 
 
 async def test_empty_login_body(make_client: ClientFactory) -> None:

@@ -15,6 +15,7 @@ the layers, each in its module:
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections import Counter
 from collections.abc import Iterable
@@ -94,6 +95,8 @@ class FusionSolarClient(LegacyEndpoints, V7Endpoints):
         }
         self._refused: dict[str, RefusedEndpoint] = {}
         self._unavailable: dict[str, float] = {}
+        self._login_lock: asyncio.Lock | None = None
+        self._credentials_refused = False
         self.session_kickouts = 0
         self._last_request_id = 0
 

@@ -43,6 +43,7 @@ from .const import (
 from .errors import (
     ENDPOINT_REFUSAL_CODES,
     ApiFamilyUnavailableError,
+    AuthenticationError,
     CommunicationError,
     EndpointUnavailableError,
     FusionSolarError,
@@ -151,6 +152,8 @@ class Sessions(Transport):
     _sessions: dict[Family, FamilySession]
     _refused: dict[str, RefusedEndpoint]
     _unavailable: dict[str, float]  # endpoint -> when it answered 404 (epoch s)
+    _login_lock: asyncio.Lock | None  # one login at a time, whatever the family
+    _credentials_refused: bool  # a login said the credentials are wrong: never again
     _v7_candidates: list[URL]
     session_kickouts: int
 
@@ -261,18 +264,32 @@ class Sessions(Transport):
     ) -> None:
         user_key, password_key = sess.credential_keys
         payload = {user_key: self._username, password_key: self._password}
-        _LOGGER.debug("Logging in (%s) at %s", sess.family, base.host)
-        _, headers = await self._exchange(
-            endpoint_url(base, sess.login_endpoint),
-            sess.login_endpoint,
-            payload,
-            token=None,
-            priority=priority,
-            wait=wait,
-            max_wait=max_wait,
-            login=True,
-            detecting=detecting,
-        )
+        if self._login_lock is None:
+            self._login_lock = asyncio.Lock()
+        # One login at a time, and none after wrong credentials: both families share
+        # them, and five wrong passwords lock the account. New credentials make a new
+        # client (config flow), so this one never logs in again.
+        async with self._login_lock:
+            if self._credentials_refused:
+                raise AuthenticationError(
+                    "The credentials were refused; not sent again", endpoint=sess.login_endpoint
+                )
+            _LOGGER.debug("Logging in (%s) at %s", sess.family, base.host)
+            try:
+                _, headers = await self._exchange(
+                    endpoint_url(base, sess.login_endpoint),
+                    sess.login_endpoint,
+                    payload,
+                    token=None,
+                    priority=priority,
+                    wait=wait,
+                    max_wait=max_wait,
+                    login=True,
+                    detecting=detecting,
+                )
+            except AuthenticationError:
+                self._credentials_refused = True
+                raise
         token = extract_token(headers)
         if not token:
             raise CommunicationError("Login succeeded but no token was returned")
