@@ -14,10 +14,11 @@ from freezegun.api import FrozenDateTimeFactory
 from homeassistant.core import HomeAssistant
 
 from custom_components.fusionsolar.api import Endpoint
-from custom_components.fusionsolar.const import CONF_HISTORY_DAYS, CONF_POLL_ALARMS
+from custom_components.fusionsolar.const import CONF_HISTORY_DAYS, CONF_POLL_ALARMS, DOMAIN
 from tests.conftest import SUNNY, next_refresh, setup_integration
 from tests.harness.dayrun import Scenario, start_run
 from tests.simulator import Simulator
+from tests.simulator.config import CloudOptions
 
 
 async def test_item19_an_hour_on_todays_cloud_shows_every_plant_and_device(
@@ -62,3 +63,50 @@ async def test_item19_meter_power_in_watts_is_shown_in_kilowatts(
     assert abs(grid_kw) > 0.1  # a sunny morning: something flows
     shown = float(hass.states.get(f"sensor.meter_{meter.sn.lower()}_active_power").state)
     assert shown == pytest.approx(grid_kw, abs=0.01)
+
+
+@pytest.mark.freeze_time(SUNNY)
+@pytest.mark.parametrize(
+    "config",
+    [
+        {"profile": "cloud-2026"},
+        {"quirks": ["no_v7"]},  # a V500R007 account without V7 rights
+        {"profile": "cloud-2026", "plants": 2, "cloud": CloudOptions(smart_assistant_plants=(1,))},
+    ],
+    ids=["cloud-2026", "v500r007-no-v7", "cloud-2026-smart-assistant"],
+)
+async def test_item19_power_flow_without_v7_is_derived_from_the_devices(
+    hass: HomeAssistant,
+    freezer: FrozenDateTimeFactory,
+    simulator_factory: Any,
+    config: dict[str, Any],
+) -> None:
+    """PV, grid, battery, load and SOC of each plant, within 0.01 kW of the truth."""
+    sim: Simulator = await simulator_factory(alarm_rate_per_day=0.0, **config)
+    await setup_integration(hass, sim, **{CONF_POLL_ALARMS: False, CONF_HISTORY_DAYS: 0})
+    entry = hass.config_entries.async_entries(DOMAIN)[0]
+    for _ in range(3):
+        await next_refresh(hass, freezer)
+        for index, plant in enumerate(sim.plants):
+            # The slot of the devices' data (§4.2 may have held a call back a little).
+            slots = {
+                state.updated
+                for key, state in entry.runtime_data.devices.data.items()
+                if entry.runtime_data.metadata.data.devices[key].plant_code == plant.code
+            }
+            assert len(slots) == 1
+            truth = sim.state(plant.code, slots.pop().timestamp())
+            entity = f"sensor.plant_{index + 1}"
+            shown = {
+                key: float(hass.states.get(f"{entity}_{key}").state)
+                for key in ("pv_power", "grid_power", "battery_power", "load_power")
+            }
+            expected = {
+                "pv_power": truth.pv_kw,
+                "grid_power": truth.grid_kw,
+                "battery_power": truth.battery_kw,
+                "load_power": truth.load_kw,
+            }
+            assert shown == pytest.approx(expected, abs=0.011), (plant.code, config)
+            soc = float(hass.states.get(f"{entity}_battery_state_of_charge").state)
+            assert soc == pytest.approx(truth.soc, abs=0.1)

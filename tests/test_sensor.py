@@ -240,11 +240,13 @@ async def test_refused_v7_realtime_falls_back_to_legacy_plant_kpis(
     await hass.async_block_till_done()
     for _ in range(3):
         await next_refresh(hass, freezer)
-    # Asked once, refused, and not asked again; energy comes from the legacy plant KPIs.
+    # Asked once, refused, and not asked again; energy comes from the legacy plant KPIs,
+    # the power flow from the devices (issue 19).
     assert sim.calls.count(endpoint=realtime) == 1
     truth = sim.state(sim.plants[0].code)
     assert value(hass, f"{PLANT}_energy_today") == pytest.approx(truth.day["pv"], abs=0.01)
-    assert hass.states.get(f"{PLANT}_pv_power").state == STATE_UNKNOWN
+    assert value(hass, f"{PLANT}_pv_power") == pytest.approx(truth.pv_kw, abs=0.011)
+    assert value(hass, f"{PLANT}_grid_power") == pytest.approx(truth.grid_kw, abs=0.011)
 
 
 # --------------------------------------------------------------------------- issue 16

@@ -94,6 +94,7 @@ async def async_setup_entry(hass: HomeAssistant, entry: FusionSolarConfigEntry) 
     devices = DeviceCoordinator(hass, entry, metadata)
     await plants.async_config_entry_first_refresh()
     await devices.async_config_entry_first_refresh()
+    entry.async_on_unload(plants.derive_power_flow_from(devices))
     dispatch = DispatchCoordinator(hass, entry, account)
     await dispatch.async_load()
 

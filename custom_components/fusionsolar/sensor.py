@@ -196,6 +196,13 @@ def _realtime(
     return lambda state: None if state.realtime is None else read(state.realtime)
 
 
+def _flow(
+    read: Callable[[PlantRealtimeKpi], float | None],
+) -> Callable[[PlantState], StateType]:
+    """Read the power flow: V7's, else the one derived from the plant's devices."""
+    return lambda state: None if (flow := state.flow) is None else read(flow)
+
+
 def _station(
     read: Callable[[StationRealtimeKpi], float | None],
 ) -> Callable[[PlantState], StateType]:
@@ -226,17 +233,17 @@ def _health(state: PlantState) -> StateType:
 
 
 PLANT_SENSORS: tuple[PlantSensorDescription, ...] = (
-    _power("pv_power", _realtime(lambda kpi: kpi.pv_power)),
-    _power("load_power", _realtime(lambda kpi: kpi.load_power)),
-    _power("grid_power", _realtime(lambda kpi: kpi.grid_power)),
-    _power("grid_import_power", _realtime(lambda kpi: _negated_positive(kpi.grid_power))),
-    _power("grid_export_power", _realtime(lambda kpi: _positive(kpi.grid_power))),
-    _power("battery_power", _realtime(lambda kpi: kpi.battery_power)),
-    _power("battery_charge_power", _realtime(lambda kpi: _negated_positive(kpi.battery_power))),
-    _power("battery_discharge_power", _realtime(lambda kpi: _positive(kpi.battery_power))),
+    _power("pv_power", _flow(lambda kpi: kpi.pv_power)),
+    _power("load_power", _flow(lambda kpi: kpi.load_power)),
+    _power("grid_power", _flow(lambda kpi: kpi.grid_power)),
+    _power("grid_import_power", _flow(lambda kpi: _negated_positive(kpi.grid_power))),
+    _power("grid_export_power", _flow(lambda kpi: _positive(kpi.grid_power))),
+    _power("battery_power", _flow(lambda kpi: kpi.battery_power)),
+    _power("battery_charge_power", _flow(lambda kpi: _negated_positive(kpi.battery_power))),
+    _power("battery_discharge_power", _flow(lambda kpi: _positive(kpi.battery_power))),
     _percentage(
         "battery_soc",
-        _realtime(lambda kpi: kpi.battery_soc),
+        _flow(lambda kpi: kpi.battery_soc),
         device_class=SensorDeviceClass.BATTERY,
     ),
     _percentage(

@@ -5,7 +5,8 @@
   stored; a restart starts from them and fetches them again in the background.
   A plant or device the cloud refuses (20007/20008) makes it fetch them early.
 * `PlantCoordinator` (every cloud refresh): `vpp/plantRealtimeKpi` for all
-  selected plants in batches of 100, or the legacy plant KPIs without V7.
+  selected plants in batches of 100, or the legacy plant KPIs without V7; then the
+  power flow is derived from the device coordinator's data (`powerflow.py`).
 * `DeviceCoordinator` (every cloud refresh): `getDevRealKpi` per device type in
   batches of 100. When the account's quota cannot fetch every group in one go,
   it fetches what it may now and continues when the governor allows. A group
@@ -21,7 +22,7 @@ cloud has new data. All share the account's quota governor.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 
 from homeassistant.config_entries import ConfigEntry
@@ -59,6 +60,7 @@ from ..const import (
     STALE_AFTER,
 )
 from ..lists import ListStore, Metadata, merge_lists
+from ..powerflow import derive_power_flow
 
 LIST_REFRESH = timedelta(days=1)
 # A refused plant or device fetches the lists early, at most this often.
@@ -334,18 +336,58 @@ class PlantState:
     realtime: PlantRealtimeKpi | None
     station: StationRealtimeKpi | None
     updated: datetime
+    derived: PlantRealtimeKpi | None = None  # from the devices, without V7 (powerflow.py)
+
+    @property
+    def flow(self) -> PlantRealtimeKpi | None:
+        """The power flow: V7's, else the one derived from the plant's devices."""
+        return self.realtime or self.derived
 
 
 class PlantCoordinator(_CloudRefreshCoordinator[dict[str, PlantState]]):
     """Real-time plant power flow, every cloud refresh.
 
     With V7 the legacy plant KPIs (income) come from the hourly metadata;
-    without V7 they are the real-time source and are fetched every refresh.
+    without V7 they are the real-time source and are fetched every refresh, and the
+    power flow is derived from the devices' data whenever it changes.
     """
+
+    _devices: DeviceCoordinator | None = None
 
     def _v7_realtime_allowed(self) -> bool:
         client = self.account.client
         return client.families.v7 and Endpoint.VPP_PLANT_REALTIME not in client.refused_endpoints
+
+    def derive_power_flow_from(self, devices: DeviceCoordinator) -> CALLBACK_TYPE:
+        """Derive the power flow from the devices where V7 gives none; returns the unsubscribe."""
+        self._devices = devices
+        self._async_devices_updated()
+        return devices.async_add_listener(self._async_devices_updated)
+
+    @callback
+    def _async_devices_updated(self) -> None:
+        """New device data: derive the plants' power flow again (V7 has none here)."""
+        if not self.data:
+            return
+        states = {
+            code: replace(state, derived=self._derived(code)) for code, state in self.data.items()
+        }
+        if states != self.data:
+            # Not async_set_updated_data: that would move this coordinator's own poll.
+            self.data = states
+            self.async_update_listeners()
+
+    def _derived(self, code: str) -> PlantRealtimeKpi | None:
+        """The power flow of a plant from its devices' latest data (None with V7)."""
+        if self._devices is None or self._v7_realtime_allowed():
+            return None
+        latest = self._devices.data or {}
+        readings = [
+            (device, state.kpi if (state := latest.get(key)) is not None else None)
+            for key, device in self._metadata.data.devices.items()
+            if device.plant_code == code
+        ]
+        return derive_power_flow(code, readings) if readings else None
 
     async def _async_fetch(self) -> dict[str, PlantState]:
         try:
@@ -394,7 +436,9 @@ class PlantCoordinator(_CloudRefreshCoordinator[dict[str, PlantState]]):
             station = await client.async_get_station_realtime(codes)
             self._retry_if_empty(codes, station)
             for code, legacy in station.items():
-                states[code] = PlantState(realtime=None, station=legacy, updated=updated)
+                states[code] = PlantState(
+                    realtime=None, station=legacy, updated=updated, derived=self._derived(code)
+                )
         return states
 
     def _retry_if_empty(self, codes: list[str], answer: Mapping[str, object]) -> None:
