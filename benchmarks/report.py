@@ -42,7 +42,7 @@ def load() -> dict[str, Result]:
 
 
 def _order(name: str) -> tuple[int, int, str]:
-    family = ["spec", "field", "optional", "soak"]
+    family = ["spec", "field", "cloud", "optional", "soak"]
     head = name.split("-", maxsplit=1)[0]
     digits = "".join(ch for ch in name.split("-")[1] if ch.isdigit()) if "-" in name else "0"
     return (family.index(head) if head in family else 9, int(digits or 0), name)
@@ -173,7 +173,7 @@ def profile_table(results: Mapping[str, Result]) -> list[str]:
         "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
     ]
     for name, r in results.items():
-        if not name.startswith(("spec-", "field-")):
+        if not name.startswith(("spec-", "field-", "cloud-")):
             continue
         availability = r["availability"]
         lines.append(
@@ -312,9 +312,21 @@ def markdown(results: Mapping[str, Result]) -> str:
         "entities going from available to unavailable (mostly right after a reload or "
         "restart, while device types wait for their turn in the quota).",
         "",
-        *profile_table(results),
+        *profile_table({n: r for n, r in results.items() if not n.startswith("cloud-")}),
         "",
         *endpoint_table(results, [n for n in results if n.startswith("field-")]),
+        "",
+        "## Today's cloud (SmartPVMS 26.x, issue 19)",
+        "",
+        "Simulator profile `cloud-2026`: no V7 family (404), no `getStationList`, the "
+        "§4.2 dynamic flow control (plant real-time ⌈plants/100⌉ and device real-time "
+        "Σ⌈devices of a type/100⌉ per 5 minutes, lists and reports per day), meters in W. "
+        "The power flow is derived from the devices; each plant has an inverter, a battery, "
+        "a meter, and the first one a SmartAssistant.",
+        "",
+        *profile_table({n: r for n, r in results.items() if n.startswith("cloud-")}),
+        "",
+        *endpoint_table(results, [n for n in results if n.startswith("cloud-")]),
         "",
         "## Optional data: alarms and history import",
         "",

@@ -87,6 +87,18 @@ FIELD = [
     for plants in (1, 100, 500)
 ]
 
+CLOUD = [
+    Scenario(
+        f"cloud-{plants}",
+        plants=plants,
+        profile="cloud-2026",
+        reloads=(6.04,),
+        simulator=_big(plants),
+        description="today's cloud (26.x): no V7, dynamic flow control, power flow derived",
+    )
+    for plants in (1, 10, 100)
+]
+
 FIELD_NO_V7 = Scenario(
     "field-1-no-v7",
     plants=1,
@@ -169,5 +181,5 @@ SOAK = Scenario(
     description="spec profile, history import on, one fault every hour (see the table)",
 )
 
-ALL = [*SPEC, *FIELD, FIELD_NO_V7, *OPTIONAL, OPTIONAL_FIELD, SOAK]
+ALL = [*SPEC, *FIELD, FIELD_NO_V7, *CLOUD, *OPTIONAL, OPTIONAL_FIELD, SOAK]
 BY_NAME = {scenario.name: scenario for scenario in ALL}

@@ -45,6 +45,7 @@ from ..api import (
     PermissionDeniedError,
     PlantRealtimeKpi,
     QuotaError,
+    QuotaWouldExceed,
     StationRealtimeKpi,
     UnauthorizedResourceError,
 )
@@ -67,6 +68,10 @@ LIST_REFRESH = timedelta(days=1)
 EARLY_LIST_REFRESH = timedelta(minutes=30)
 # A transient failure is asked again once, after the quota window.
 RETRY_AFTER_SECONDS = 61.0
+#: A refresh whose first call the quota holds back longer than this after the poll time
+#: waits for the next refresh instead: on rolling windows (today's cloud: one call per
+#: 5 minutes) a late call would make every later refresh late as well.
+REALIGN_AFTER = timedelta(seconds=60)
 # A device group the cloud refuses is asked again after this, doubling up to the max.
 GROUP_BACKOFF = timedelta(minutes=30)
 GROUP_BACKOFF_MAX = timedelta(hours=6)
@@ -151,7 +156,9 @@ class FusionSolarCoordinator[DataT](DataUpdateCoordinator[DataT]):
         keep = max(STALE_AFTER, 2 * (self.update_interval or STALE_AFTER))
         fresh = self.last_success is not None and dt_util.utcnow() - self.last_success < keep
         if fresh and self.data is not None:
-            if not self._in_trouble:
+            if isinstance(err, QuotaWouldExceed):  # our own wait for quota: no trouble
+                LOGGER.debug("%s: keeping the last data (%s)", self.name, err)
+            elif not self._in_trouble:
                 LOGGER.info("%s: keeping the last data for now (%s)", self.name, err)
                 self._in_trouble = True
             return self.data
@@ -189,9 +196,22 @@ class _CloudRefreshCoordinator[DataT](FusionSolarCoordinator[DataT]):
     def _fetch_failed(self, err: FusionSolarError) -> None:
         """Fetch again when the quota allows, or once more when trouble may be transient."""
         if isinstance(err, QuotaError):
-            self._continue_later(err.retry_after)
+            self._continue_when_allowed(err.retry_after, started=self._started_this_refresh())
         elif isinstance(err, CommunicationError):
             self._retry_once()
+
+    def _started_this_refresh(self) -> bool:
+        """Whether something was fetched since the last cloud refresh."""
+        return self.last_success is not None and self.last_success >= cloud_slot(dt_util.utcnow())
+
+    def _continue_when_allowed(self, retry_after: float, *, started: bool) -> None:
+        """Fetch when the quota allows; a refresh whose first call would be late is skipped."""
+        now = dt_util.utcnow()
+        late = now + timedelta(seconds=retry_after) - (cloud_slot(now) + POLL_OFFSET)
+        if not started and late > REALIGN_AFTER:
+            LOGGER.debug("%s: quota holds this refresh back; next refresh on time", self.name)
+            return
+        self._continue_later(retry_after)
 
     def _retry_once(self) -> None:
         """Fetch again a quota window later, once per cloud refresh."""
@@ -397,7 +417,7 @@ class PlantCoordinator(_CloudRefreshCoordinator[dict[str, PlantState]]):
                 raise
             # No data yet: a quota wait must not fail the setup (Home Assistant would
             # set the entry up again every few seconds, fetching the lists each time).
-            self._continue_later(err.retry_after)
+            self._continue_when_allowed(err.retry_after, started=False)
             return {}
 
     async def _async_fetch_listed(self) -> dict[str, PlantState]:
@@ -484,6 +504,11 @@ class DeviceCoordinator(_CloudRefreshCoordinator[dict[str, DeviceState]]):
             for dev_type, ids in FusionSolarClient.device_realtime_groups(devices)
         ]
 
+    def _started_this_refresh(self) -> bool:
+        """Whether a group was fetched since the last cloud refresh."""
+        slot = cloud_slot(dt_util.utcnow())
+        return any(fetched >= slot for fetched in self._group_fetched.values())
+
     def _pending(self, slot: datetime) -> list[tuple[int, tuple[str, ...]]]:
         """Groups not fetched in this cloud refresh and not backed off, oldest first."""
         now = dt_util.utcnow()
@@ -509,7 +534,8 @@ class DeviceCoordinator(_CloudRefreshCoordinator[dict[str, DeviceState]]):
             try:
                 kpis = await self.account.client.async_get_device_realtime_group(dev_type, ids)
             except QuotaError as err:  # would exceed, or refused: the governor learned
-                self._continue_later(err.retry_after)
+                started = fetched or self._started_this_refresh()
+                self._continue_when_allowed(err.retry_after, started=started)
                 break
             except CommunicationError as err:  # likely for every group: once more later
                 transient = err
