@@ -16,6 +16,7 @@ unavailable.
 
 from __future__ import annotations
 
+from abc import abstractmethod
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime, tzinfo
@@ -196,17 +197,17 @@ class CloudDataEntity[CoordinatorT: FusionSolarCoordinator[Any]](
     _restored: CloudData | None = None
 
     @property
+    @abstractmethod
     def _owner(self) -> str:
         """Return the plant or device whose data this is, as logs name it."""
-        raise NotImplementedError
 
+    @abstractmethod
     def _live_updated(self) -> datetime | None:
         """Return the time of the live data for this entity, if any."""
-        raise NotImplementedError
 
+    @abstractmethod
     def _shown_value(self) -> ShownValue:
         """Return the value the entity shows (stored for a restart)."""
-        raise NotImplementedError
 
     def _load_restored(self, data: Mapping[str, Any]) -> CloudData | None:
         """Parse what `extra_restore_state_data` stored."""
