@@ -132,3 +132,7 @@ async def test_item19_a_day_with_reload_and_restart_keeps_refreshes_on_time(
     # Late a few times a day (the 1 s safety margin adds up), never for long.
     assert result["data_age"]["over_target_share"] < 0.05, result["data_age"]
     assert result["data_age"]["max_s"] <= 2 * 300 + 60
+    # Today's cloud is learned once and stored: no getStationList after the reload and
+    # the restart (the V7 login is tried at each start: an account may gain V7).
+    not_found = Counter(r.endpoint for r in run.records() if r.http_status == 404)
+    assert not_found == {Endpoint.V7_LOGIN: 3, Endpoint.STATION_LIST: 1}

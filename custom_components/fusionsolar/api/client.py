@@ -123,19 +123,27 @@ class FusionSolarClient(LegacyEndpoints, V7Endpoints):
                 if isinstance(err, UnauthorizedResourceError):
                     raise
                 _LOGGER.debug("V7 plants refused; using the legacy plant list")
+        # Today's cloud (learned, and stored with the quota state) has no getStationList.
+        if not self.todays_cloud and (listed := await self._station_list(wait)) is not None:
+            return self._sized(listed)
+        plants = parse_plants_stations(await self._paged("legacy", Endpoint.STATIONS, {}, wait))
+        return self._sized(plants)
+
+    async def _station_list(self, wait: bool) -> list[Plant] | None:
+        """``getStationList``; None where it is refused or gone (today's cloud)."""
         try:
             data = await self._call("legacy", Endpoint.STATION_LIST, {}, wait=wait)
-            return self._sized(parse_plants_legacy(answered(data, Endpoint.STATION_LIST)))
         except EndpointUnavailableError:
             # Replaced by ``stations`` in 24.2.0: the host is today's cloud (26.x), whose
             # quotas follow the account's size and whose units differ.
             _LOGGER.debug("No getStationList: today's cloud; using the paged plant list")
             self.governor.note_cloud_2026()
+            return None
         except PermissionDeniedError as err:
             if isinstance(err, UnauthorizedResourceError):
                 raise
-        plants = parse_plants_stations(await self._paged("legacy", Endpoint.STATIONS, {}, wait))
-        return self._sized(plants)
+            return None
+        return parse_plants_legacy(answered(data, Endpoint.STATION_LIST))
 
     def _sized(self, plants: list[Plant]) -> list[Plant]:
         """Tell the governor how many plants the account has (today's quotas grow with it)."""
