@@ -9,7 +9,7 @@ from datetime import UTC, datetime
 import pytest
 
 from custom_components.fusionsolar.api import Endpoint, Priority, QuotaGovernor, QuotaWouldExceed
-from custom_components.fusionsolar.api.quota import DECAY_INTERVAL
+from custom_components.fusionsolar.api.quotastate import DECAY_INTERVAL
 
 from .fakes import FakeClock
 
@@ -289,8 +289,6 @@ async def test_a_slot_takes_only_its_first_outcome() -> None:
     assert gov.calls_in_window(RT) == 1
     login = await gov.acquire(Endpoint.LEGACY_LOGIN)
     login.success()
-    login.auth_failed()
-    assert not gov.auth_blocked
     clock.advance(61)
     assert gov.can_call(Endpoint.LEGACY_LOGIN)  # only the login's own minute
     # A late report still tells the truth about the endpoint's wait.
@@ -300,19 +298,6 @@ async def test_a_slot_takes_only_its_first_outcome() -> None:
     assert blocked.busy() == pytest.approx(51.0)
     assert blocked.system_refused() == pytest.approx(51.0)
     assert gov.refusals(HOUR) == 1
-
-
-async def test_a_wrong_password_blocks_logins() -> None:
-    clock = FakeClock()
-    gov = _gov(clock)
-    assert not gov.auth_blocked
-    (await gov.acquire(Endpoint.LEGACY_LOGIN)).auth_failed()
-    assert gov.auth_blocked
-    clock.advance(3600)
-    assert not gov.can_call(Endpoint.LEGACY_LOGIN)
-    gov.clear_auth_block()
-    assert not gov.auth_blocked
-    assert gov.can_call(Endpoint.LEGACY_LOGIN)
 
 
 async def test_decay_raises_a_learned_daily_budget() -> None:

@@ -13,16 +13,13 @@ from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 from typing import Any
 
-import aiohttp
 import pytest
 
 from custom_components.fusionsolar.api import (
     Endpoint,
-    FusionSolarClient,
     QuotaGovernor,
     QuotaWouldExceed,
 )
-from custom_components.fusionsolar.api.errors import AuthenticationError
 from custom_components.fusionsolar.api.flowpolicy import (
     AccountSize,
     DataKind,
@@ -214,23 +211,6 @@ async def test_flow_20200_busy_short_backoff_not_learned() -> None:
     assert gov.limit(DEV_RT) == 10
 
 
-async def test_flow_wrong_password_blocks_logins_until_cleared() -> None:
-    """A wrong password is never retried: logins raise before sending, even after restart."""
-    clock = FakeClock()
-    gov = _gov(clock)
-    (await gov.acquire(LOGIN)).auth_failed()
-    clock.advance(3600)
-    with pytest.raises(AuthenticationError):
-        await gov.acquire(LOGIN, wait=True)
-    assert not gov.can_call(LOGIN)
-    restarted = _gov(clock)
-    restarted.restore_state(json.loads(json.dumps(gov.export_state())))
-    with pytest.raises(AuthenticationError):
-        await restarted.acquire(Endpoint.V7_LOGIN)
-    restarted.clear_auth_block()
-    await _call(restarted, LOGIN)
-
-
 async def test_flow_policy_size_and_rolling_day_survive_restart() -> None:
     """Policy, account size and the rolling day's calls are persisted."""
     clock = FakeClock()
@@ -328,27 +308,6 @@ async def test_flow_cloud2026_by_the_plan_no_refusal(
     if hours > 24:  # a whole day of each daily budget used: 25 reports at 1 plant
         assert log.count(Endpoint.KPI_STATION_HOUR, since=start, until=start + DAY) == 25
     assert gov.policy is FlowPolicy.UNKNOWN
-
-
-async def test_flow_cloud2026_login_guard_with_the_real_client(
-    make_client: ClientFactory, clock: FakeClock, http: aiohttp.ClientSession
-) -> None:
-    """After a wrong password (blocked by the client: ``slot.auth_failed()``), the real
-    client's logins fail before sending: no second wrong password reaches the cloud."""
-    gov = QuotaGovernor(clock=clock, sleep=clock.sleep)
-    sim, client = await make_client(profile="cloud-2026", governor=gov)
-    wrong = FusionSolarClient(http, sim.url, sim.username, "wrong", governor=gov)
-    with pytest.raises(AuthenticationError):
-        await wrong.async_login()
-    gov.block_auth()  # what the client does on 20400 (one line, see docs/architecture.md)
-    for _ in range(6):
-        clock.advance(600)
-        with pytest.raises(AuthenticationError):
-            await wrong.async_login(wait=True)
-    assert sim.calls.count(LOGIN, fail_code=20400) == 1
-    gov.clear_auth_block()  # the user entered the right password
-    await client.async_login()
-    await wrong.async_close()
 
 
 async def test_flow_refusal_the_policy_windows_explain_learns_nothing() -> None:

@@ -71,7 +71,8 @@ from .models import (
     StationRealtimeKpi,
     api_generation,
 )
-from .quota import Priority, QuotaGovernor, Slot
+from .quota import QuotaGovernor, Slot
+from .quotastate import Priority
 from .results import BatchResult, DeviceList, Incomplete
 from .session import RefusedEndpoint, extract_token
 

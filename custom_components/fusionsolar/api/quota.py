@@ -51,22 +51,14 @@ Today's cloud (SmartPVMS 26.2, see :mod:`.flowpolicy`):
 * 429 (``slot.system_refused()``): every endpoint of the account pauses, 60 s then
   doubling while 429s follow (max 30 min); nothing is learned. 20200 busy
   (``slot.busy()``): that endpoint backs off 15 s, doubling (max 5 min); nothing learned.
-* Logins: after a wrong password (``slot.auth_failed()``, 20400) every login raises
-  :class:`AuthenticationError` before sending, until :meth:`QuotaGovernor.clear_auth_block`
-  (new credentials from the user). Five wrong passwords lock the account for 30 min.
 """
 
 from __future__ import annotations
 
 import asyncio
-import math
 import time
 from bisect import bisect_right
-from collections import Counter
 from collections.abc import Awaitable, Callable, Iterable, Mapping
-from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
-from enum import IntEnum
 from typing import Any
 
 from .const import (
@@ -79,7 +71,7 @@ from .const import (
     QUOTA_WINDOW,
     SPEC_LIMITS,
 )
-from .errors import AuthenticationError, QuotaWouldExceed
+from .errors import QuotaWouldExceed
 from .flowpolicy import (
     ENDPOINT_KINDS,
     STATIC_PER_MINUTE,
@@ -89,10 +81,23 @@ from .flowpolicy import (
     Rule,
     policy_rules,
 )
+from .quotastate import (
+    DECAY_INTERVAL,
+    MAX_DECAY_INTERVAL,
+    REFUSAL_HISTORY,
+    EndpointState,
+    Priority,
+    endpoint_state_json,
+    int_map,
+    iso,
+    merge_endpoint_state,
+    next_utc_midnight,
+    opt_float,
+    opt_int,
+    utc_day,
+)
 
 STATE_VERSION = 1
-DECAY_INTERVAL = 48 * 3600.0
-MAX_DECAY_INTERVAL = 14 * 24 * 3600.0
 DAY_BOUNDARY_RETRY = 3600.0
 # A used-up learned daily budget is probed once this long after it ran out.
 BUDGET_PROBE_AFTER = 3600.0
@@ -105,55 +110,6 @@ SYSTEM_PAUSE_MAX = 1800.0
 # 20200 (system busy, §7.1 #42): a short back-off of the endpoint.
 BUSY_BACKOFF = 15.0
 BUSY_BACKOFF_MAX = 300.0
-_HISTORY = 10
-
-
-class Priority(IntEnum):
-    """Who is asking: control commands go first."""
-
-    CONTROL = 0
-    READ = 1
-
-
-def _utc_day(ts: float) -> str:
-    return datetime.fromtimestamp(ts, UTC).date().isoformat()
-
-
-def _next_utc_midnight(ts: float) -> float:
-    day = datetime.fromtimestamp(ts, UTC).replace(hour=0, minute=0, second=0, microsecond=0)
-    return (day + timedelta(days=1)).timestamp()
-
-
-@dataclass(slots=True)
-class _EndpointState:
-    spec_limit: int
-    learned_limit: int | None = None
-    daily_budget: int | None = None
-    calls: list[float] = field(default_factory=list)
-    blocked_until: float = 0.0
-    refusals: int = 0
-    refusal_times: list[float] = field(default_factory=list)
-    last_refusal: float | None = None
-    last_decay: float | None = None
-    decay_interval: float = DECAY_INTERVAL
-    unexplained_streak: int = 0  # refusals the minute cannot explain, in a row
-    budget_used_up: float | None = None  # when the day's learned budget ran out
-    day: str | None = None
-    day_calls: int = 0
-    total_calls: int = 0
-    inflight: bool = False
-    history: list[float] = field(default_factory=list)  # calls, for the policy's rules
-    busy_streak: int = 0
-    waiters: dict[Priority, int] = field(
-        default_factory=lambda: {Priority.CONTROL: 0, Priority.READ: 0}
-    )
-    released: list[asyncio.Future[None]] = field(default_factory=list)
-
-    @property
-    def limit(self) -> int:
-        if self.learned_limit is None:
-            return self.spec_limit
-        return max(1, min(self.spec_limit, self.learned_limit))
 
 
 class Slot:
@@ -204,11 +160,6 @@ class Slot:
             return self._governor._busy(self)
         return self._governor.retry_after(self.endpoint)
 
-    def auth_failed(self) -> None:
-        """The login was answered with wrong credentials: no login until cleared."""
-        if self._finish():
-            self._governor.block_auth()
-
     def refused(self, *, daily: bool = False) -> float:
         """The server refused the call for quota; returns seconds until retry.
 
@@ -239,13 +190,12 @@ class QuotaGovernor:
         self._limits: dict[str, int] = {**SPEC_LIMITS, **self._overrides}
         self._window = QUOTA_WINDOW + max(0.0, margin)
         self._decay_interval = decay_interval
-        self._states: dict[str, _EndpointState] = {}
+        self._states: dict[str, EndpointState] = {}
         self._margin = max(0.0, margin)
         self._policy = policy
         self._size = AccountSize()
         self._paused_until = 0.0
         self._system_streak = 0
-        self._auth_blocked = False
 
     # ------------------------------------------------------------------ plumbing
 
@@ -273,20 +223,20 @@ class QuotaGovernor:
                 return STATIC_PER_MINUTE[kind]
         return max(1, int(self._limits.get(key, DEFAULT_LIMIT)))
 
-    def _state(self, endpoint: str) -> _EndpointState:
+    def _state(self, endpoint: str) -> EndpointState:
         key = str(endpoint)
         st = self._states.get(key)
         if st is None:
-            st = self._states[key] = _EndpointState(spec_limit=self.spec_limit(key))
+            st = self._states[key] = EndpointState(spec_limit=self.spec_limit(key))
             st.decay_interval = self._decay_interval
         return st
 
-    def _roll(self, st: _EndpointState, now: float) -> None:
+    def _roll(self, st: EndpointState, now: float) -> None:
         """Drop expired calls, turn the day, decay learned limits."""
         cutoff = now - self._window
         if st.calls and st.calls[0] <= cutoff:
             st.calls = [t for t in st.calls if t > cutoff]
-        day = _utc_day(now)
+        day = utc_day(now)
         if st.day != day:
             st.day = day
             st.day_calls = 0
@@ -304,13 +254,13 @@ class QuotaGovernor:
                 st.daily_budget += 1
             st.last_decay = now
 
-    def _limit_for(self, endpoint: str, st: _EndpointState, priority: Priority) -> int:
+    def _limit_for(self, endpoint: str, st: EndpointState, priority: Priority) -> int:
         limit = st.limit
         if priority is Priority.READ and endpoint in CONTROL_SHARED_ENDPOINTS and limit >= 2:
             limit -= 1
         return limit
 
-    def _delay(self, endpoint: str, st: _EndpointState, priority: Priority, now: float) -> float:
+    def _delay(self, endpoint: str, st: EndpointState, priority: Priority, now: float) -> float:
         """Seconds until one more call is allowed (0 = now)."""
         self._roll(st, now)
         delay = 0.0
@@ -324,7 +274,7 @@ class QuotaGovernor:
             delay = max(delay, st.calls[len(st.calls) - limit] + self._window - now)
         return max(0.0, delay)
 
-    def _prune_history(self, endpoint: str, st: _EndpointState, now: float) -> None:
+    def _prune_history(self, endpoint: str, st: EndpointState, now: float) -> None:
         """Keep the calls any policy's windows could count (a policy learned later too)."""
         rules = policy_rules(FlowPolicy.UNKNOWN, endpoint, self._size)
         keep = max((rule.window for rule in rules), default=0.0) + self._margin
@@ -343,11 +293,11 @@ class QuotaGovernor:
         return delay
 
     @staticmethod
-    def _budget_delay(st: _EndpointState, now: float) -> float:
+    def _budget_delay(st: EndpointState, now: float) -> float:
         """Seconds until the daily budget allows a call: the next day, or an hourly probe."""
         if st.daily_budget is None or st.day_calls < st.daily_budget:
             return 0.0
-        until_tomorrow = _next_utc_midnight(now) - now
+        until_tomorrow = next_utc_midnight(now) - now
         if st.budget_used_up is None:
             return until_tomorrow
         return max(0.0, min(until_tomorrow, st.budget_used_up + BUDGET_PROBE_AFTER - now))
@@ -368,10 +318,6 @@ class QuotaGovernor:
         ``wait=True`` sleeps until one is (at most ``max_wait`` seconds, else raises).
         """
         key = str(endpoint)
-        if self._auth_blocked and key in LOGIN_ENDPOINTS:
-            raise AuthenticationError(
-                "Login blocked after a wrong password: re-enter the credentials", endpoint=key
-            )
         st = self._state(key)
         start = self.now()
         registered = False
@@ -465,7 +411,7 @@ class QuotaGovernor:
         st.day_calls = calls_before_today  # a refused call is not an accepted call
         st.refusals += 1
         st.last_refusal = now
-        st.refusal_times = [*st.refusal_times, now][-_HISTORY:]
+        st.refusal_times = [*st.refusal_times, now][-REFUSAL_HISTORY:]
         if st.last_decay is not None and now - st.last_decay < st.decay_interval:
             # A probe after decay failed: be slower next time.
             st.decay_interval = min(st.decay_interval * 2, MAX_DECAY_INTERVAL)
@@ -523,12 +469,12 @@ class QuotaGovernor:
         return self.retry_after(slot.endpoint)
 
     @staticmethod
-    def _learn_budget(st: _EndpointState, calls_today: int, now: float) -> None:
+    def _learn_budget(st: EndpointState, calls_today: int, now: float) -> None:
         """A daily limit is used up: remember it and wait for the next UTC day."""
         budget = max(1, calls_today)
         if st.daily_budget is None or budget < st.daily_budget:
             st.daily_budget = budget
-        st.blocked_until = max(st.blocked_until, _next_utc_midnight(now))
+        st.blocked_until = max(st.blocked_until, next_utc_midnight(now))
 
     def record_refusal(self, endpoint: str, *, daily: bool = False) -> float:
         """Record a refusal that did not come through a slot; returns retry seconds."""
@@ -550,8 +496,6 @@ class QuotaGovernor:
         now = self.now()
         if n <= 0:
             return True
-        if self._auth_blocked and key in LOGIN_ENDPOINTS:
-            return False
         if self._delay(key, st, priority, now) > 0 or st.inflight:
             return False
         if len(st.calls) + n > self._limit_for(key, st, priority):
@@ -596,19 +540,6 @@ class QuotaGovernor:
         """No endpoint of the account is called for ``seconds`` (429: system-wide)."""
         self._paused_until = max(self._paused_until, self.now() + max(0.0, seconds))
 
-    @property
-    def auth_blocked(self) -> bool:
-        """Whether logins are blocked after a wrong password."""
-        return self._auth_blocked
-
-    def block_auth(self) -> None:
-        """Block every login (a wrong password is never retried automatically)."""
-        self._auth_blocked = True
-
-    def clear_auth_block(self) -> None:
-        """Allow logins again: the user gave (new) credentials."""
-        self._auth_blocked = False
-
     def plan(self, endpoints: Iterable[str] | None = None) -> dict[str, EndpointPlan]:
         """Each endpoint's fastest cadence: its strictest window, margin included.
 
@@ -642,8 +573,7 @@ class QuotaGovernor:
         return {
             "policy": self._policy.value,
             "account_size": self._size.as_dict(),
-            "paused_until": _iso(self._paused_until) if self._paused_until > now else None,
-            "auth_blocked": self._auth_blocked,
+            "paused_until": iso(self._paused_until) if self._paused_until > now else None,
             "plan": {key: plan.as_dict() for key, plan in self.plan().items()},
         }
 
@@ -682,9 +612,9 @@ class QuotaGovernor:
                 "total_calls": st.total_calls,
                 "daily_budget": st.daily_budget,
                 "refusals": st.refusals,
-                "last_refusal": _iso(st.last_refusal),
-                "refusal_times": [_iso(t) for t in st.refusal_times],
-                "blocked_until": _iso(st.blocked_until) if st.blocked_until > now else None,
+                "last_refusal": iso(st.last_refusal),
+                "refusal_times": [iso(t) for t in st.refusal_times],
+                "blocked_until": iso(st.blocked_until) if st.blocked_until > now else None,
                 "retry_after": round(self._delay(key, st, Priority.READ, now), 3),
                 "decay_interval": st.decay_interval,
             }
@@ -697,21 +627,7 @@ class QuotaGovernor:
         for key, st in self._states.items():
             self._roll(st, now)
             self._prune_history(key, st, now)
-            endpoints[key] = {
-                "learned_limit": st.learned_limit,
-                "daily_budget": st.daily_budget,
-                "calls": list(st.calls),
-                "blocked_until": st.blocked_until if st.blocked_until > now else None,
-                "refusals": st.refusals,
-                "refusal_times": list(st.refusal_times),
-                "last_refusal": st.last_refusal,
-                "last_decay": st.last_decay,
-                "decay_interval": st.decay_interval,
-                "unexplained_streak": st.unexplained_streak,
-                "budget_used_up": st.budget_used_up,
-                "day": st.day,
-                "day_calls": st.day_calls,
-            }
+            endpoints[key] = endpoint_state_json(st, now)
             if st.history and self._policy is not FlowPolicy.V500R007:
                 endpoints[key]["history"] = list(st.history)
         return {
@@ -720,7 +636,6 @@ class QuotaGovernor:
             "policy": self._policy.value,
             "account_size": self._size.as_dict(),
             "paused_until": self._paused_until if self._paused_until > now else None,
-            "auth_blocked": self._auth_blocked,
         }
 
     def restore_state(self, data: Mapping[str, Any] | None) -> None:
@@ -740,7 +655,7 @@ class QuotaGovernor:
                 self._restore_endpoint(key, raw)
 
     def _restore_account(self, data: Mapping[str, Any]) -> None:
-        """Policy (a known one wins over a guess), size, 429 pause and login block."""
+        """Policy (a known one wins over a guess), size and 429 pause."""
         try:
             policy = FlowPolicy(str(data.get("policy")))
         except ValueError:
@@ -752,69 +667,17 @@ class QuotaGovernor:
             self.set_policy(policy)
         size = data.get("account_size")
         if isinstance(size, Mapping):
-            plants = _opt_int(size.get("plants"))
+            plants = opt_int(size.get("plants"))
             devices = size.get("devices_by_type")
             if plants is not None and isinstance(devices, Mapping):
-                self.set_account_size(plants, _int_map(devices))
-        paused = _opt_float(data.get("paused_until"))
+                self.set_account_size(plants, int_map(devices))
+        paused = opt_float(data.get("paused_until"))
         if paused is not None:
             self._paused_until = max(self._paused_until, paused)
-        if data.get("auth_blocked") is True:
-            self._auth_blocked = True
 
     def _restore_endpoint(self, key: str, raw: Mapping[str, Any]) -> None:
         st = self._state(key)
-        history = raw.get("history")
-        if isinstance(history, list):
-            restored = Counter(float(t) for t in history if _is_number(t))
-            st.history = sorted((Counter(st.history) | restored).elements())
-        learned = _opt_int(raw.get("learned_limit"))
-        if learned is not None and learned >= 1:
-            st.learned_limit = (
-                learned if st.learned_limit is None else min(learned, st.learned_limit)
-            )
-        budget = _opt_int(raw.get("daily_budget"))
-        if budget is not None and budget >= 1:
-            st.daily_budget = budget if st.daily_budget is None else min(budget, st.daily_budget)
-        calls = raw.get("calls")
-        if isinstance(calls, list):
-            restored = Counter(float(t) for t in calls if _is_number(t))
-            st.calls = sorted((Counter(st.calls) | restored).elements())
-        blocked = _opt_float(raw.get("blocked_until"))
-        if blocked is not None:
-            st.blocked_until = max(st.blocked_until, blocked)
-        refusals = _opt_int(raw.get("refusals"))
-        if refusals is not None and refusals >= 0:
-            st.refusals = max(st.refusals, refusals)
-        times = raw.get("refusal_times")
-        if isinstance(times, list):
-            merged_times = sorted({*st.refusal_times, *(float(t) for t in times if _is_number(t))})
-            st.refusal_times = merged_times[-_HISTORY:]
-        for attr in ("last_refusal", "last_decay"):
-            value = _opt_float(raw.get(attr))
-            current = getattr(st, attr)
-            if value is not None and (current is None or value > current):
-                setattr(st, attr, value)
-        interval = _opt_float(raw.get("decay_interval"))
-        if interval is not None and interval > 0:
-            st.decay_interval = max(st.decay_interval, min(interval, MAX_DECAY_INTERVAL))
-        day = raw.get("day")
-        day_calls = _opt_int(raw.get("day_calls"))
-        if (
-            isinstance(day, str)
-            and day_calls is not None
-            and day_calls >= 0
-            and (st.day is None or st.day == day)
-        ):
-            st.day = day
-            st.day_calls = max(st.day_calls, day_calls)
-        # (Older states counted refusals per day, "unexplained_count": not a streak.)
-        streak = _opt_int(raw.get("unexplained_streak"))
-        if streak is not None:
-            st.unexplained_streak = max(st.unexplained_streak, streak, 0)
-        used_up = _opt_float(raw.get("budget_used_up"))
-        if used_up is not None:
-            st.budget_used_up = max(st.budget_used_up or used_up, used_up)
+        merge_endpoint_state(st, raw)
         self._roll(st, self.now())
 
 
@@ -834,45 +697,3 @@ def _without(calls: list[float], when: float) -> list[float]:
     rest = list(calls)
     _replace(rest, when, None)
     return rest
-
-
-def _iso(ts: float | None) -> str | None:
-    if ts is None:
-        return None
-    try:
-        return datetime.fromtimestamp(ts, UTC).isoformat()
-    except (OverflowError, OSError, ValueError):
-        return None
-
-
-def _is_number(value: Any) -> bool:
-    return isinstance(value, int | float) and not isinstance(value, bool) and not math.isnan(value)
-
-
-def _int_map(raw: Mapping[Any, Any]) -> dict[int, int]:
-    """``{"38": 2}`` -> ``{38: 2}``; bad entries are dropped."""
-    result: dict[int, int] = {}
-    for key, value in raw.items():
-        count = _opt_int(value)
-        if str(key).isdigit() and count is not None:
-            result[int(key)] = count
-    return result
-
-
-def _opt_int(value: Any) -> int | None:
-    if isinstance(value, bool):
-        return None
-    if isinstance(value, int):
-        return value
-    if isinstance(value, float) and value.is_integer():
-        return int(value)
-    return None
-
-
-def _opt_float(value: Any) -> float | None:
-    if _is_number(value):
-        result = float(value)
-        if result in (float("inf"), float("-inf")):
-            return None
-        return result
-    return None

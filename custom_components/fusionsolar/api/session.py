@@ -57,7 +57,7 @@ from .errors import (
 )
 from .flowpolicy import FlowPolicy
 from .models import ApiFamilies, api_generation
-from .quota import Priority
+from .quotastate import Priority
 from .transport import Transport, endpoint_url
 
 _LOGGER = logging.getLogger(__name__)

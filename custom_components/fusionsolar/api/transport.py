@@ -34,7 +34,8 @@ from .errors import (
     UnknownError,
     error_for_fail_code,
 )
-from .quota import Priority, QuotaGovernor, Slot
+from .quota import QuotaGovernor, Slot
+from .quotastate import Priority
 from .values import to_int
 
 _LOGGER = logging.getLogger(__name__)

@@ -30,7 +30,7 @@ from .parsers import (
     parse_on_off_results,
     parse_plant_realtime,
 )
-from .quota import Priority
+from .quotastate import Priority
 from .results import BatchResult
 from .session import FamilySession
 
