@@ -58,3 +58,28 @@ async def test_item16_2_v7_device_pages_refused_keep_the_legacy_devices(
 
     assert result["availability"]["devices_with_data"] == 300
     assert result["availability"]["plants_with_data"] == 100
+
+
+async def test_item16_2_plant_batches_the_quota_holds_back_are_read_in_the_same_refresh(
+    hass: HomeAssistant, freezer: FrozenDateTimeFactory, simulator_factory: Any
+) -> None:
+    """Field profile, 150 plants: one power-flow batch per minute. Every refresh reads both
+    batches (the second when the quota allows), so no plant waits for a later refresh and
+    goes stale; the device lists the quota cut short go on where they stopped."""
+    scenario = Scenario(
+        "issue16-field-150-plants",
+        plants=150,
+        profile="field",
+        hours=2.0,
+        restarts=(),
+        simulator={**FIELD_SIMULATOR, "alarm_rate_per_day": 0.0, "history_detail_days": 0},
+    )
+    run = await start_run(hass, freezer, simulator_factory, scenario)
+    result = await run.run()
+
+    availability = result["availability"]
+    assert availability["plants_with_data"] == 150
+    assert availability["devices_with_data"] == 450
+    assert availability["became_unavailable"] == 0
+    # Two batches per refresh, 12 refreshes an hour.
+    assert result["calls"][Endpoint.VPP_PLANT_REALTIME] >= 2 * 12 * 2

@@ -213,6 +213,7 @@ class DayRun:
         self._logs = _LogCollector()
         self._session: aiohttp.ClientSession | None = None
         self._other_tool_calls: set[int] = set()  # ids of the records of another tool's calls
+        self._indexed = -1  # devices listed when the entities were indexed
         self._alarm: _Alarm | None = None
         # The test harness runs the loop in debug mode: slow, and with a frozen clock
         # it reports every step as a slow callback.
@@ -496,8 +497,13 @@ class DayRun:
         if self.entry.state is not ConfigEntryState.LOADED:
             self._pending = Segment(now, now, len(self._sampled), 0, Counter(), loaded=False)
             return
-        if not self._sampled:
+        # Devices listed later (a list the quota cut short) get entities at run time.
+        registered = len(
+            er.async_entries_for_config_entry(er.async_get(self.hass), self.entry.entry_id)
+        )
+        if registered != self._indexed:
             self._index_entities()
+            self._indexed = registered
         ages: Counter[float] = Counter()
         unavailable = unavailable_fresh = 0
         now_dt = dt_util.utcnow()

@@ -41,6 +41,7 @@ from ..api import (
     Endpoint,
     FusionSolarClient,
     FusionSolarError,
+    Incomplete,
     InvalidRequestError,
     PermissionDeniedError,
     PlantRealtimeKpi,
@@ -283,10 +284,16 @@ class MetadataCoordinator(FusionSolarCoordinator[Metadata]):
         ):
             current = await self._async_fetch_lists(current, codes, now)
         if client.families.legacy and client.families.v7 and codes:
+            # Least recently read first (the station map is kept oldest first): an hour
+            # whose quota reads only some batches reads the others the next hour.
+            age = {code: index for index, code in enumerate(current.station)}
+            queried = sorted(
+                queried_plants(self.config_entry, current), key=lambda c: age.get(c, -1)
+            )
             try:
-                current.station = current.station | await client.async_get_station_realtime(
-                    queried_plants(self.config_entry, current)
-                )
+                fresh = await client.async_get_station_realtime(queried)
+                kept = {c: kpi for c, kpi in current.station.items() if c not in fresh}
+                current.station = kept | fresh
             except (QuotaError, PermissionDeniedError) as err:
                 LOGGER.debug("Plant KPIs skipped this hour: %s", err)
         return current
@@ -294,15 +301,28 @@ class MetadataCoordinator(FusionSolarCoordinator[Metadata]):
     async def _async_fetch_lists(
         self, current: Metadata, codes: list[str], now: datetime
     ) -> Metadata:
-        plants = await self.account.async_get_plants()
+        plants_read = True
+        try:
+            plants = await self.account.async_get_plants()
+        except CommunicationError as err:  # `data: null`, 5xx: no plant list this time
+            if not current.plants:
+                raise
+            # The known plants still get their device lists; the plant list comes later.
+            LOGGER.debug("%s: plant list not read (%s); known plants kept", self.name, err)
+            plants, plants_read = list(current.plants.values()), False
         listed = {plant.code: plant for plant in plants if plant.code in codes}
-        # A plant gone from the account would make the device list fail for all.
+        # A plant gone from the account would make the device list fail for all. Plants
+        # without known devices first: a list the quota cuts short goes on there next time.
         device_codes = [code for code in codes if code in listed] if listed else codes
+        with_devices = {device.plant_code for device in current.devices.values()}
+        device_codes.sort(key=with_devices.__contains__)
         client = self.account.client
         devices = await client.async_get_devices(device_codes) if device_codes else DeviceList()
         metadata, removed = merge_lists(
             current, listed, devices, codes, now, pending=devices.pending
         )
+        if not plants_read:  # the plant list did not come: fetched again next time
+            metadata.lists_fetched = current.lists_fetched
         self._lists_wanted = False
         if removed:
             LOGGER.info("%s: removing what the account no longer lists: %s", self.name, removed)
@@ -437,8 +457,12 @@ class PlantCoordinator(_CloudRefreshCoordinator[dict[str, PlantState]]):
         codes = queried_plants(self.config_entry, self._metadata.data)
         updated = cloud_slot(dt_util.utcnow())
         states = dict(self.data or {})
-        # Oldest first: plants a quota-limited batch left pending come first next time.
+        # Not yet read in this refresh, oldest first: plants a quota-limited batch left
+        # pending come first, when the governor allows (``_continue_pending``).
+        codes = [code for code in codes if code not in states or states[code].updated < updated]
         codes.sort(key=lambda code: states[code].updated if code in states else _EPOCH)
+        if not codes:
+            return states
         if self._v7_realtime_allowed():
             hourly = self._metadata.data.station
             try:
@@ -449,12 +473,14 @@ class PlantCoordinator(_CloudRefreshCoordinator[dict[str, PlantState]]):
                 realtime = None  # refused to this account: legacy KPIs from now on
             if realtime is not None:
                 self._retry_if_empty(codes, realtime)
+                self._continue_pending(realtime)
                 for code, kpi in realtime.items():
                     states[code] = PlantState(kpi, station=hourly.get(code), updated=updated)
                 return states
         if client.families.legacy:
             station = await client.async_get_station_realtime(codes)
             self._retry_if_empty(codes, station)
+            self._continue_pending(station)
             for code, legacy in station.items():
                 states[code] = PlantState(
                     realtime=None, station=legacy, updated=updated, derived=self._derived(code)
@@ -465,6 +491,11 @@ class PlantCoordinator(_CloudRefreshCoordinator[dict[str, PlantState]]):
         """Ask again once after `data: null`: it is not this refresh's data."""
         if codes and not answer:
             self._retry_once()
+
+    def _continue_pending(self, answer: Incomplete) -> None:
+        """Plants a batch left out for quota: read them in this refresh when it allows."""
+        if answer.pending and isinstance(answer.error, QuotaError):
+            self._continue_later(answer.retry_after)
 
 
 @dataclass(frozen=True, slots=True)
