@@ -92,7 +92,13 @@ async def test_item16_3_refused_device_type_does_not_block_the_others(
     (issue,) = _issues(hass, "endpoint_refused")
     assert issue.translation_placeholders is not None
     assert "39" in issue.translation_placeholders["endpoint"]
-    warnings = [r for r in caplog.records if r.levelno >= logging.WARNING and "39" in r.message]
+    warnings = [
+        r
+        for r in caplog.records
+        if r.levelno >= logging.WARNING
+        and r.name.startswith("custom_components.fusionsolar")
+        and "39" in r.message
+    ]
     assert len(warnings) == 1
 
 
