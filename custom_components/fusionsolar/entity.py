@@ -1,7 +1,10 @@
 """Base entities: one device per plant, one per physical device under it.
 
 One freshness rule (`is_fresh`): an entity showing cloud data is available while
-the data it shows is at most `STALE_AFTER` old, by the data's own time, whether
+the data it shows is younger than its coordinator's `stale_after`, by the data's own
+time (data read every refresh: 20 minutes; data the quota reads less often, such as
+hourly plant KPIs or device types taking turns on a large account: two of its reads
+and a refresh; `coordinator.base.stale_after`), whether
 its coordinator's last update worked or not (a coordinator raises `UpdateFailed`
 when it fails; the data it had stays until it is stale). When a plant's or
 device's data goes stale, and when it comes again, one line is logged for it
@@ -19,7 +22,7 @@ from __future__ import annotations
 from abc import abstractmethod
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
-from datetime import UTC, datetime, tzinfo
+from datetime import UTC, datetime, timedelta, tzinfo
 from typing import Any
 from weakref import WeakKeyDictionary
 
@@ -32,7 +35,7 @@ from homeassistant.helpers.update_coordinator import CoordinatorEntity
 from homeassistant.util import dt as dt_util
 
 from .api import Alarm, Device, DeviceKind, Plant
-from .const import DOMAIN, LOGGER, MANUFACTURER, STALE_AFTER
+from .const import DOMAIN, LOGGER, MANUFACTURER
 from .coordinator import (
     AlarmCoordinator,
     DeviceCoordinator,
@@ -80,9 +83,9 @@ def device_info(device: Device) -> DeviceInfo:
     return info
 
 
-def is_fresh(updated: datetime | None) -> bool:
-    """Return whether data of this age may still be shown."""
-    return updated is not None and dt_util.utcnow() - updated < STALE_AFTER
+def is_fresh(updated: datetime | None, stale_after: timedelta) -> bool:
+    """Return whether data of this time may still be shown."""
+    return updated is not None and dt_util.utcnow() - updated < stale_after
 
 
 # Per coordinator: the plants and devices whose data went stale (logged once each).
@@ -90,11 +93,14 @@ _STALE: WeakKeyDictionary[FusionSolarCoordinator[Any], set[str]] = WeakKeyDictio
 
 
 def log_freshness(
-    coordinator: FusionSolarCoordinator[Any], owner: str, updated: datetime | None
+    coordinator: FusionSolarCoordinator[Any],
+    owner: str,
+    updated: datetime | None,
+    stale_after: timedelta,
 ) -> None:
     """Log once when the data of a plant or device goes stale, and once when it comes again."""
     stale = _STALE.setdefault(coordinator, set())
-    if is_fresh(updated):
+    if is_fresh(updated, stale_after):
         if owner in stale:
             stale.discard(owner)
             LOGGER.info("%s: data of %s comes again", coordinator.name, owner)
@@ -209,6 +215,11 @@ class CloudDataEntity[CoordinatorT: FusionSolarCoordinator[Any]](
     def _shown_value(self) -> ShownValue:
         """Return the value the entity shows (stored for a restart)."""
 
+    @property
+    def _stale_after(self) -> timedelta:
+        """Return the age at which the data shown is stale: its coordinator's rule."""
+        return self.coordinator.stale_after
+
     def _load_restored(self, data: Mapping[str, Any]) -> CloudData | None:
         """Parse what `extra_restore_state_data` stored."""
         return CloudData.from_dict(data)
@@ -227,7 +238,7 @@ class CloudDataEntity[CoordinatorT: FusionSolarCoordinator[Any]](
         restored = self._restored
         if restored is None or self._live_updated() is not None:
             return None
-        return restored if is_fresh(restored.updated) else None
+        return restored if is_fresh(restored.updated, self._stale_after) else None
 
     @property
     def data_updated(self) -> datetime | None:
@@ -240,11 +251,11 @@ class CloudDataEntity[CoordinatorT: FusionSolarCoordinator[Any]](
     @property
     def available(self) -> bool:
         """Return whether the data shown (live or restored) is fresh."""
-        return is_fresh(self.data_updated)
+        return is_fresh(self.data_updated, self._stale_after)
 
     @callback
     def _handle_coordinator_update(self) -> None:
-        log_freshness(self.coordinator, self._owner, self.data_updated)
+        log_freshness(self.coordinator, self._owner, self.data_updated, self._stale_after)
         super()._handle_coordinator_update()
 
     @property

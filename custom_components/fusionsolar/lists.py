@@ -42,6 +42,8 @@ class Metadata:
     plants: dict[str, Plant] = field(default_factory=dict)
     devices: dict[str, Device] = field(default_factory=dict)
     station: dict[str, StationRealtimeKpi] = field(default_factory=dict)
+    # When each plant's legacy KPIs were read (their data's time).
+    station_read: dict[str, datetime] = field(default_factory=dict)
     lists_fetched: datetime | None = None
     # Devices of plants missing from the latest lists: kept, not polled.
     retained: dict[str, Device] = field(default_factory=dict)
@@ -87,7 +89,11 @@ def merge_lists(
     missing += [key for key in before if key not in fetched]
     fetched_at = previous.lists_fetched if pending else now
     metadata = Metadata(
-        plants=plants, devices=fetched, station=previous.station, lists_fetched=fetched_at
+        plants=plants,
+        devices=fetched,
+        station=previous.station,
+        station_read=previous.station_read,
+        lists_fetched=fetched_at,
     )
     removed: set[str] = set()
     for identifier in missing:

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from datetime import datetime, tzinfo
+from datetime import datetime, timedelta, tzinfo
 from functools import cached_property
 from typing import Any
 
@@ -61,6 +61,7 @@ from .coordinator import (
     DispatchPhase,
     FusionSolarConfigEntry,
     HistoryCoordinator,
+    PlantCoordinator,
     PlantState,
     selected_plants,
 )
@@ -97,6 +98,8 @@ class CloudSensorDescription[DataT](SensorEntityDescription):
 
     value_fn: Callable[[DataT], StateType]
     counter: CounterPeriod | None = None
+    # Reads a plant's legacy KPIs only (income): hourly with V7, with their own time.
+    legacy_kpis: bool = False
 
 
 type PlantSensorDescription = CloudSensorDescription[PlantState]
@@ -270,6 +273,7 @@ PLANT_SENSORS: tuple[PlantSensorDescription, ...] = (
         device_class=SensorDeviceClass.MONETARY,
         suggested_display_precision=2,
         value_fn=_station(lambda kpi: kpi.day_income),
+        legacy_kpis=True,
     ),
     CloudSensorDescription(
         key="income_total",
@@ -278,6 +282,7 @@ PLANT_SENSORS: tuple[PlantSensorDescription, ...] = (
         state_class=SensorStateClass.TOTAL,
         suggested_display_precision=2,
         value_fn=_station(lambda kpi: kpi.total_income),
+        legacy_kpis=True,
     ),
     CloudSensorDescription(
         key="health",
@@ -647,6 +652,23 @@ class PlantSensor(_CloudValueSensor, PlantEntity, SensorEntity):
 
     def _capacity_kw(self) -> float | None:
         return plant_capacity_kw(self.coordinator.config_entry, self.plant_code)
+
+    @property
+    def _owner(self) -> str:
+        owner = super()._owner
+        return f"{owner} (hourly KPIs)" if self.entity_description.legacy_kpis else owner
+
+    def _live_updated(self) -> datetime | None:
+        if not self.entity_description.legacy_kpis:
+            return super()._live_updated()
+        return None if (state := self.plant_state) is None else state.station_updated
+
+    @property
+    def _stale_after(self) -> timedelta:
+        plants: PlantCoordinator = self.coordinator
+        return (
+            plants.hourly_stale_after if self.entity_description.legacy_kpis else plants.stale_after
+        )
 
     @property
     def native_unit_of_measurement(self) -> str | None:

@@ -21,6 +21,7 @@ cloud has new data. All share the account's quota governor.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
@@ -76,6 +77,8 @@ REALIGN_AFTER = timedelta(seconds=60)
 # A device group the cloud refuses is asked again after this, doubling up to the max.
 GROUP_BACKOFF = timedelta(minutes=30)
 GROUP_BACKOFF_MAX = timedelta(hours=6)
+# The governor's margin (a second per window) is not a refresh of its own.
+QUOTA_MARGIN_SHARE = 0.05
 
 
 def cloud_slot(moment: datetime) -> datetime:
@@ -86,6 +89,22 @@ def cloud_slot(moment: datetime) -> datetime:
 def until_next_poll(now: datetime) -> timedelta:
     """Return the wait until shortly after the next cloud refresh."""
     return cloud_slot(now) + CLOUD_REFRESH + POLL_OFFSET - now
+
+
+def stale_after(read_every: timedelta) -> timedelta:
+    """Return the age at which data read every `read_every` is stale: one rule for all kinds.
+
+    Data read every refresh is stale after `STALE_AFTER` (three missed refreshes); data
+    the quota lets us read less often (hourly plant KPIs, device types taking turns on a
+    large account) is stale once two of its reads and one refresh were missed.
+    """
+    return max(STALE_AFTER, 2 * read_every + CLOUD_REFRESH)
+
+
+def refreshes_for(seconds: float) -> timedelta:
+    """Return the whole cloud refreshes a read of `seconds` spans (quota margin aside)."""
+    refresh = CLOUD_REFRESH.total_seconds()
+    return CLOUD_REFRESH * max(1, math.ceil(seconds / refresh - QUOTA_MARGIN_SHARE))
 
 
 def selected_plants(entry: ConfigEntry) -> list[str]:
@@ -129,6 +148,16 @@ class FusionSolarCoordinator[DataT](DataUpdateCoordinator[DataT]):
         """Fetch new data from the cloud."""
         raise NotImplementedError
 
+    @property
+    def read_every(self) -> timedelta:
+        """Return how often this coordinator's data is read, as the quota plans it."""
+        return self.update_interval or CLOUD_REFRESH
+
+    @property
+    def stale_after(self) -> timedelta:
+        """Return the age at which this coordinator's data is stale (`stale_after`)."""
+        return stale_after(self.read_every)
+
     async def _async_update_data(self) -> DataT:
         """Fetch, keeping the last data while it is fresh enough."""
         try:
@@ -153,9 +182,10 @@ class FusionSolarCoordinator[DataT](DataUpdateCoordinator[DataT]):
 
     def _keep_or_fail(self, err: FusionSolarError) -> DataT:
         """Keep fresh data through transient trouble; fail once it is stale."""
-        # Hourly data is not stale after 20 minutes: keep it for two of its intervals.
-        keep = max(STALE_AFTER, 2 * (self.update_interval or STALE_AFTER))
-        fresh = self.last_success is not None and dt_util.utcnow() - self.last_success < keep
+        fresh = (
+            self.last_success is not None
+            and dt_util.utcnow() - self.last_success < self.stale_after
+        )
         if fresh and self.data is not None:
             if isinstance(err, QuotaWouldExceed):  # our own wait for quota: no trouble
                 LOGGER.debug("%s: keeping the last data (%s)", self.name, err)
@@ -294,7 +324,9 @@ class MetadataCoordinator(FusionSolarCoordinator[Metadata]):
                 fresh = await client.async_get_station_realtime(queried)
                 kept = {c: kpi for c, kpi in current.station.items() if c not in fresh}
                 current.station = kept | fresh
-            except (QuotaError, PermissionDeniedError) as err:
+                current.station_read |= dict.fromkeys(fresh, cloud_slot(now))
+            except (QuotaError, PermissionDeniedError, CommunicationError) as err:
+                # The lists stay good; the KPIs' own time tells when they are stale.
                 LOGGER.debug("Plant KPIs skipped this hour: %s", err)
         return current
 
@@ -377,6 +409,8 @@ class PlantState:
     station: StationRealtimeKpi | None
     updated: datetime
     derived: PlantRealtimeKpi | None = None  # from the devices, without V7 (powerflow.py)
+    # When `station` was read: hourly with V7, else `updated`.
+    station_updated: datetime | None = None
 
     @property
     def flow(self) -> PlantRealtimeKpi | None:
@@ -397,6 +431,25 @@ class PlantCoordinator(_CloudRefreshCoordinator[dict[str, PlantState]]):
     def _v7_realtime_allowed(self) -> bool:
         client = self.account.client
         return client.families.v7 and Endpoint.VPP_PLANT_REALTIME not in client.refused_endpoints
+
+    @property
+    def read_every(self) -> timedelta:
+        """Return how often each plant is read: every refresh unless its batches need more."""
+        endpoint = (
+            Endpoint.VPP_PLANT_REALTIME
+            if self._v7_realtime_allowed()
+            else Endpoint.STATION_REAL_KPI
+        )
+        plants = queried_plants(self.config_entry, self._metadata.data)
+        batches = math.ceil(len(plants) / 100)
+        return refreshes_for(self.account.governor.cycle(endpoint, batches))
+
+    @property
+    def hourly_stale_after(self) -> timedelta:
+        """Return when the legacy plant KPIs (income) are stale: hourly with V7."""
+        if self._v7_realtime_allowed():
+            return self._metadata.stale_after
+        return self.stale_after
 
     def derive_power_flow_from(self, devices: DeviceCoordinator) -> CALLBACK_TYPE:
         """Derive the power flow from the devices where V7 gives none; returns the unsubscribe."""
@@ -464,7 +517,7 @@ class PlantCoordinator(_CloudRefreshCoordinator[dict[str, PlantState]]):
         if not codes:
             return states
         if self._v7_realtime_allowed():
-            hourly = self._metadata.data.station
+            hourly, read = self._metadata.data.station, self._metadata.data.station_read
             try:
                 realtime = await client.async_get_plant_realtime(codes)
             except UnauthorizedResourceError:
@@ -475,7 +528,12 @@ class PlantCoordinator(_CloudRefreshCoordinator[dict[str, PlantState]]):
                 self._retry_if_empty(codes, realtime)
                 self._continue_pending(realtime)
                 for code, kpi in realtime.items():
-                    states[code] = PlantState(kpi, station=hourly.get(code), updated=updated)
+                    states[code] = PlantState(
+                        kpi,
+                        station=hourly.get(code),
+                        updated=updated,
+                        station_updated=read.get(code),
+                    )
                 return states
         if client.families.legacy:
             station = await client.async_get_station_realtime(codes)
@@ -483,7 +541,11 @@ class PlantCoordinator(_CloudRefreshCoordinator[dict[str, PlantState]]):
             self._continue_pending(station)
             for code, legacy in station.items():
                 states[code] = PlantState(
-                    realtime=None, station=legacy, updated=updated, derived=self._derived(code)
+                    realtime=None,
+                    station=legacy,
+                    updated=updated,
+                    derived=self._derived(code),
+                    station_updated=updated,
                 )
         return states
 
@@ -534,6 +596,12 @@ class DeviceCoordinator(_CloudRefreshCoordinator[dict[str, DeviceState]]):
             (dev_type, tuple(ids))
             for dev_type, ids in FusionSolarClient.device_realtime_groups(devices)
         ]
+
+    @property
+    def read_every(self) -> timedelta:
+        """Return how often each device group is read: its turn in the quota."""
+        calls = len(self.groups())
+        return refreshes_for(self.account.governor.cycle(Endpoint.DEV_REAL_KPI, calls))
 
     def _started_this_refresh(self) -> bool:
         """Whether a group was fetched since the last cloud refresh."""
