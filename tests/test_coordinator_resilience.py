@@ -210,6 +210,35 @@ async def test_item16_6_null_device_list_keeps_the_device_ids(
     assert entry.runtime_data.devices.data[inverter.sn].updated == _slot()
 
 
+async def test_item16_6_null_device_list_after_a_reload_keeps_the_stored_list(
+    hass: HomeAssistant,
+    simulator_factory: SimulatorFactory,
+    freezer: FrozenDateTimeFactory,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """After a reload the stored lists stand when `getDevList` answers `data: null`.
+
+    Before, the metadata update failed for an hour with an error in the log, though
+    the stored lists were good.
+    """
+    sim = await simulator_factory(alarm_rate_per_day=0)
+    entry = await _setup(hass, sim)
+    before = dict(entry.runtime_data.metadata.data.devices)
+    sim.faults.add("getDevList", "data_null", count=1)
+    assert await hass.config_entries.async_reload(entry.entry_id)
+    await _advance(hass, freezer, 61)
+    metadata = entry.runtime_data.metadata
+    assert metadata.last_update_success
+    assert metadata.data.devices == before
+    ours = [r for r in caplog.records if r.name.startswith("custom_components.fusionsolar")]
+    assert [r.getMessage() for r in ours if r.levelno >= logging.WARNING] == []
+    # The lists are asked for again at the next metadata run, and come.
+    calls = sim.calls.count("getDevList")
+    await _advance(hass, freezer, 3600)
+    assert sim.calls.count("getDevList") == calls + 1
+    assert metadata.data.devices.keys() == before.keys()
+
+
 async def test_item16_7_null_device_answer_is_asked_again_within_the_refresh(
     hass: HomeAssistant, simulator_factory: SimulatorFactory, freezer: FrozenDateTimeFactory
 ) -> None:

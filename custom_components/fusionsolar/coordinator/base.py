@@ -348,8 +348,14 @@ class MetadataCoordinator(FusionSolarCoordinator[Metadata]):
         device_codes = [code for code in codes if code in listed] if listed else codes
         with_devices = {device.plant_code for device in current.devices.values()}
         device_codes.sort(key=with_devices.__contains__)
-        client = self.account.client
-        devices = await client.async_get_devices(device_codes) if device_codes else DeviceList()
+        try:
+            devices = await self._async_get_devices(device_codes)
+        except CommunicationError as err:  # `data: null`, 5xx: never a degraded list
+            if not current.devices:
+                raise
+            LOGGER.debug("%s: device list not read (%s); known lists kept", self.name, err)
+            self._lists_wanted = True  # asked again at the next run
+            return current
         metadata, removed = merge_lists(
             current, listed, devices, codes, now, pending=devices.pending
         )
@@ -364,6 +370,11 @@ class MetadataCoordinator(FusionSolarCoordinator[Metadata]):
         self._removed |= removed
         await self._store.async_save(metadata)
         return metadata
+
+    async def _async_get_devices(self, plant_codes: list[str]) -> DeviceList:
+        if not plant_codes:
+            return DeviceList()
+        return await self.account.client.async_get_devices(plant_codes)
 
     async def async_refresh_lists(self) -> None:
         """Fetch plant and device lists again (options changed, new devices)."""
