@@ -261,3 +261,16 @@ def test_item18_7_tests_import_no_test_module_nor_benchmarks() -> None:
     assert imported_names(ast.parse("from tests.test_sensor import PLANT").body[0]) == [
         "tests.test_sensor.PLANT"
     ]
+
+
+#: "No module over about 500 lines" (issue 18, target for ``api/``).
+MAX_MODULE_LINES = 550
+
+
+def test_item18_8_no_api_module_over_about_500_lines() -> None:
+    sizes = {
+        str(path.relative_to(ROOT)): len(path.read_text().splitlines())
+        for path in sorted((ROOT / "api").rglob("*.py"))
+    }
+    assert len(sizes) > 10
+    assert {path: lines for path, lines in sizes.items() if lines > MAX_MODULE_LINES} == {}
