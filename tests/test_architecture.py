@@ -274,3 +274,31 @@ def test_item18_8_no_api_module_over_about_500_lines() -> None:
     }
     assert len(sizes) > 10
     assert {path: lines for path, lines in sizes.items() if lines > MAX_MODULE_LINES} == {}
+
+
+#: Home Assistant's hand-made timers: outside a coordinator, a schedule is a coordinator.
+TIMERS = frozenset(
+    {
+        "async_call_later",
+        "async_track_point_in_time",
+        "async_track_point_in_utc_time",
+        "async_track_time_change",
+        "async_track_time_interval",
+        "async_track_utc_time_change",
+    }
+)
+
+
+def test_item18_2_schedules_only_in_coordinators() -> None:
+    """Anything that runs on a schedule is a ``DataUpdateCoordinator`` (``coordinator/``)."""
+    violations = {
+        f"timer outside the coordinators: {short(name)} uses {attr}"
+        for name, module in modules().items()
+        if not name.startswith(f"{PACKAGE}.coordinator")
+        for source, attr in module.names.values()
+        if source == "homeassistant.helpers.event" and attr in TIMERS
+    }
+    assert violations == set()
+    assert ("homeassistant.helpers.event", "async_track_point_in_utc_time") in modules()[
+        f"{PACKAGE}.coordinator.base"
+    ].names.values()
