@@ -216,6 +216,12 @@ async def simulators_on_fake_clock(socket_enabled: None) -> AsyncIterator[StartS
 
 
 @pytest.fixture
+async def sim(simulator_factory: Callable[..., Awaitable[Simulator]]) -> Simulator:
+    """A started default simulator that raises no alarms of its own (tests raise them)."""
+    return await simulator_factory(alarm_rate_per_day=0)
+
+
+@pytest.fixture
 def mock_config_entry(simulator: Simulator) -> MockConfigEntry:
     """A config entry for the default simulator."""
     return entry_for(simulator)

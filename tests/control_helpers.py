@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, NamedTuple
 
+import pytest
 from freezegun.api import FrozenDateTimeFactory
 from homeassistant.core import HomeAssistant
+from homeassistant.exceptions import ServiceValidationError
+from pytest_homeassistant_custom_component.common import MockConfigEntry
 
 from custom_components.fusionsolar.const import DOMAIN
 from tests.conftest import advance_minutes as advance
-from tests.conftest import registry_device
+from tests.conftest import entity_id_of, registry_device, setup_integration
 from tests.simulator import Simulator
 
 # Times in UTC; the plant is in Europe/Amsterdam (UTC+2 in June).
@@ -42,6 +45,30 @@ async def call(
     return await hass.services.async_call(
         DOMAIN, service, data, blocking=True, return_response=response
     )
+
+
+async def refused(
+    hass: HomeAssistant, service: str, data: dict[str, Any], *, response: bool = False
+) -> ServiceValidationError:
+    """The validation error an action answers ``data`` with (it must refuse it)."""
+    with pytest.raises(ServiceValidationError) as err:
+        await call(hass, service, data, response=response)
+    return err.value
+
+
+class PlantUnderControl(NamedTuple):
+    """The loaded entry, the first plant's code and its forced charge/discharge sensor."""
+
+    entry: MockConfigEntry
+    code: str
+    sensor: str
+
+
+async def set_up_plant(hass: HomeAssistant, sim: Simulator) -> PlantUnderControl:
+    """Set up the integration for ``sim``; its first plant is the one under control."""
+    entry = await setup_integration(hass, sim)
+    code = sim.plants[0].code
+    return PlantUnderControl(entry, code, entity_id_of(hass, "sensor", f"{code}_dispatch_status"))
 
 
 async def run_until(

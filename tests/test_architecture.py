@@ -261,3 +261,44 @@ def test_item18_7_tests_import_no_test_module_nor_benchmarks() -> None:
     assert imported_names(ast.parse("from tests.test_sensor import PLANT").body[0]) == [
         "tests.test_sensor.PLANT"
     ]
+
+
+#: "No module over about 500 lines" (issue 18, target for ``api/``).
+MAX_MODULE_LINES = 550
+
+
+def test_item18_8_no_api_module_over_about_500_lines() -> None:
+    sizes = {
+        str(path.relative_to(ROOT)): len(path.read_text().splitlines())
+        for path in sorted((ROOT / "api").rglob("*.py"))
+    }
+    assert len(sizes) > 10
+    assert {path: lines for path, lines in sizes.items() if lines > MAX_MODULE_LINES} == {}
+
+
+#: Home Assistant's hand-made timers: outside a coordinator, a schedule is a coordinator.
+TIMERS = frozenset(
+    {
+        "async_call_later",
+        "async_track_point_in_time",
+        "async_track_point_in_utc_time",
+        "async_track_time_change",
+        "async_track_time_interval",
+        "async_track_utc_time_change",
+    }
+)
+
+
+def test_item18_2_schedules_only_in_coordinators() -> None:
+    """Anything that runs on a schedule is a ``DataUpdateCoordinator`` (``coordinator/``)."""
+    violations = {
+        f"timer outside the coordinators: {short(name)} uses {attr}"
+        for name, module in modules().items()
+        if not name.startswith(f"{PACKAGE}.coordinator")
+        for source, attr in module.names.values()
+        if source == "homeassistant.helpers.event" and attr in TIMERS
+    }
+    assert violations == set()
+    assert ("homeassistant.helpers.event", "async_track_point_in_utc_time") in modules()[
+        f"{PACKAGE}.coordinator.base"
+    ].names.values()

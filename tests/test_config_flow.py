@@ -41,6 +41,11 @@ V7_LOGIN = "/rest/openapi/pvms/v1/login"
 ALARMS = "/thirdData/getAlarmList"
 
 
+#: A second account of the simulator, and the user step's fields that sign in with it.
+SECOND = Account(username="second", password="pw2")
+SECOND_LOGIN = {CONF_USERNAME: SECOND.username, CONF_PASSWORD: SECOND.password}
+
+
 def user_input(sim: Simulator, **overrides: Any) -> dict[str, Any]:
     """The user step's form as a user fills it in for the simulator."""
     return {
@@ -57,6 +62,20 @@ async def start_user_flow(hass: HomeAssistant) -> str:
     assert result["type"] is FlowResultType.FORM
     assert result["step_id"] == "user"
     return str(result["flow_id"])
+
+
+async def submit_unreachable_host(hass: HomeAssistant, flow_id: str) -> dict[str, str]:
+    """Fill in the user step with a host nothing listens on; return the form's errors."""
+    result = await hass.config_entries.flow.async_configure(
+        flow_id,
+        {
+            CONF_HOST: "http://127.0.0.1:9",
+            CONF_USERNAME: "user",
+            CONF_PASSWORD: "pass",
+            "advanced": {},
+        },
+    )
+    return dict(result["errors"])
 
 
 async def test_user_flow_creates_entry(hass: HomeAssistant, simulator_factory: Any) -> None:
@@ -167,16 +186,7 @@ async def test_user_flow_retry_within_a_minute_is_refused_locally(
 
 async def test_user_flow_cannot_connect(hass: HomeAssistant, socket_enabled: None) -> None:
     flow_id = await start_user_flow(hass)
-    result = await hass.config_entries.flow.async_configure(
-        flow_id,
-        {
-            CONF_HOST: "http://127.0.0.1:9",
-            CONF_USERNAME: "user",
-            CONF_PASSWORD: "pass",
-            "advanced": {},
-        },
-    )
-    assert result["errors"] == {"base": "cannot_connect"}
+    assert await submit_unreachable_host(hass, flow_id) == {"base": "cannot_connect"}
 
 
 async def test_user_flow_no_plants(hass: HomeAssistant, simulator_factory: Any) -> None:
@@ -471,14 +481,12 @@ async def test_item17_8_migration_keys_the_entry_by_user_name(
 async def test_item17_9_plant_in_another_entry_is_not_offered(
     hass: HomeAssistant, simulator_factory: Any
 ) -> None:
-    sim: Simulator = await simulator_factory(
-        plants=2, accounts=[Account(username="second", password="pw2")]
-    )
+    sim: Simulator = await simulator_factory(plants=2, accounts=[SECOND])
     first, second = (plant.code for plant in sim.plants)
     entry_for(sim, **{CONF_PLANTS: [first]}).add_to_hass(hass)
     flow_id = await start_user_flow(hass)
     result = await hass.config_entries.flow.async_configure(
-        flow_id, user_input(sim, **{CONF_USERNAME: "second", CONF_PASSWORD: "pw2"})
+        flow_id, user_input(sim, **SECOND_LOGIN)
     )
     assert result["step_id"] == "plants"
     selector = result["data_schema"].schema[CONF_PLANTS]
@@ -493,13 +501,9 @@ async def test_item17_9_plant_in_another_entry_is_not_offered(
 async def test_item17_9_plant_taken_while_choosing_is_named(
     hass: HomeAssistant, simulator_factory: Any
 ) -> None:
-    sim: Simulator = await simulator_factory(
-        plants=2, accounts=[Account(username="second", password="pw2")]
-    )
+    sim: Simulator = await simulator_factory(plants=2, accounts=[SECOND])
     flow_id = await start_user_flow(hass)
-    await hass.config_entries.flow.async_configure(
-        flow_id, user_input(sim, **{CONF_USERNAME: "second", CONF_PASSWORD: "pw2"})
-    )
+    await hass.config_entries.flow.async_configure(flow_id, user_input(sim, **SECOND_LOGIN))
     # Meanwhile another flow added the first plant with the main account.
     entry_for(sim, **{CONF_PLANTS: [sim.plants[0].code]}).add_to_hass(hass)
     result = await hass.config_entries.flow.async_configure(
@@ -512,13 +516,11 @@ async def test_item17_9_plant_taken_while_choosing_is_named(
 async def test_item17_9_every_plant_in_another_entry_aborts(
     hass: HomeAssistant, simulator_factory: Any
 ) -> None:
-    sim: Simulator = await simulator_factory(
-        plants=1, accounts=[Account(username="second", password="pw2")]
-    )
+    sim: Simulator = await simulator_factory(plants=1, accounts=[SECOND])
     entry_for(sim).add_to_hass(hass)
     flow_id = await start_user_flow(hass)
     result = await hass.config_entries.flow.async_configure(
-        flow_id, user_input(sim, **{CONF_USERNAME: "second", CONF_PASSWORD: "pw2"})
+        flow_id, user_input(sim, **SECOND_LOGIN)
     )
     assert result["type"] is FlowResultType.ABORT
     assert result["reason"] == "plants_configured_elsewhere"
@@ -528,9 +530,7 @@ async def test_item17_9_every_plant_in_another_entry_aborts(
 async def test_item17_9_options_do_not_offer_plants_of_another_entry(
     hass: HomeAssistant, simulator_factory: Any
 ) -> None:
-    sim: Simulator = await simulator_factory(
-        plants=3, accounts=[Account(username="second", password="pw2")]
-    )
+    sim: Simulator = await simulator_factory(plants=3, accounts=[SECOND])
     codes = [plant.code for plant in sim.plants]
     entry = entry_for(sim, **{CONF_PLANTS: [codes[0]]})
     entry.add_to_hass(hass)
@@ -616,16 +616,7 @@ async def test_item17_13_credentials_in_the_host_never_reach_the_log(
     )
     assert result["errors"] == {CONF_HOST: "host_credentials"}
     # Without them the host is tried (and fails); the debug log names only the host.
-    result = await hass.config_entries.flow.async_configure(
-        flow_id,
-        {
-            CONF_HOST: "http://127.0.0.1:9",
-            CONF_USERNAME: "user",
-            CONF_PASSWORD: "pass",
-            "advanced": {},
-        },
-    )
-    assert result["errors"] == {"base": "cannot_connect"}
+    assert await submit_unreachable_host(hass, flow_id) == {"base": "cannot_connect"}
     assert "Validation of 127.0.0.1 failed: CommunicationError" in caplog.text
     assert "s3cr3t" not in caplog.text
     assert "admin:" not in caplog.text

@@ -40,7 +40,9 @@ from tests.control_helpers import (
     call,
     control_calls,
     device_id,
+    refused,
     run_until,
+    set_up_plant,
     state,
 )
 from tests.simulator import Simulator
@@ -50,9 +52,7 @@ from tests.simulator import Simulator
 async def test_forced_charge_to_target_soc(
     hass: HomeAssistant, simulator: Simulator, freezer: FrozenDateTimeFactory
 ) -> None:
-    await setup(hass, simulator)
-    code = simulator.plants[0].code
-    sensor = entity_id(hass, "sensor", f"{code}_dispatch_status")
+    _, code, sensor = await set_up_plant(hass, simulator)
     events = async_capture_events(hass, EVENT_DISPATCH_FINISHED)
     start_soc = simulator.state(code).soc
     assert start_soc is not None
@@ -142,9 +142,9 @@ async def test_stop_forced_charge(
     await call(hass, "forced_charge", {"device_id": plant_device, "duration": 120})
     await advance(hass, freezer, 10)
 
-    with pytest.raises(ServiceValidationError) as err:
-        await call(hass, "forced_discharge", {"device_id": plant_device, "duration": 10})
-    assert err.value.translation_key == "task_running"
+    assert (
+        await refused(hass, "forced_discharge", {"device_id": plant_device, "duration": 10})
+    ).translation_key == "task_running"
     assert simulator.calls.count(endpoint=CHARGE) == 1
 
     await call(hass, "stop_forced_charge_discharge", {"device_id": plant_device})
@@ -179,9 +179,7 @@ async def test_new_task_allowed_right_after_stop(hass: HomeAssistant, simulator:
 async def test_task_followed_across_reload(
     hass: HomeAssistant, simulator: Simulator, freezer: FrozenDateTimeFactory
 ) -> None:
-    entry = await setup(hass, simulator)
-    code = simulator.plants[0].code
-    sensor = entity_id(hass, "sensor", f"{code}_dispatch_status")
+    entry, code, sensor = await set_up_plant(hass, simulator)
     events = async_capture_events(hass, EVENT_DISPATCH_FINISHED)
     await call(hass, "forced_charge", {"device_id": device_id(hass, code), "duration": 15})
 
@@ -197,9 +195,7 @@ async def test_task_followed_across_reload(
 async def test_task_unknown_to_the_cloud_is_dropped(
     hass: HomeAssistant, simulator: Simulator, freezer: FrozenDateTimeFactory
 ) -> None:
-    await setup(hass, simulator)
-    code = simulator.plants[0].code
-    sensor = entity_id(hass, "sensor", f"{code}_dispatch_status")
+    _, code, sensor = await set_up_plant(hass, simulator)
     await call(hass, "forced_charge", {"device_id": device_id(hass, code), "duration": 60})
     simulator.faults.add(STATUS, "fail_code", fail_code=20050)
 
@@ -350,9 +346,9 @@ async def test_validation_errors_send_nothing(hass: HomeAssistant, simulator: Si
         ("get_dispatch_status", on_inverter, "plant_or_battery_expected"),
     ]
     for service, data, key in cases:
-        with pytest.raises(ServiceValidationError) as err:
-            await call(hass, service, data, response=service == "get_dispatch_status")
-        assert err.value.translation_key == key, (service, data)
+        assert (
+            await refused(hass, service, data, response=service == "get_dispatch_status")
+        ).translation_key == key, (service, data)
     assert control_calls(simulator) == 0
 
 
@@ -362,10 +358,9 @@ async def test_unloaded_entry_refused(hass: HomeAssistant, simulator: Simulator)
     plant_device = device_id(hass, simulator.plants[0].code)
     assert await hass.config_entries.async_unload(entry.entry_id)
 
-    with pytest.raises(ServiceValidationError) as err:
-        await call(hass, "forced_charge", {"device_id": plant_device, "duration": 5})
-
-    assert err.value.translation_key == "entry_not_loaded"
+    assert (
+        await refused(hass, "forced_charge", {"device_id": plant_device, "duration": 5})
+    ).translation_key == "entry_not_loaded"
     assert control_calls(simulator) == 0
 
 
@@ -423,9 +418,7 @@ async def test_account_without_v7(hass: HomeAssistant, simulator_factory: Any) -
         ("stop_forced_charge_discharge", on_plant),
         ("set_depth_of_discharge", {**on_battery, "depth_of_discharge": 90}),
     ):
-        with pytest.raises(ServiceValidationError) as err:
-            await call(hass, service, data)
-        assert err.value.translation_key == "control_unavailable"
+        assert (await refused(hass, service, data)).translation_key == "control_unavailable"
     assert control_calls(sim) == 0
 
 

@@ -48,7 +48,9 @@ from tests.control_helpers import (
     call,
     control_calls,
     device_id,
+    refused,
     run_until,
+    set_up_plant,
     state,
 )
 from tests.simulator import Simulator
@@ -73,9 +75,7 @@ def message(err: pytest.ExceptionInfo[HomeAssistantError]) -> str:
 async def test_item17_5_forced_charge_processed_then_connection_dropped(
     hass: HomeAssistant, simulator: Simulator
 ) -> None:
-    await setup(hass, simulator)
-    code = simulator.plants[0].code
-    sensor = entity_id(hass, "sensor", PLANT_SENSOR.format(code))
+    _, code, sensor = await set_up_plant(hass, simulator)
     simulator.faults.add(CHARGE, "disconnect")
 
     response = await call(
@@ -106,9 +106,7 @@ async def test_item17_5_forced_charge_processed_then_connection_dropped(
 async def test_item17_5_outcome_unknown_error_confirmed_by_status(
     hass: HomeAssistant, simulator: Simulator, freezer: FrozenDateTimeFactory
 ) -> None:
-    entry = await setup(hass, simulator)
-    code = simulator.plants[0].code
-    sensor = entity_id(hass, "sensor", PLANT_SENSOR.format(code))
+    entry, code, sensor = await set_up_plant(hass, simulator)
     events = async_capture_events(hass, EVENT_DISPATCH_FINISHED)
     client = client_of(entry)
     original = client.async_charge_discharge
@@ -137,9 +135,7 @@ async def test_item17_5_outcome_unknown_error_confirmed_by_status(
 async def test_item17_5_outcome_unknown_when_status_fails_too(
     hass: HomeAssistant, simulator: Simulator, freezer: FrozenDateTimeFactory
 ) -> None:
-    await setup(hass, simulator)
-    code = simulator.plants[0].code
-    sensor = entity_id(hass, "sensor", PLANT_SENSOR.format(code))
+    _, code, sensor = await set_up_plant(hass, simulator)
     simulator.faults.add(CHARGE, "disconnect")
     simulator.faults.add(STATUS, "http_status", status=502)
 
@@ -169,9 +165,7 @@ async def test_item17_5_outcome_unknown_when_status_fails_too(
 async def test_item17_5_unknown_task_forgotten_when_cloud_never_had_it(
     hass: HomeAssistant, simulator: Simulator, freezer: FrozenDateTimeFactory
 ) -> None:
-    entry = await setup(hass, simulator)
-    code = simulator.plants[0].code
-    sensor = entity_id(hass, "sensor", PLANT_SENSOR.format(code))
+    entry, code, sensor = await set_up_plant(hass, simulator)
     client = client_of(entry)
 
     async def never_sent(*_args: Any, **_kwargs: Any) -> Any:
@@ -287,9 +281,9 @@ async def test_item17_12_fractional_duration_refused(
     on_plant = {"device_id": device_id(hass, simulator.plants[0].code)}
     text = "Duration must be a whole number of minutes between 1 and 1440"
     for duration in (0.9, 0, 30.5, "7.5"):
-        with pytest.raises(ServiceValidationError) as err:
-            await call(hass, "forced_charge", {**on_plant, "duration": duration})
-        assert message(err) == text, duration
+        assert (
+            str(await refused(hass, "forced_charge", {**on_plant, "duration": duration})) == text
+        ), duration
     assert control_calls(simulator) == 0
 
 
@@ -309,9 +303,14 @@ async def test_item17_12_nan_depth_of_discharge_refused(
         assert message(err) == text, value
     on_battery = {"device_id": device_id(hass, battery.sn)}
     for value in (math.nan, 90.5):
-        with pytest.raises(ServiceValidationError) as err:
-            await call(hass, "set_depth_of_discharge", {**on_battery, "depth_of_discharge": value})
-        assert message(err) == text, value
+        assert (
+            str(
+                await refused(
+                    hass, "set_depth_of_discharge", {**on_battery, "depth_of_discharge": value}
+                )
+            )
+            == text
+        ), value
     assert simulator.calls.count(endpoint=DOD) == 0
 
 
@@ -365,9 +364,7 @@ async def test_item21_1_missing_and_double_settings_have_own_messages(
             "Give either a target state of charge or a duration, not both",
         ),
     ):
-        with pytest.raises(ServiceValidationError) as err:
-            await call(hass, "forced_charge", data)
-        assert message(err) == text
+        assert str(await refused(hass, "forced_charge", data)) == text
     assert control_calls(simulator) == 0
 
 
@@ -406,9 +403,10 @@ async def test_item21_2_range_errors_name_field_and_unit(
         ),
     ]
     for service, data, text in cases:
-        with pytest.raises(ServiceValidationError) as err:
-            await call(hass, service, data, response=service == "get_dispatch_status")
-        assert message(err) == text, data
+        assert (
+            str(await refused(hass, service, data, response=service == "get_dispatch_status"))
+            == text
+        ), data
     assert control_calls(simulator) == 0
 
 
@@ -422,10 +420,7 @@ async def test_item21_3_discharge_below_end_of_discharge_refused(
     assert plant.eod(battery, simulator.now()) == 10  # Huawei default: DoD 90 %
     on_battery = {"device_id": device_id(hass, battery.sn)}
 
-    with pytest.raises(ServiceValidationError) as err:
-        await call(hass, "forced_discharge", {**on_battery, "target_soc": 5})
-
-    assert message(err) == (
+    assert str(await refused(hass, "forced_discharge", {**on_battery, "target_soc": 5})) == (
         f"The batteries of {plant.name} stop discharging at 10 % (100 % minus their depth of "
         "discharge of 90 %). Choose a target state of charge of at least 10 %, or raise the "
         "depth of discharge first"
@@ -641,9 +636,7 @@ async def test_item21_4_task_stopped_elsewhere_has_consistent_times(
     hass: HomeAssistant, simulator: Simulator, freezer: FrozenDateTimeFactory
 ) -> None:
     """Stopped from the FusionSolar app: the cloud ends it at its slot, before it started."""
-    entry = await setup(hass, simulator)
-    code = simulator.plants[0].code
-    sensor = entity_id(hass, "sensor", PLANT_SENSOR.format(code))
+    entry, code, sensor = await set_up_plant(hass, simulator)
     await call(hass, "forced_charge", {"device_id": device_id(hass, code), "duration": 60})
     await client_of(entry).async_charge_discharge([code], DispatchMode.STOP)
 

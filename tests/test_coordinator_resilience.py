@@ -68,12 +68,11 @@ async def _lose_plant(hass: HomeAssistant, sim: Simulator, entry: MockConfigEntr
 
 async def test_item16_3_refused_device_type_does_not_block_the_others(
     hass: HomeAssistant,
-    simulator_factory: SimulatorFactory,
+    sim: Simulator,
     freezer: FrozenDateTimeFactory,
     caplog: pytest.LogCaptureFixture,
 ) -> None:
     """A device type the account may not read is backed off; the others keep updating."""
-    sim = await simulator_factory(alarm_rate_per_day=0)
     sim.faults.add("getDevRealKpi", "fail_code", count=0, fail_code=20013, match={"devTypeId": 39})
     with caplog.at_level(logging.INFO):
         entry = await _setup(hass, sim)
@@ -103,10 +102,9 @@ async def test_item16_3_refused_device_type_does_not_block_the_others(
 
 
 async def test_item16_3_refused_device_type_is_asked_again_later(
-    hass: HomeAssistant, simulator_factory: SimulatorFactory, freezer: FrozenDateTimeFactory
+    hass: HomeAssistant, sim: Simulator, freezer: FrozenDateTimeFactory
 ) -> None:
     """Once the account may read the type again, its data comes back and the issue goes."""
-    sim = await simulator_factory(alarm_rate_per_day=0)
     sim.faults.add("getDevRealKpi", "fail_code", count=0, fail_code=20013, match={"devTypeId": 39})
     entry = await _setup(hass, sim)
     sim.faults.clear()
@@ -195,10 +193,9 @@ async def test_item16_5_devices_removed_after_repeated_absence_come_back(
 
 
 async def test_item16_6_null_device_list_keeps_the_device_ids(
-    hass: HomeAssistant, simulator_factory: SimulatorFactory, freezer: FrozenDateTimeFactory
+    hass: HomeAssistant, sim: Simulator, freezer: FrozenDateTimeFactory
 ) -> None:
     """`getDevList` answering `data: null` at the list refresh keeps the good list."""
-    sim = await simulator_factory(alarm_rate_per_day=0)
     entry = await _setup(hass, sim)
     sim.faults.add("getDevList", "data_null", count=1)
     await _refresh_lists(hass, freezer, entry)
@@ -240,10 +237,9 @@ async def test_item16_6_null_device_list_after_a_reload_keeps_the_stored_list(
 
 
 async def test_item16_7_null_device_answer_is_asked_again_within_the_refresh(
-    hass: HomeAssistant, simulator_factory: SimulatorFactory, freezer: FrozenDateTimeFactory
+    hass: HomeAssistant, sim: Simulator, freezer: FrozenDateTimeFactory
 ) -> None:
     """A `data: null` device answer is not taken for this refresh's data."""
-    sim = await simulator_factory(alarm_rate_per_day=0)
     entry = await _setup(hass, sim)
     sim.faults.add("getDevRealKpi", "data_null", count=1, match={"devTypeId": 38})
     since = sim.now() + 1
@@ -254,10 +250,9 @@ async def test_item16_7_null_device_answer_is_asked_again_within_the_refresh(
 
 
 async def test_item16_7_null_plant_answer_is_asked_again_within_the_refresh(
-    hass: HomeAssistant, simulator_factory: SimulatorFactory, freezer: FrozenDateTimeFactory
+    hass: HomeAssistant, sim: Simulator, freezer: FrozenDateTimeFactory
 ) -> None:
     """A `data: null` plant answer is asked again too."""
-    sim = await simulator_factory(alarm_rate_per_day=0)
     entry = await _setup(hass, sim)
     sim.faults.add("vpp/plantRealtimeKpi", "data_null", count=1)
     since = sim.now() + 1
@@ -269,12 +264,11 @@ async def test_item16_7_null_plant_answer_is_asked_again_within_the_refresh(
 @pytest.mark.parametrize("endpoint", ["vpp/plantRealtimeKpi", "getDevRealKpi"])
 async def test_item16_7_transient_5xx_is_retried_after_the_quota_window(
     hass: HomeAssistant,
-    simulator_factory: SimulatorFactory,
+    sim: Simulator,
     freezer: FrozenDateTimeFactory,
     endpoint: str,
 ) -> None:
     """A 500 costs one minute, not one refresh."""
-    sim = await simulator_factory(alarm_rate_per_day=0)
     entry = await _setup(hass, sim)
     sim.faults.add(endpoint, "http_status", count=1, status=500)
     await _polls(hass, freezer, 1)
@@ -286,11 +280,10 @@ async def test_item16_7_transient_5xx_is_retried_after_the_quota_window(
 
 
 async def test_item16_16_setup_starts_from_stored_lists(
-    hass: HomeAssistant, simulator_factory: SimulatorFactory, freezer: FrozenDateTimeFactory
+    hass: HomeAssistant, sim: Simulator, freezer: FrozenDateTimeFactory
 ) -> None:
     """Setup does not wait for the lists: it starts from those stored last time and
     fetches them again in the background."""
-    sim = await simulator_factory(alarm_rate_per_day=0)
     entry = await _setup(hass, sim)
     before = dict(entry.runtime_data.metadata.data.devices)
     account = entry.runtime_data.account

@@ -26,7 +26,6 @@ from syrupy.filters import props
 from custom_components.fusionsolar.diagnostics import public_host
 from tests.conftest import entry_for, registry_device
 from tests.simulator import Simulator
-from tests.simulator.pytest_plugin import SimulatorFactory
 
 
 @pytest.fixture(autouse=True)
@@ -43,10 +42,9 @@ def snapshot(snapshot: SnapshotAssertion) -> SnapshotAssertion:
 
 @pytest.fixture
 async def loaded(
-    hass: HomeAssistant, simulator_factory: SimulatorFactory, freezer: FrozenDateTimeFactory
+    hass: HomeAssistant, sim: Simulator, freezer: FrozenDateTimeFactory
 ) -> tuple[Simulator, MockConfigEntry]:
     """An entry with one refresh behind it and an active alarm."""
-    sim = await simulator_factory(alarm_rate_per_day=0)
     entry = entry_for(sim)
     entry.add_to_hass(hass)
     assert await hass.config_entries.async_setup(entry.entry_id)

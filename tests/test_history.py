@@ -48,10 +48,12 @@ from tests.harness.statistics import (
     FIVE_MINUTES,
     HOUR,
     START,
+    assert_imported,
     assert_matches_simulator,
     last_complete_hour,
     restart,
     simulated,
+    start_history,
     start_of,
     stored,
 )
@@ -75,9 +77,7 @@ async def test_outage_is_filled_and_restarts_import_nothing_twice(
     rows = await stored(hass, code)
     # The window starts at the plant's local midnight one day back, not Home Assistant's.
     first = datetime(2025, 4, 9, tzinfo=AMSTERDAM)
-    assert start_of(rows["solar_production"][0]) == first
-    assert start_of(rows["solar_production"][-1]) == last_complete_hour()
-    assert_matches_simulator(sim, code, rows)
+    assert_imported(sim, code, rows, first=first)
     before_outage = start_of(rows["solar_production"][-1])
 
     # Home Assistant is down for 6 hours.
@@ -113,9 +113,7 @@ async def test_current_day_is_imported_again_to_correct_late_data(
 ) -> None:
     sim: Simulator = await simulator_factory()
     code = sim.plants[0].code
-    entry = entry_for(sim, history_days=1)
-    await setup_entry(hass, entry)
-    await advance(hass, freezer, FIRST_RUN_DELAY + 1)
+    await start_history(hass, freezer, sim, 1)
     good = await stored(hass, code)
 
     # Pretend the cloud had delivered an hour of today short: a wrong row and every
@@ -150,9 +148,7 @@ async def test_backfill_of_30_days_stays_within_quota(
 ) -> None:
     sim: Simulator = await simulator_factory()
     code = sim.plants[0].code
-    entry = entry_for(sim, history_days=30)
-    await setup_entry(hass, entry)
-    await advance(hass, freezer, FIRST_RUN_DELAY + 1)
+    entry = await start_history(hass, freezer, sim, 30)
     progress = [float(hass.states.get("sensor.plant_1_history_backfill").state)]
     # A restart in the middle of the backfill: it goes on where the statistics end.
     await advance(hass, freezer, 30)
@@ -170,9 +166,7 @@ async def test_backfill_of_30_days_stays_within_quota(
     assert sim.calls.count(fail_code=407) == 0
 
     rows = await stored(hass, code)
-    assert start_of(rows["solar_production"][0]) == datetime(2025, 3, 11, tzinfo=AMSTERDAM)
-    assert start_of(rows["solar_production"][-1]) == last_complete_hour()
-    assert_matches_simulator(sim, code, rows)
+    assert_imported(sim, code, rows, first=datetime(2025, 3, 11, tzinfo=AMSTERDAM))
     # The 23-hour day of the DST change is complete, too.
     dst_day = [
         row
@@ -196,9 +190,7 @@ async def test_import_survives_cloud_errors(
     sim: Simulator = await simulator_factory()
     code = sim.plants[0].code
     sim.faults.add("vpp/plantFiveMinutesKpi", "http_status", status=502)
-    entry = entry_for(sim, history_days=1)
-    await setup_entry(hass, entry)
-    await advance(hass, freezer, FIRST_RUN_DELAY + 1)
+    await start_history(hass, freezer, sim, 1)
     assert await stored(hass, code) == {}
     assert hass.states.get("sensor.plant_1_history_backfill").state == "unknown"
 
@@ -206,8 +198,7 @@ async def test_import_survives_cloud_errors(
     await advance(hass, freezer, 3600)
     assert float(hass.states.get("sensor.plant_1_history_backfill").state) == 100
     rows = await stored(hass, code)
-    assert start_of(rows["solar_production"][-1]) == last_complete_hour()
-    assert_matches_simulator(sim, code, rows)
+    assert_imported(sim, code, rows)
 
 
 @pytest.mark.freeze_time(START)
@@ -219,9 +210,7 @@ async def test_hourly_kpis_without_v7(
 ) -> None:
     sim: Simulator = await simulator_factory(v7_enabled=False)
     code = sim.plants[0].code
-    entry = entry_for(sim, history_days=1)
-    await setup_entry(hass, entry)
-    await advance(hass, freezer, FIRST_RUN_DELAY + 1)
+    await start_history(hass, freezer, sim, 1)
     for _ in range(3):  # getKpiStationHour: one call a minute
         await advance(hass, freezer, 62)
     assert float(hass.states.get("sensor.plant_1_history_backfill").state) == 100
@@ -248,8 +237,7 @@ async def test_statistic_metadata(
     simulator_factory: Any,
 ) -> None:
     sim: Simulator = await simulator_factory()
-    await setup_entry(hass, entry_for(sim, history_days=1))
-    await advance(hass, freezer, FIRST_RUN_DELAY + 1)
+    await start_history(hass, freezer, sim, 1)
     metadata = await get_instance(hass).async_add_executor_job(
         partial(get_metadata, hass, statistic_ids={statistic_id(sim.plants[0].code, "grid_import")})
     )

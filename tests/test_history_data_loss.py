@@ -27,10 +27,12 @@ from tests.harness.statistics import (
     COUNTERS,
     FIVE_MINUTES,
     START,
+    assert_imported,
     assert_matches_simulator,
     last_complete_hour,
     restart,
     simulated,
+    start_history,
     start_of,
     stored,
 )
@@ -62,9 +64,7 @@ async def test_item16_10_refused_day_is_not_settled_as_empty(
 ) -> None:
     sim: Simulator = await simulator_factory()
     code = sim.plants[0].code
-    entry = entry_for(sim, history_days=1)
-    await setup_entry(hass, entry)
-    await advance(hass, freezer, FIRST_RUN_DELAY + 1)
+    entry = await start_history(hass, freezer, sim, 1)
     before = await stored(hass, code)
     imported_until = start_of(before["solar_production"][-1])
 
@@ -88,8 +88,7 @@ async def test_item16_10_refused_day_is_not_settled_as_empty(
     sim.faults.clear()
     await advance(hass, freezer, 3600)
     rows = await stored(hass, code)
-    assert start_of(rows["solar_production"][-1]) == last_complete_hour()
-    assert_matches_simulator(sim, code, rows)
+    assert_imported(sim, code, rows)
     assert backfill(hass) == 100
 
 
@@ -103,9 +102,7 @@ async def test_item16_11_null_answer_for_a_past_day_is_read_again(
     # The field quirk, more often: every third read answer is ``data: null``.
     sim: Simulator = await simulator_factory(quirks=["null_values"], null_every=3)
     code = sim.plants[0].code
-    entry = entry_for(sim, history_days=4)
-    await setup_entry(hass, entry)
-    await advance(hass, freezer, FIRST_RUN_DELAY + 1)
+    await start_history(hass, freezer, sim, 4)
     # Up to 12 simulated hours: which reads answer null depends on the order of calls.
     for _ in range(72):
         # Whatever is stored at any time is right: no hour is written as zero.
@@ -117,9 +114,7 @@ async def test_item16_11_null_answer_for_a_past_day_is_read_again(
     assert any(record.quirk == "null_values" for record in sim.calls.records)
     assert backfill(hass) == 100
     rows = await stored(hass, code)
-    assert start_of(rows["solar_production"][0]) == datetime(2025, 4, 6, tzinfo=AMSTERDAM)
-    assert start_of(rows["solar_production"][-1]) == last_complete_hour()
-    assert_matches_simulator(sim, code, rows)
+    assert_imported(sim, code, rows, first=datetime(2025, 4, 6, tzinfo=AMSTERDAM))
 
 
 @pytest.mark.freeze_time(START)
@@ -134,9 +129,7 @@ async def test_item16_12_restarts_during_backfill_across_dst_lose_nothing(
     assert str(dt_util.get_default_time_zone()) == "US/Pacific"
     sim: Simulator = await simulator_factory()
     code = sim.plants[0].code
-    entry = entry_for(sim, history_days=20)
-    await setup_entry(hass, entry)
-    await advance(hass, freezer, FIRST_RUN_DELAY + 1)
+    entry = await start_history(hass, freezer, sim, 20)
     # A restart after every run (10 day reads a minute): the first ends on 29 March.
     for _ in range(6):
         if backfill(hass) == 100:
@@ -149,9 +142,7 @@ async def test_item16_12_restarts_during_backfill_across_dst_lose_nothing(
     # the very first guess and the end of the DST day (before the next day told it).
     assert sim.calls.count(endpoint=FIVE_MINUTES, fail_code=20027) <= 2
     assert history_warnings(caplog) == []
-    assert start_of(rows["solar_production"][0]) == datetime(2025, 3, 21, tzinfo=AMSTERDAM)
-    assert start_of(rows["solar_production"][-1]) == last_complete_hour()
-    assert_matches_simulator(sim, code, rows)
+    assert_imported(sim, code, rows, first=datetime(2025, 3, 21, tzinfo=AMSTERDAM))
 
 
 def test_item16_12_plant_clock_keeps_offsets_and_knows_a_complete_day() -> None:
@@ -206,9 +197,7 @@ async def test_item16_15_consumption_is_unavailable_from_hourly_kpis(
 ) -> None:
     sim: Simulator = await simulator_factory(v7_enabled=False)
     code = sim.plants[0].code
-    entry = entry_for(sim, history_days=1)
-    await setup_entry(hass, entry)
-    await advance(hass, freezer, FIRST_RUN_DELAY + 1)
+    entry = await start_history(hass, freezer, sim, 1)
     for _ in range(3):  # getKpiStationHour: one call a minute
         await advance(hass, freezer, 62)
     assert backfill(hass) == 100
@@ -243,9 +232,7 @@ async def test_item16_15_every_statistic_is_available_from_five_minute_data(
     simulator_factory: Any,
 ) -> None:
     sim: Simulator = await simulator_factory()
-    entry = entry_for(sim, history_days=1)
-    await setup_entry(hass, entry)
-    await advance(hass, freezer, FIRST_RUN_DELAY + 1)
+    entry = await start_history(hass, freezer, sim, 1)
     history = (await async_get_config_entry_diagnostics(hass, entry))["history"]
     assert history["source"] == "five_minutes"
     assert history["unavailable_statistics"] == []
@@ -261,9 +248,7 @@ async def test_item16_11_null_answer_for_today_does_not_settle_it(
 ) -> None:
     sim: Simulator = await simulator_factory(null_every=1)
     code = sim.plants[0].code
-    entry = entry_for(sim, history_days=1)
-    await setup_entry(hass, entry)
-    await advance(hass, freezer, FIRST_RUN_DELAY + 1)
+    await start_history(hass, freezer, sim, 1)
     before = await stored(hass, code)
     # The next hourly run gets ``data: null`` for today (the field quirk, every read).
     sim.quirks.null_values = True
@@ -274,8 +259,7 @@ async def test_item16_11_null_answer_for_today_does_not_settle_it(
     # Today is not taken as done: the run after imports its hours.
     await advance(hass, freezer, 3600)
     rows = await stored(hass, code)
-    assert start_of(rows["solar_production"][-1]) == last_complete_hour()
-    assert_matches_simulator(sim, code, rows)
+    assert_imported(sim, code, rows)
 
 
 @pytest.mark.freeze_time(START)

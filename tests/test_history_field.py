@@ -12,10 +12,7 @@ from homeassistant.components.recorder import Recorder
 from homeassistant.core import HomeAssistant
 from homeassistant.util import dt as dt_util
 
-from custom_components.fusionsolar.history import FIRST_RUN_DELAY
 from tests.conftest import advance_recorded as advance
-from tests.conftest import entry_for
-from tests.conftest import setup_integration as setup_entry
 from tests.harness.scenarios import FIELD_SIMULATOR
 from tests.harness.statistics import (
     AMSTERDAM,
@@ -26,6 +23,7 @@ from tests.harness.statistics import (
     hours_lost,
     last_complete_hour,
     restart,
+    start_history,
 )
 from tests.simulator import Simulator
 
@@ -52,9 +50,7 @@ async def test_item16_field_profile_backfill_with_restarts_loses_no_hour(
     sim: Simulator = await simulator_factory(
         plants=CHECKED_PLANTS, profile="field", **FIELD_SIMULATOR
     )
-    entry = entry_for(sim, history_days=HISTORY_DAYS)
-    await setup_entry(hass, entry)
-    await advance(hass, freezer, FIRST_RUN_DELAY + 1)
+    entry = await start_history(hass, freezer, sim, HISTORY_DAYS)
     restarts = 0
     for step in range(60):
         if set(backfills(hass)) == {"100.0"}:

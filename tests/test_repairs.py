@@ -14,6 +14,7 @@ from custom_components.fusionsolar.const import CONF_PLANTS, DOMAIN
 from tests.conftest import advance as _advance
 from tests.conftest import repair_issues as _issues
 from tests.conftest import setup_integration as _setup
+from tests.simulator import Simulator
 from tests.simulator.config import Account
 from tests.simulator.pytest_plugin import SimulatorFactory
 
@@ -66,10 +67,9 @@ async def test_endpoint_refused(
 
 
 async def test_session_conflict(
-    hass: HomeAssistant, simulator_factory: SimulatorFactory, freezer: FrozenDateTimeFactory
+    hass: HomeAssistant, sim: Simulator, freezer: FrozenDateTimeFactory
 ) -> None:
     """Repeated kick-outs by another login raise an issue; it ends after calm returns."""
-    sim = await simulator_factory(alarm_rate_per_day=0)
     entry = await _setup(hass, sim)
     client = entry.runtime_data.account.client
     for _ in range(6):
@@ -122,10 +122,9 @@ async def test_quota_trouble(
 
 
 async def test_quota_trouble_for_devices(
-    hass: HomeAssistant, simulator_factory: SimulatorFactory, freezer: FrozenDateTimeFactory
+    hass: HomeAssistant, sim: Simulator, freezer: FrozenDateTimeFactory
 ) -> None:
     """Device data held back by the quota for 30 min raises the issue too."""
-    sim = await simulator_factory(alarm_rate_per_day=0)
     entry = await _setup(hass, sim)
     sim.faults.add("getDevRealKpi", "fail_code", count=0, fail_code=407)
     for _ in range(5):
@@ -138,10 +137,9 @@ async def test_quota_trouble_for_devices(
 
 
 async def test_quota_trouble_rechecked_without_updates(
-    hass: HomeAssistant, simulator_factory: SimulatorFactory, freezer: FrozenDateTimeFactory
+    hass: HomeAssistant, sim: Simulator, freezer: FrozenDateTimeFactory
 ) -> None:
     """The issue comes even when every coordinator keeps failing (no listener runs)."""
-    sim = await simulator_factory(alarm_rate_per_day=0)
     entry = await _setup(hass, sim)
     sim.faults.add("getDevRealKpi", "http_status", count=0, status=500)
     sim.faults.add(None, "fail_code", count=0, fail_code=407)

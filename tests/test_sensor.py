@@ -276,6 +276,35 @@ async def settle_devices(hass: HomeAssistant, freezer: FrozenDateTimeFactory) ->
         await hass.async_block_till_done(wait_background_tasks=True)
 
 
+async def watched_device_entities(
+    hass: HomeAssistant, simulator_factory: Any, freezer: FrozenDateTimeFactory
+) -> tuple[MockConfigEntry, set[str]]:
+    """Every device type on a strict quota, each fetched: the entry and its device entities."""
+    sim: Simulator = await simulator_factory(devices=ALL_DEVICES, quirks=["strict_quota"])
+    entry = await setup_entry(hass, sim)
+    await settle_devices(hass, freezer)
+    return entry, await device_entity_ids(hass, entry, sim)
+
+
+async def stop_process(
+    hass: HomeAssistant, freezer: FrozenDateTimeFactory, entry: MockConfigEntry, down: timedelta
+) -> None:
+    """Stop as Home Assistant does (entities store their state), forget the account, wait."""
+    assert await hass.config_entries.async_unload(entry.entry_id)
+    await async_mock_restore_state_shutdown_restart(hass)  # through storage (JSON)
+    hass.data.pop(DATA_ACCOUNTS, None)  # a new process
+    freezer.tick(down)
+    await hass.async_block_till_done()
+
+
+async def set_up_again(hass: HomeAssistant, entry: MockConfigEntry, watched: set[str]) -> list[str]:
+    """Set the entry up again; the list fills with watched entities turning unavailable."""
+    turned_unavailable = unavailable_transitions(hass, watched)
+    assert await hass.config_entries.async_setup(entry.entry_id)
+    await hass.async_block_till_done()
+    return turned_unavailable
+
+
 def unavailable_transitions(hass: HomeAssistant, watched: set[str]) -> list[str]:
     """Record every watched entity that turns unavailable from now on."""
     seen: list[str] = []
@@ -293,18 +322,13 @@ def unavailable_transitions(hass: HomeAssistant, watched: set[str]) -> list[str]
 async def test_item16_8_reload_keeps_device_entities_available(
     hass: HomeAssistant, simulator_factory: Any, freezer: FrozenDateTimeFactory
 ) -> None:
-    sim: Simulator = await simulator_factory(devices=ALL_DEVICES, quirks=["strict_quota"])
-    entry = await setup_entry(hass, sim)
-    await settle_devices(hass, freezer)
-    watched = await device_entity_ids(hass, entry, sim)
+    entry, watched = await watched_device_entities(hass, simulator_factory, freezer)
     assert all(hass.states.get(e).state != "unavailable" for e in watched)
     before = {e: hass.states.get(e).state for e in watched}
 
     assert await hass.config_entries.async_unload(entry.entry_id)
     await hass.async_block_till_done()
-    turned_unavailable = unavailable_transitions(hass, watched)
-    assert await hass.config_entries.async_setup(entry.entry_id)
-    await hass.async_block_till_done()
+    turned_unavailable = await set_up_again(hass, entry, watched)
     # Device types still waiting for their quota turn show their last value.
     assert {e: hass.states.get(e).state for e in watched} == before
     await settle_devices(hass, freezer)
@@ -315,21 +339,12 @@ async def test_item16_8_reload_keeps_device_entities_available(
 async def test_item16_8_restart_keeps_device_entities_available(
     hass: HomeAssistant, simulator_factory: Any, freezer: FrozenDateTimeFactory
 ) -> None:
-    sim: Simulator = await simulator_factory(devices=ALL_DEVICES, quirks=["strict_quota"])
-    entry = await setup_entry(hass, sim)
-    await settle_devices(hass, freezer)
-    watched = await device_entity_ids(hass, entry, sim)
+    entry, watched = await watched_device_entities(hass, simulator_factory, freezer)
     before = {e: hass.states.get(e).state for e in watched}
 
     # Stop: entities store their state, the account is forgotten (a new process).
-    assert await hass.config_entries.async_unload(entry.entry_id)
-    await async_mock_restore_state_shutdown_restart(hass)  # through storage (JSON)
-    hass.data.pop(DATA_ACCOUNTS, None)
-    freezer.tick(timedelta(minutes=1))
-    await hass.async_block_till_done()
-    turned_unavailable = unavailable_transitions(hass, watched)
-    assert await hass.config_entries.async_setup(entry.entry_id)
-    await hass.async_block_till_done()
+    await stop_process(hass, freezer, entry, timedelta(minutes=1))
+    turned_unavailable = await set_up_again(hass, entry, watched)
     # A minute later: the type fetched first may have new values, the others the last.
     shown = {e: hass.states.get(e).state for e in watched}
     assert "unavailable" not in shown.values()
@@ -342,16 +357,9 @@ async def test_item16_8_restart_keeps_device_entities_available(
 async def test_item16_8_restored_values_expire_like_live_data(
     hass: HomeAssistant, simulator_factory: Any, freezer: FrozenDateTimeFactory
 ) -> None:
-    sim: Simulator = await simulator_factory(devices=ALL_DEVICES, quirks=["strict_quota"])
-    entry = await setup_entry(hass, sim)
-    await settle_devices(hass, freezer)
-    watched = await device_entity_ids(hass, entry, sim)
-    assert await hass.config_entries.async_unload(entry.entry_id)
-    await async_mock_restore_state_shutdown_restart(hass)  # through storage (JSON)
-    hass.data.pop(DATA_ACCOUNTS, None)
+    entry, watched = await watched_device_entities(hass, simulator_factory, freezer)
     # Down for longer than data stays fresh: nothing old is shown as current.
-    freezer.tick(STALE_AFTER)
-    await hass.async_block_till_done()
+    await stop_process(hass, freezer, entry, STALE_AFTER)
     assert await hass.config_entries.async_setup(entry.entry_id)
     await hass.async_block_till_done()
     stale = [e for e in watched if hass.states.get(e).state == "unavailable"]

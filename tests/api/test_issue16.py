@@ -21,6 +21,8 @@ from custom_components.fusionsolar.api.errors import error_for_fail_code
 
 from .conftest import ClientFactory
 from .fakes import FakeClock
+from .governor import accepted_calls, governor
+from .governor import call as _call
 
 # --- item 1: more than 100 plants, bare-list pages ---------------------------------------
 
@@ -237,14 +239,6 @@ def _day_clock(hour: int = 6) -> FakeClock:
     return FakeClock(datetime(2025, 6, 2, hour, tzinfo=UTC).timestamp())
 
 
-async def _call(gov: QuotaGovernor, endpoint: str, *, refused: bool = False) -> float:
-    slot = await gov.acquire(endpoint)
-    if refused:
-        return slot.refused()
-    slot.success()
-    return 0.0
-
-
 async def _calls_until(gov: QuotaGovernor, clock: FakeClock, end: float, every: float) -> int:
     """Call ``endpoint`` every ``every`` s when the governor allows it; count the calls."""
     done = 0
@@ -258,10 +252,8 @@ async def _calls_until(gov: QuotaGovernor, clock: FakeClock, end: float, every: 
 
 async def test_item16_13_one_stray_refusal_teaches_no_daily_budget() -> None:
     clock = _day_clock()
-    gov = QuotaGovernor(clock=clock, sleep=clock.sleep)
-    for _ in range(3):
-        await _call(gov, FIVE)
-        clock.advance(300)
+    gov = governor(clock)
+    await accepted_calls(gov, FIVE, 3, clock, 300)
     retry = await _call(gov, FIVE, refused=True)  # nothing in the window: unexplained
     assert gov.daily_budget(FIVE) is None
     assert retry <= 2 * gov.window
@@ -273,10 +265,8 @@ async def test_item16_13_one_stray_refusal_teaches_no_daily_budget() -> None:
 
 async def test_item16_13_repeated_refusals_across_windows_teach_the_budget() -> None:
     clock = _day_clock()
-    gov = QuotaGovernor(clock=clock, sleep=clock.sleep)
-    for _ in range(25):
-        await _call(gov, FIVE)
-        clock.advance(120)
+    gov = governor(clock)
+    await accepted_calls(gov, FIVE, 25, clock, 120)
     clock.advance(await _call(gov, FIVE, refused=True))
     assert gov.daily_budget(FIVE) is None
     await _call(gov, FIVE, refused=True)  # a later window, refused again: a daily limit
@@ -287,7 +277,7 @@ async def test_item16_13_repeated_refusals_across_windows_teach_the_budget() -> 
 
 async def test_item16_13_fail_code_20618_is_a_daily_budget_at_once() -> None:
     clock = _day_clock()
-    gov = QuotaGovernor(clock=clock, sleep=clock.sleep)
+    gov = governor(clock)
     for _ in range(7):
         await _call(gov, Endpoint.DEV_LIST)
         clock.advance(120)
@@ -300,7 +290,7 @@ async def test_item16_13_fail_code_20618_is_a_daily_budget_at_once() -> None:
 async def test_item16_13_learned_budget_recovers_when_a_probe_succeeds() -> None:
     """A budget of 3 learned by an old version from one stray 407 recovers the same day."""
     clock = _day_clock(0)
-    gov = QuotaGovernor(clock=clock, sleep=clock.sleep)
+    gov = governor(clock)
     gov.restore_state({"endpoints": {FIVE: {"daily_budget": 3}}})
     calls = await _calls_until(gov, clock, clock.now + 24 * 3600, 300)
     assert gov.daily_budget(FIVE) is None  # the accepted probe contradicted it
@@ -310,7 +300,7 @@ async def test_item16_13_learned_budget_recovers_when_a_probe_succeeds() -> None
 
 async def test_item16_13_refused_probe_waits_for_the_next_day() -> None:
     clock = _day_clock()
-    gov = QuotaGovernor(clock=clock, sleep=clock.sleep)
+    gov = governor(clock)
     gov.restore_state({"endpoints": {FIVE: {"daily_budget": 2}}})
     await _call(gov, FIVE)
     clock.advance(120)
@@ -376,7 +366,7 @@ async def test_item16_13_daily_budget_through_the_client(
 async def test_item16_13_old_state_per_day_count_is_no_streak() -> None:
     """A state saved by an older version counted refusals per day: not evidence now."""
     clock = _day_clock()
-    gov = QuotaGovernor(clock=clock, sleep=clock.sleep)
+    gov = governor(clock)
     gov.restore_state(
         {"endpoints": {FIVE: {"unexplained_day": "2025-06-02", "unexplained_count": 3}}}
     )

@@ -12,29 +12,19 @@ from custom_components.fusionsolar.api import Endpoint, Priority, QuotaGovernor,
 from custom_components.fusionsolar.api.quotastate import DECAY_INTERVAL
 
 from .fakes import FakeClock
+from .governor import accepted_calls
+from .governor import call as _call
+from .governor import governor as _gov
 
 RT = Endpoint.VPP_PLANT_REALTIME  # spec 10/min
 HOUR = Endpoint.KPI_STATION_HOUR  # spec 1/min, daily budget candidate
 LIST = Endpoint.DEV_LIST  # spec 10/min, no daily budget expected
 
 
-def _gov(clock: FakeClock, **kwargs: object) -> QuotaGovernor:
-    return QuotaGovernor(clock=clock, sleep=clock.sleep, **kwargs)  # type: ignore[arg-type]
-
-
-async def _call(gov: QuotaGovernor, ep: str, *, refused: bool = False, **kw: object) -> float:
-    slot = await gov.acquire(ep, **kw)  # type: ignore[arg-type]
-    if refused:
-        return slot.refused()
-    slot.success()
-    return 0.0
-
-
 async def test_spec_limit_and_window() -> None:
     clock = FakeClock()
     gov = _gov(clock)
-    for _ in range(10):
-        await _call(gov, RT)
+    await accepted_calls(gov, RT, 10)
     assert not gov.can_call(RT)
     with pytest.raises(QuotaWouldExceed) as exc:
         await gov.acquire(RT, wait=False)
@@ -78,8 +68,7 @@ async def test_refund_gives_the_slot_back() -> None:
 async def test_learns_stricter_limit_once() -> None:
     clock = FakeClock()
     gov = _gov(clock)
-    for _ in range(3):
-        await _call(gov, RT)
+    await accepted_calls(gov, RT, 3)
     retry = await _call(gov, RT, refused=True)
     assert retry == pytest.approx(61.0)
     assert gov.limit(RT) == 3
@@ -87,8 +76,7 @@ async def test_learns_stricter_limit_once() -> None:
     with pytest.raises(QuotaWouldExceed):
         await gov.acquire(RT)
     clock.advance(61)
-    for _ in range(3):
-        await _call(gov, RT)
+    await accepted_calls(gov, RT, 3)
     assert not gov.can_call(RT)
     snap = gov.snapshot()[RT]
     assert snap["learned_limit"] == 3
@@ -99,18 +87,14 @@ async def test_learns_stricter_limit_once() -> None:
 async def test_learns_daily_budget_on_daily_endpoint() -> None:
     clock = FakeClock(datetime(2025, 6, 1, 10, tzinfo=UTC).timestamp())
     gov = _gov(clock)
-    for _ in range(5):
-        await _call(gov, HOUR)
-        clock.advance(3600)
+    await accepted_calls(gov, HOUR, 5, clock, 3600)
     clock.advance(await _call(gov, HOUR, refused=True))  # one refusal: a back-off only
     await _call(gov, HOUR, refused=True)  # again in a later window: a daily budget
     assert gov.daily_budget(HOUR) == 5
     midnight = datetime(2025, 6, 2, tzinfo=UTC).timestamp()
     assert gov.retry_after(HOUR) == pytest.approx(midnight - clock.now)
     clock.now = midnight + 1
-    for _ in range(5):
-        await _call(gov, HOUR)
-        clock.advance(61)
+    await accepted_calls(gov, HOUR, 5, clock, 61)
     assert not gov.can_call(HOUR)
     assert gov.retry_after(HOUR) == pytest.approx(3600 - 61)  # one probe an hour later
 
@@ -118,9 +102,7 @@ async def test_learns_daily_budget_on_daily_endpoint() -> None:
 async def test_unexplained_refusals_elsewhere_back_off_not_for_the_day() -> None:
     clock = FakeClock(datetime(2025, 6, 1, 1, tzinfo=UTC).timestamp())
     gov = _gov(clock)
-    for _ in range(4):
-        await _call(gov, LIST)
-        clock.advance(100)
+    await accepted_calls(gov, LIST, 4, clock, 100)
     await _call(gov, LIST, refused=True)  # unexplained #1: block the window
     assert gov.daily_budget(LIST) is None
     assert gov.retry_after(LIST) == pytest.approx(61.0)
@@ -183,8 +165,7 @@ async def test_failed_probe_doubles_interval() -> None:
 async def test_decay_back_to_spec() -> None:
     clock = FakeClock()
     gov = _gov(clock, decay_interval=100.0)
-    for _ in range(3):
-        await _call(gov, RT)
+    await accepted_calls(gov, RT, 3)
     await _call(gov, RT, refused=True)
     assert gov.limit(RT) == 3
     for _ in range(10):
@@ -197,8 +178,7 @@ async def test_decay_back_to_spec() -> None:
 async def test_export_restore_roundtrip() -> None:
     clock = FakeClock()
     gov = _gov(clock)
-    for _ in range(2):
-        await _call(gov, RT)
+    await accepted_calls(gov, RT, 2)
     await _call(gov, RT, refused=True)
     await _call(gov, HOUR, refused=True)
     state = json.loads(json.dumps(gov.export_state()))
@@ -352,8 +332,7 @@ async def test_refund_after_the_call_left_the_window() -> None:
 async def test_record_refusal_without_a_slot_learns_the_limit() -> None:
     clock = FakeClock()
     gov = _gov(clock)
-    for _ in range(3):
-        await _call(gov, RT)
+    await accepted_calls(gov, RT, 3)
     assert gov.record_refusal(RT) == pytest.approx(61.0)
     assert gov.limit(RT) == 3
     assert gov.refusals(RT) == 1
@@ -363,8 +342,7 @@ async def test_record_refusal_without_a_slot_learns_the_limit() -> None:
 async def test_refusal_of_a_full_window_learns_nothing() -> None:
     clock = FakeClock()
     gov = _gov(clock)
-    for _ in range(10):
-        await _call(gov, RT)
+    await accepted_calls(gov, RT, 10)
     # The window was full (e.g. calls another tool made in our name): it explains it.
     assert gov.record_refusal(RT) == pytest.approx(61.0)
     assert gov.limit(RT) == 10
@@ -375,8 +353,7 @@ async def test_refusal_of_a_full_window_learns_nothing() -> None:
 async def test_can_call_counts_every_call_asked_for() -> None:
     clock = FakeClock()
     gov = _gov(clock)
-    for _ in range(8):
-        await _call(gov, RT)
+    await accepted_calls(gov, RT, 8)
     assert gov.can_call(RT, 2)
     assert not gov.can_call(RT, 3)
     assert gov.can_call(RT, 0)

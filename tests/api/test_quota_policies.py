@@ -31,6 +31,8 @@ from custom_components.fusionsolar.api.flowpolicy import (
 
 from .conftest import ClientFactory
 from .fakes import FakeClock
+from .governor import accepted_calls, governor
+from .governor import call as _call
 
 RT = Endpoint.STATION_REAL_KPI
 DEV_RT = Endpoint.DEV_REAL_KPI
@@ -42,11 +44,7 @@ DAY = 86400.0
 
 
 def _gov(clock: FakeClock, policy: FlowPolicy = FlowPolicy.DYNAMIC) -> QuotaGovernor:
-    return QuotaGovernor(clock=clock, sleep=clock.sleep, policy=policy)
-
-
-async def _call(gov: QuotaGovernor, endpoint: str) -> None:
-    (await gov.acquire(endpoint)).success()
+    return governor(clock, policy=policy)
 
 
 def test_flow_4_2_formulas_match_the_digest_examples() -> None:
@@ -73,11 +71,10 @@ def test_flow_4_2_formulas_match_the_digest_examples() -> None:
 async def test_flow_v500r007_default_behaviour_unchanged() -> None:
     """Without a hint the governor keeps the 2021 per-minute table only."""
     clock = FakeClock()
-    gov = QuotaGovernor(clock=clock, sleep=clock.sleep)
+    gov = governor(clock)
     assert gov.policy is FlowPolicy.V500R007
     assert gov.rules(RT) == ()
-    for _ in range(10):
-        await _call(gov, RT)
+    await accepted_calls(gov, RT, 10)
     assert not gov.can_call(RT)
     assert gov.retry_after(RT) == pytest.approx(61.0)
 
@@ -116,9 +113,7 @@ async def test_flow_4_2_daily_budget_is_a_rolling_day() -> None:
     clock = FakeClock()
     gov = _gov(clock)
     start = clock.now
-    for _ in range(25):
-        await _call(gov, REPORT)
-        clock.advance(61)
+    await accepted_calls(gov, REPORT, 25, clock, 61)
     assert not gov.can_call(REPORT)
     assert clock.now + gov.retry_after(REPORT) == pytest.approx(start + DAY + 1.0)
     await _call(gov, Endpoint.KPI_STATION_MONTH)  # each endpoint has its own budget
@@ -131,9 +126,7 @@ async def test_flow_unknown_policy_applies_both_tables() -> None:
     gov.set_account_size(1500, {1: 1200})  # §4.2 alone: 2 history calls per second
     await _call(gov, HISTORY)
     assert gov.retry_after(HISTORY) == pytest.approx(61.0)
-    for _ in range(5):
-        await _call(gov, LOGIN)
-        clock.advance(61)
+    await accepted_calls(gov, LOGIN, 5, clock, 61)
     assert gov.retry_after(LOGIN) == pytest.approx(601.0 - 5 * 61.0)
     plan = gov.plan([RT, HISTORY])
     assert plan[RT] == EndpointPlan(15, 301.0)  # ⌈1500/100⌉ per 5 min beats 10/min
@@ -143,7 +136,7 @@ async def test_flow_unknown_policy_applies_both_tables() -> None:
 async def test_flow_nbi_family_answering_means_todays_cloud() -> None:
     """The first accepted call of /rest/openapi/pvms/nbi turns V500R007 into UNKNOWN."""
     clock = FakeClock()
-    gov = QuotaGovernor(clock=clock, sleep=clock.sleep)
+    gov = governor(clock)
     (await gov.acquire(HISTORY)).refund()  # 404 HTML: not answered, no change
     assert gov.policy is FlowPolicy.V500R007
     await _call(gov, HISTORY)
@@ -156,13 +149,13 @@ async def test_flow_nbi_family_answering_means_todays_cloud() -> None:
 async def test_flow_calls_before_the_hint_count_in_the_new_windows() -> None:
     """Calls made before the host was known as today's cloud still count (5 minutes)."""
     clock = FakeClock()
-    gov = QuotaGovernor(clock=clock, sleep=clock.sleep)
+    gov = governor(clock)
     await _call(gov, RT)
     clock.advance(120)
     gov.note_cloud_2026()
     assert gov.retry_after(RT) == pytest.approx(301.0 - 120.0)
     assert "history" in gov.export_state()["endpoints"][RT]
-    legacy = QuotaGovernor(clock=clock, sleep=clock.sleep)
+    legacy = governor(clock)
     await _call(legacy, RT)
     assert "history" not in legacy.export_state()["endpoints"][RT]  # V500R007 state unchanged
 
@@ -201,7 +194,7 @@ async def test_flow_429_pauses_every_endpoint_and_is_not_learned() -> None:
 async def test_flow_20200_busy_short_backoff_not_learned() -> None:
     """20200 system busy: that endpoint waits 15 s (doubling), nothing is learned."""
     clock = FakeClock()
-    gov = QuotaGovernor(clock=clock, sleep=clock.sleep)
+    gov = governor(clock)
     slot = await gov.acquire(DEV_RT)
     assert slot.busy() == pytest.approx(15.0)
     assert gov.retry_after(ALARMS) == 0
@@ -217,10 +210,8 @@ async def test_flow_policy_size_and_rolling_day_survive_restart() -> None:
     gov = _gov(clock, FlowPolicy.UNKNOWN)
     gov.set_account_size(150, {38: 150})
     gov.set_policy(FlowPolicy.DYNAMIC)
-    for _ in range(25):
-        await _call(gov, REPORT)
-        clock.advance(61)
-    restarted = QuotaGovernor(clock=clock, sleep=clock.sleep)
+    await accepted_calls(gov, REPORT, 25, clock, 61)
+    restarted = governor(clock)
     restarted.restore_state(json.loads(json.dumps(gov.export_state())))
     assert restarted.policy is FlowPolicy.DYNAMIC
     assert restarted.account_size.plant_hundreds == 2
@@ -251,7 +242,7 @@ async def test_flow_cloud2026_by_the_plan_no_refusal(
     every 5 minutes, alarms and reports within their budgets (a day and more at 1 plant;
     150 plants: 2 batches, 7 device groups), and not one 407, 429 or 20618, nor a
     QuotaWouldExceed from the governor (every read is ``wait=False``)."""
-    gov = QuotaGovernor(clock=clock, sleep=clock.sleep)
+    gov = governor(clock)
     sim, client = await make_client(profile="cloud-2026", plants=plants, governor=gov)
     gov.note_cloud_2026()  # the host is today's cloud: the policy is not known yet
     await client.async_login()
@@ -333,8 +324,7 @@ async def test_flow_refusal_the_minute_explains_keeps_the_policy_unknown() -> No
     gov.set_account_size(1000, {38: 1000})
     endpoint = Endpoint.DEV_REAL_KPI
     limit = gov.spec_limit(endpoint)
-    for _ in range(limit):
-        await _call(gov, endpoint)
+    await accepted_calls(gov, endpoint, limit)
     gov.record_refusal(endpoint)
     assert gov.policy is FlowPolicy.UNKNOWN
     assert gov.limit(endpoint) == limit

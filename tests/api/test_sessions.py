@@ -15,6 +15,7 @@ from custom_components.fusionsolar.api import (
     CommunicationError,
     DispatchMode,
     Endpoint,
+    FusionSolarClient,
     PermissionDeniedError,
     QuotaError,
     QuotaWouldExceed,
@@ -53,14 +54,22 @@ def refused_logins(sim: Simulator) -> int:
 # ---------------------------------------------------------------- item 1: kick-out re-login
 
 
-async def test_item17_1_kickout_relogin_waits_one_login_window(
-    make_client: ClientFactory, clock: FakeClock, http: aiohttp.ClientSession
-) -> None:
-    """The other tool logged in just before our 305: our re-login waits out its window."""
+async def single_session_read_earlier(
+    make_client: ClientFactory, clock: FakeClock
+) -> tuple[Simulator, FusionSolarClient, str]:
+    """A single-session account whose plant we read ten minutes ago (logged in since)."""
     sim, client = await make_client(quirks=["single_session"])
     code = sim.plants[0].code
     await client.async_get_station_realtime([code])
     clock.advance(10 * MINUTE)
+    return sim, client, code
+
+
+async def test_item17_1_kickout_relogin_waits_one_login_window(
+    make_client: ClientFactory, clock: FakeClock, http: aiohttp.ClientSession
+) -> None:
+    """The other tool logged in just before our 305: our re-login waits out its window."""
+    sim, client, code = await single_session_read_earlier(make_client, clock)
     await other_tool_logs_in(sim, http)  # its login window covers our next call
     clock.advance(5)
     with pytest.raises(QuotaWouldExceed) as exc:
@@ -84,10 +93,7 @@ async def test_item17_1_waiting_callers_log_in_after_the_window(
     make_client: ClientFactory, clock: FakeClock, http: aiohttp.ClientSession
 ) -> None:
     """``wait=True`` (control, later pages) sleeps out the window and is never refused."""
-    sim, client = await make_client(quirks=["single_session"])
-    code = sim.plants[0].code
-    await client.async_get_station_realtime([code])
-    clock.advance(10 * MINUTE)
+    sim, client, code = await single_session_read_earlier(make_client, clock)
     await other_tool_logs_in(sim, http)
     detected = clock.now
     assert code in await client.async_get_station_realtime([code], wait=True)

@@ -24,6 +24,7 @@ from pytest_homeassistant_custom_component.components.recorder.common import (
 from custom_components.fusionsolar.api import Endpoint
 from custom_components.fusionsolar.history import ENERGY_KINDS, FIRST_RUN_DELAY, statistic_id
 from tests.conftest import advance_recorded as advance
+from tests.conftest import setup_integration
 from tests.simulator import Simulator
 
 from .dayrun import DayRun
@@ -54,6 +55,15 @@ async def statistics_lost(hass: HomeAssistant, run: DayRun) -> dict[str, Any]:
     first = datetime.fromtimestamp(run.t0, UTC)
     # Every hour but the last: the importer runs a little after each hour ends.
     return await hours_lost(hass, run.sim, first, int(run.scenario.hours) - 1)
+
+
+async def start_history(
+    hass: HomeAssistant, freezer: FrozenDateTimeFactory, sim: Simulator, days: int
+) -> MockConfigEntry:
+    """Set up the integration importing ``days`` of history, and let the first import run."""
+    entry = await setup_integration(hass, sim, history_days=days)
+    await advance(hass, freezer, FIRST_RUN_DELAY + 1)
+    return entry
 
 
 async def restart(
@@ -96,6 +106,16 @@ def simulated(sim: Simulator, code: str, hour: datetime, counter: str) -> float:
     """The simulator's energy counter over one hour."""
     end = sim.state(code, at=(hour + HOUR).timestamp()).total[counter]
     return end - sim.state(code, at=hour.timestamp()).total[counter]
+
+
+def assert_imported(
+    sim: Simulator, code: str, rows: dict[str, list[dict[str, Any]]], first: datetime | None = None
+) -> None:
+    """The rows run from ``first`` (if given) to the last complete hour, as simulated."""
+    if first is not None:
+        assert start_of(rows["solar_production"][0]) == first
+    assert start_of(rows["solar_production"][-1]) == last_complete_hour()
+    assert_matches_simulator(sim, code, rows)
 
 
 def assert_matches_simulator(sim: Simulator, code: str, rows: dict[str, list[dict[str, Any]]]):

@@ -8,18 +8,14 @@ from __future__ import annotations
 from .batching import chunked
 from .client import FusionSolarClient
 from .const import (
-    DEVICE_KPI_UNITS,
     INVERTER_STATES,
     SPEC_LIMITS,
-    ApiGeneration,
     BatteryStatus,
     BatteryWorkingMode,
     CodedState,
     DevType,
     Endpoint,
     InverterState,
-    KpiPeriod,
-    kpi_key_for,
 )
 from .errors import (
     FAIL_CODE_MESSAGES,
@@ -48,6 +44,7 @@ from .errors import (
     UnauthorizedResourceError,
     UnknownError,
 )
+from .kpitables import DEVICE_KPI_UNITS, ApiGeneration, KpiPeriod, kpi_key_for
 from .models import (
     Alarm,
     AlarmLevel,

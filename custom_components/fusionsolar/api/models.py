@@ -17,12 +17,12 @@ from typing import Final
 from .const import (
     HUAWEI_DOD_RANGE,
     LG_DOD_RANGE,
-    ApiGeneration,
     BatteryStatus,
     BatteryWorkingMode,
     DevType,
     InverterState,
 )
+from .kpitables import ApiGeneration
 
 # ------------------------------------------------------------------------------ enums
 
@@ -192,7 +192,7 @@ class StationRealtimeKpi:
 
 @dataclass(frozen=True, slots=True)
 class DeviceRealtimeKpi:
-    """Legacy ``getDevRealKpi`` of one device; units per ``const.DEVICE_KPI_UNITS``."""
+    """Legacy ``getDevRealKpi`` of one device; units per ``kpitables.DEVICE_KPI_UNITS``."""
 
     dev_id: str
     dev_type_id: int | None

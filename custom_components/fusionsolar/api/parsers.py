@@ -10,7 +10,8 @@ from collections.abc import Iterable, Mapping
 from enum import IntEnum
 from typing import Any
 
-from .const import V7_TO_LEGACY_DEV_TYPE, ApiGeneration, scale_to_kilo
+from .const import V7_TO_LEGACY_DEV_TYPE
+from .kpitables import ApiGeneration, scale_to_kilo
 from .models import (
     Alarm,
     AlarmLevel,

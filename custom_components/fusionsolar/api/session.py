@@ -37,7 +37,6 @@ from .const import (
     TOKEN_COOKIE,
     TOKEN_RENEW_AFTER,
     TOKEN_RESPONSE_HEADERS,
-    ApiGeneration,
     Endpoint,
 )
 from .errors import (
@@ -56,6 +55,7 @@ from .errors import (
     UnauthorizedResourceError,
 )
 from .flowpolicy import FlowPolicy
+from .kpitables import ApiGeneration
 from .models import ApiFamilies, api_generation
 from .quotastate import Priority
 from .transport import Transport, endpoint_url

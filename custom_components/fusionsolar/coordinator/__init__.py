@@ -4,6 +4,8 @@ One module per coordinator: `base` (shared error handling, the metadata, plant a
 device coordinators), `alarms`, `dispatch` (forced charge/discharge tasks) and
 `history` (statistics import). They import the client, the account and the feature
 modules' data (`alarms.py`, `history.py`, `lists.py`), never an entity or a platform.
+`issues` (repair issues) reads the runtime data defined here, so it is imported from
+`coordinator.issues` (by `repairs.py`), not from this package.
 """
 
 from __future__ import annotations
