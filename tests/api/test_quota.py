@@ -125,6 +125,42 @@ async def test_day_boundary_lag_keeps_budget() -> None:
     assert retry == pytest.approx(3600)
 
 
+async def test_item16_13_a_used_up_budget_waits_for_the_plants_day() -> None:
+    """Daily budgets count the plants' local day: a budget used up at noon in Amsterdam
+    (UTC+2) is there again at 22:00 UTC, not two hours later at UTC midnight."""
+    clock = FakeClock(datetime(2025, 6, 1, 10, tzinfo=UTC).timestamp())
+    gov = _gov(clock)
+    gov.set_day_offset(2 * 3600)
+    await accepted_calls(gov, HOUR, 5, clock, 3600)
+    clock.advance(await _call(gov, HOUR, refused=True))
+    await _call(gov, HOUR, refused=True)
+    assert gov.daily_budget(HOUR) == 5
+    local_midnight = datetime(2025, 6, 1, 22, tzinfo=UTC).timestamp()
+    assert gov.retry_after(HOUR) == pytest.approx(local_midnight - clock.now)
+    clock.now = local_midnight + 1
+    await accepted_calls(gov, HOUR, 5, clock, 61)  # a new day's budget
+    assert not gov.can_call(HOUR)
+    # The offset survives a restart.
+    restarted = _gov(clock)
+    restarted.restore_state(json.loads(json.dumps(gov.export_state())))
+    assert not restarted.can_call(HOUR)
+
+
+async def test_item16_13_a_day_that_turns_later_keeps_the_budget() -> None:
+    """If the service's day turns later than the plants' midnight, the first call of the
+    day is refused: that is no smaller budget, only an hour's wait, as often as needed."""
+    clock = FakeClock(datetime(2025, 6, 1, 21, tzinfo=UTC).timestamp())
+    gov = _gov(clock)
+    gov.set_day_offset(2 * 3600)
+    gov.restore_state({"endpoints": {HOUR: {"daily_budget": 5}}})
+    for _ in range(3):  # refusals at the local midnight and after (UTC counts the day)
+        clock.advance(await _call(gov, HOUR, refused=True))
+    assert gov.daily_budget(HOUR) == 5
+    retry = await _call(gov, HOUR, refused=True)
+    assert gov.daily_budget(HOUR) == 5
+    assert retry == pytest.approx(3600)
+
+
 async def test_login_refusal_only_blocks_the_window() -> None:
     clock = FakeClock()
     gov = _gov(clock)

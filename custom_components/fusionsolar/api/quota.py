@@ -231,6 +231,7 @@ class QuotaGovernor(RefusalLearning):
             "policy": self._policy.value,
             "account_size": self._size.as_dict(),
             "paused_until": self._paused_until if self._paused_until > now else None,
+            "day_offset": self._day_offset,
         }
 
     def restore_state(self, data: Mapping[str, Any] | None) -> None:
@@ -250,7 +251,7 @@ class QuotaGovernor(RefusalLearning):
                 self._restore_endpoint(key, raw)
 
     def _restore_account(self, data: Mapping[str, Any]) -> None:
-        """Policy (a known one wins over a guess), size and 429 pause."""
+        """Policy (a known one wins over a guess), size, 429 pause, the budgets' day."""
         try:
             policy = FlowPolicy(str(data.get("policy")))
         except ValueError:
@@ -269,6 +270,8 @@ class QuotaGovernor(RefusalLearning):
         paused = opt_float(data.get("paused_until"))
         if paused is not None:
             self._paused_until = max(self._paused_until, paused)
+        if (offset := opt_float(data.get("day_offset"))) is not None:
+            self.set_day_offset(offset)
 
     def _restore_endpoint(self, key: str, raw: Mapping[str, Any]) -> None:
         st = self._state(key)

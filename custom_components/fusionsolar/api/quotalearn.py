@@ -31,7 +31,7 @@ from __future__ import annotations
 from .const import DAILY_BUDGET_ENDPOINTS, LOGIN_ENDPOINTS, LOGOUT_ENDPOINTS, NBI_PREFIX
 from .flowpolicy import ENDPOINT_KINDS, FlowPolicy
 from .quotaplan import FlowPlanning
-from .quotastate import MAX_DECAY_INTERVAL, REFUSAL_HISTORY, EndpointState, next_utc_midnight
+from .quotastate import MAX_DECAY_INTERVAL, REFUSAL_HISTORY, EndpointState, next_midnight
 from .quotawindow import without_call
 
 DAY_BOUNDARY_RETRY = 3600.0
@@ -94,8 +94,9 @@ class RefusalLearning(FlowPlanning):
         repeated = st.unexplained_streak >= 2 and key in DAILY_BUDGET_ENDPOINTS
         if daily or (budget is not None and calls_before_today >= budget):
             self._learn_budget(st, calls_before_today, now)
-        elif repeated and budget is not None and st.unexplained_streak == 2:
-            # The service's day has not turned yet (plant's local day lags UTC).
+        elif repeated and budget is not None and calls_before_today == 0:
+            # The day's first call refused: the service's day has not turned yet (it
+            # counts another day than ours). No smaller budget: try again in an hour.
             st.blocked_until = max(st.blocked_until, now + DAY_BOUNDARY_RETRY)
         elif repeated:
             self._learn_budget(st, calls_before_today, now)
@@ -128,13 +129,12 @@ class RefusalLearning(FlowPlanning):
         st.blocked_until = max(st.blocked_until, self.now() + backoff)
         return self.retry_after(endpoint)
 
-    @staticmethod
-    def _learn_budget(st: EndpointState, calls_today: int, now: float) -> None:
-        """A daily limit is used up: remember it and wait for the next UTC day."""
+    def _learn_budget(self, st: EndpointState, calls_today: int, now: float) -> None:
+        """A daily limit is used up: remember it and wait for the service's next day."""
         budget = max(1, calls_today)
         if st.daily_budget is None or budget < st.daily_budget:
             st.daily_budget = budget
-        st.blocked_until = max(st.blocked_until, next_utc_midnight(now))
+        st.blocked_until = max(st.blocked_until, next_midnight(now, self._day_offset))
 
     def record_refusal(self, endpoint: str, *, daily: bool = False) -> float:
         """Record a refusal that did not come through a slot; returns retry seconds."""

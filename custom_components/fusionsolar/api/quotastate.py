@@ -30,15 +30,16 @@ class Priority(IntEnum):
     READ = 1
 
 
-def utc_day(ts: float) -> str:
-    """The UTC date of an epoch time, as ISO text."""
-    return datetime.fromtimestamp(ts, UTC).date().isoformat()
+def service_day(ts: float, offset: float = 0.0) -> str:
+    """The date of an epoch time at a UTC offset (seconds; 0 = UTC), as ISO text."""
+    return datetime.fromtimestamp(ts + offset, UTC).date().isoformat()
 
 
-def next_utc_midnight(ts: float) -> float:
-    """The epoch time of the UTC midnight after ``ts``."""
-    day = datetime.fromtimestamp(ts, UTC).replace(hour=0, minute=0, second=0, microsecond=0)
-    return (day + timedelta(days=1)).timestamp()
+def next_midnight(ts: float, offset: float = 0.0) -> float:
+    """The epoch time of the first midnight after ``ts`` at a UTC offset (seconds)."""
+    local = datetime.fromtimestamp(ts + offset, UTC)
+    day = local.replace(hour=0, minute=0, second=0, microsecond=0)
+    return (day + timedelta(days=1)).timestamp() - offset
 
 
 @dataclass(slots=True)

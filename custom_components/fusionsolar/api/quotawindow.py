@@ -3,8 +3,9 @@
 :class:`QuotaWindows` is the bookkeeping base of :class:`~.quota.QuotaGovernor`: one
 :class:`~.quotastate.EndpointState` per endpoint (URL path), a sliding window of
 ``QUOTA_WINDOW`` (60 s) plus a safety ``margin`` (default 1 s, against clock skew with
-the server), the UTC day's calls, learned limits and budgets, blocks, the account's
-429 pause and the flow policy's extra windows (:mod:`.flowpolicy`, today's cloud).
+the server), the day's calls (the plants' local day, ``set_day_offset``), learned
+limits and budgets, blocks, the account's 429 pause and the flow policy's extra
+windows (:mod:`.flowpolicy`, today's cloud).
 It answers "how long until one more call" (``retry_after``, ``can_call``); reserving
 slots, learning and planning live in :mod:`.quota`, :mod:`.quotalearn` and
 :mod:`.quotaplan`.
@@ -30,7 +31,7 @@ from .flowpolicy import (
     Rule,
     policy_rules,
 )
-from .quotastate import DECAY_INTERVAL, EndpointState, Priority, next_utc_midnight, utc_day
+from .quotastate import DECAY_INTERVAL, EndpointState, Priority, next_midnight, service_day
 
 # A used-up learned daily budget is probed once this long after it ran out.
 BUDGET_PROBE_AFTER = 3600.0
@@ -61,6 +62,8 @@ class QuotaWindows:
         self._policy = policy
         self._size = AccountSize()
         self._paused_until = 0.0
+        # Daily budgets count the service's day: the plants' local day (UTC until told).
+        self._day_offset = 0.0
         self._system_streak = 0
 
     def now(self) -> float:
@@ -97,6 +100,20 @@ class QuotaWindows:
         """The size the §4.2 rules are computed for."""
         return self._size
 
+    def set_day_offset(self, seconds: float) -> None:
+        """Count daily budgets by the day at this UTC offset: the plants' local day.
+
+        The references do not say which day a daily budget counts; the service keeps
+        plant data by the plant's local day, so that is the first guess (a day that
+        turns later only costs an hour's wait, `RefusalLearning`). Today's calls stay
+        counted when the offset changes.
+        """
+        now = self.now()
+        for st in self._states.values():
+            if st.day == service_day(now, self._day_offset):
+                st.day = service_day(now, seconds)
+        self._day_offset = float(seconds)
+
     def rules(self, endpoint: str) -> tuple[Rule, ...]:
         """The policy's windows of ``endpoint`` on top of the per-minute one."""
         return policy_rules(self._policy, str(endpoint), self._size)
@@ -114,7 +131,7 @@ class QuotaWindows:
         cutoff = now - self._window
         if st.calls and st.calls[0] <= cutoff:
             st.calls = [t for t in st.calls if t > cutoff]
-        day = utc_day(now)
+        day = service_day(now, self._day_offset)
         if st.day != day:
             st.day = day
             st.day_calls = 0
@@ -170,12 +187,11 @@ class QuotaWindows:
                 delay = max(delay, oldest + window - now)
         return delay
 
-    @staticmethod
-    def _budget_delay(st: EndpointState, now: float) -> float:
+    def _budget_delay(self, st: EndpointState, now: float) -> float:
         """Seconds until the daily budget allows a call: the next day, or an hourly probe."""
         if st.daily_budget is None or st.day_calls < st.daily_budget:
             return 0.0
-        until_tomorrow = next_utc_midnight(now) - now
+        until_tomorrow = next_midnight(now, self._day_offset) - now
         if st.budget_used_up is None:
             return until_tomorrow
         return max(0.0, min(until_tomorrow, st.budget_used_up + BUDGET_PROBE_AFTER - now))

@@ -149,6 +149,7 @@ class HistoryCoordinator(FusionSolarCoordinator[dict[str, float]]):
     async def _async_import_plants(self) -> float:
         """Import every selected plant; return the delay until the next run."""
         failed = False
+        self._tell_day_offset()
         for code in selected_plants(self.entry):
             try:
                 await self._async_import_plant(code)
@@ -165,6 +166,13 @@ class HistoryCoordinator(FusionSolarCoordinator[dict[str, float]]):
             self._import_failing = False
         delay = self._regular_delay()
         return min(delay, RETRY_DELAY) if self._retry_soon else delay
+
+    def _tell_day_offset(self) -> None:
+        """Let daily budgets count the first plant's local day (the governor's guess)."""
+        if codes := selected_plants(self.entry):
+            clock = self._clock(codes[0])
+            offset = clock.offset(clock.local_date(dt_util.utcnow()))
+            self.account.governor.set_day_offset(offset.total_seconds())
 
     def _regular_delay(self) -> float:
         """Return the seconds until the next hourly run, spread to a daily budget."""
