@@ -60,13 +60,6 @@ async def test_item16_field_profile_backfill_with_restarts_loses_no_hour(
             restarts += 1
         else:
             await advance(hass, freezer, 62)
-    print(
-        [
-            (r.time, r.endpoint, r.fail_code, r.quirk, r.fault)
-            for r in sim.calls.records
-            if "login" not in r.endpoint.lower() and "Real" not in r.endpoint
-        ][:60]
-    )
     assert set(backfills(hass)) == {"100.0"}
     assert restarts >= 2
     assert any(r.quirk == "null_values" for r in sim.calls.records if r.endpoint == FIVE_MINUTES)
@@ -81,3 +74,30 @@ async def test_item16_field_profile_backfill_with_restarts_loses_no_hour(
     assert lost["hour_rows_checked"] == CHECKED_PLANTS * 6 * count
     assert lost["missing"] == 0
     assert lost["wrong"] == 0
+
+
+@pytest.mark.freeze_time("2025-06-15 20:40:00+00:00")  # 22:40 in Amsterdam
+async def test_item16_13_a_quota_pause_does_not_read_the_same_day_again(
+    recorder_mock: Recorder,
+    hass: HomeAssistant,
+    freezer: FrozenDateTimeFactory,
+    simulator_factory: Any,
+) -> None:
+    """Soon after the plants' midnight an hourly run reads yesterday again (late
+    corrections) and today: two calls, and the quota allows one a minute.
+
+    Before, the run paused for the quota after yesterday, and the run after the pause
+    began with yesterday again: it read yesterday once a minute and never today, and
+    spent the day's budget of five-minute reads within half an hour.
+    """
+    sim: Simulator = await simulator_factory(quota_overrides={FIVE_MINUTES: 1})
+    await start_history(hass, freezer, sim, 1)
+    for _ in range(80):  # 22:00: the import is up to date
+        await advance(hass, freezer, 60)
+    since = sim.now()
+    for _ in range(100):  # 22:00 .. 23:40 UTC: the hourly runs after the plants' midnight
+        await advance(hass, freezer, 60)
+    reads = sim.calls.count(FIVE_MINUTES, since=since)
+    assert reads == 3  # 22:06 yesterday's last hour; 23:06 yesterday again and today
+    lost = await hours_lost(hass, sim, last_complete_hour() - 3 * HOUR, 4)
+    assert lost["missing"] == 0, lost

@@ -59,6 +59,9 @@ from ..history import (
 from ..stores import EntryStore, entry_store
 from .base import FusionSolarCoordinator, MetadataCoordinator, selected_plants
 
+# A day read before a quota pause is not read again within this time.
+REREAD_AFTER = timedelta(minutes=15)
+
 
 @callback
 def async_create_history_coordinator(
@@ -101,6 +104,10 @@ class HistoryCoordinator(FusionSolarCoordinator[dict[str, float]]):
         # Per plant, the last local day imported completely after the cloud settled it.
         self._settled: dict[str, date] = {}
         self._hourly_cache: dict[int, list[HourlyPlantKpi]] = {}
+        # Days read in this pass: a run that goes on after a quota pause starts where
+        # it stopped, not with the day it read before the pause.
+        self._days_read: dict[tuple[str, date], tuple[datetime, DayData]] = {}
+        self._paused = False
         self._import_failing = False
 
     @property
@@ -124,10 +131,13 @@ class HistoryCoordinator(FusionSolarCoordinator[dict[str, float]]):
     async def _async_fetch(self) -> dict[str, float]:
         """Import what is missing for every plant; set when to run next."""
         delay = self._regular_delay()
+        self._paused = False
         try:
             delay = await self._async_import_all()
         finally:
-            self._hourly_cache.clear()
+            if not self._paused:  # the pass is over
+                self._hourly_cache.clear()
+                self._days_read.clear()
             self.update_interval = timedelta(seconds=delay)
         return dict(self.progress)
 
@@ -155,6 +165,7 @@ class HistoryCoordinator(FusionSolarCoordinator[dict[str, float]]):
                 await self._async_import_plant(code)
             except QuotaError as err:
                 LOGGER.debug("History import paused for quota: %s", err)
+                self._paused = True
                 return max(err.retry_after, 1.0) + 1.0
             except FusionSolarError as err:
                 if not self._import_failing:
@@ -337,10 +348,16 @@ class HistoryCoordinator(FusionSolarCoordinator[dict[str, float]]):
         self.async_update_listeners()
 
     async def _async_fetch_day(self, code: str, day: date, clock: PlantClock) -> DayData:
-        """Fetch one plant-local day from the best source."""
+        """Fetch one plant-local day from the best source, once per pass."""
+        now = dt_util.utcnow()
+        if (read := self._days_read.get((code, day))) is not None and now - read[0] < REREAD_AFTER:
+            return read[1]
         if self.source is HistorySource.FIVE_MINUTES:
-            return await self._async_fetch_five_minutes(code, day, clock)
-        return await self._async_fetch_hourly(code, day, clock)
+            data = await self._async_fetch_five_minutes(code, day, clock)
+        else:
+            data = await self._async_fetch_hourly(code, day, clock)
+        self._days_read[(code, day)] = (now, data)
+        return data
 
     async def _async_fetch_five_minutes(self, code: str, day: date, clock: PlantClock) -> DayData:
         """Fetch a day of five-minute records and sum them per UTC hour."""
