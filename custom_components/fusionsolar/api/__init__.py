@@ -34,6 +34,7 @@ from .errors import (
     InvalidArgumentError,
     InvalidRequestError,
     NotAnNbiHostError,
+    OAuthRevokedError,
     OutcomeUnknownError,
     PermissionDeniedError,
     QuotaError,
@@ -71,6 +72,8 @@ from .models import (
     StationRealtimeKpi,
     api_generation,
 )
+from .oauth import TokenProvider
+from .oauthbudget import OAuthBudget
 from .quota import QuotaGovernor, Slot
 from .quotastate import Priority
 from .results import BatchResult, DeviceList, Incomplete
@@ -119,6 +122,8 @@ __all__ = [
     "InverterState",
     "KpiPeriod",
     "NotAnNbiHostError",
+    "OAuthBudget",
+    "OAuthRevokedError",
     "OnOffResult",
     "OutcomeUnknownError",
     "PermissionDeniedError",
@@ -139,6 +144,7 @@ __all__ = [
     "SystemLimitError",
     "TaskNotFoundError",
     "TokenExpiredError",
+    "TokenProvider",
     "UnauthorizedResourceError",
     "UnknownError",
     "api_generation",
