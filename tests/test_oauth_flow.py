@@ -26,7 +26,9 @@ from pytest_homeassistant_custom_component.components.diagnostics import (
 from pytest_homeassistant_custom_component.test_util.aiohttp import AiohttpClientMocker
 from yarl import URL
 
+from custom_components.fusionsolar.api import DailyBudgetSpentError
 from custom_components.fusionsolar.const import CONF_PLANTS, DOMAIN
+from custom_components.fusionsolar.errors import control_error
 from custom_components.fusionsolar.oauth import CALLBACK_PATH
 from tests.conftest import setup_integration
 from tests.oauth_helpers import (
@@ -282,3 +284,9 @@ async def test_item20_oauth_another_integrations_oauth_flow_still_works(
     entries = hass.config_entries.async_entries("other_oauth")
     assert len(entries) == 1
     assert isinstance(entries[0], MockConfigEntry) or entries[0].domain == "other_oauth"
+
+
+def test_item20_oauth_an_action_past_the_control_budget_says_so() -> None:
+    spent = DailyBudgetSpentError("/rest/openapi/pvms/nbi/v2/control/x", 3600.0, "spent")
+    error = control_error(spent, "Battery")
+    assert error.translation_key == "control_budget_spent"

@@ -7,6 +7,7 @@ from typing import Any
 import pytest
 
 from custom_components.fusionsolar.api import (
+    DailyBudgetSpentError,
     Endpoint,
     FusionSolarClient,
     OAuthBudget,
@@ -133,7 +134,7 @@ def test_item20_oauth_budget_refuses_before_sending() -> None:
         budget.reserve(status, Priority.READ)
     for _ in range(40):
         budget.reserve(Endpoint.VPP_CHARGE_DISCHARGE, Priority.CONTROL)
-    with pytest.raises(QuotaWouldExceed) as spent:
+    with pytest.raises(DailyBudgetSpentError) as spent:
         budget.reserve(Endpoint.VPP_CHARGE_DISCHARGE, Priority.CONTROL)
     assert spent.value.retry_after == pytest.approx(DAY)
     clock.advance(DAY)

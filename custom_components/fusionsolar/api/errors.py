@@ -197,6 +197,10 @@ class QuotaWouldExceed(QuotaError):  # noqa: N818 - name fixed by the architectu
         )
 
 
+class DailyBudgetSpentError(QuotaWouldExceed):
+    """An OAuth owner's daily budget (26.2 §4.1) of this kind of call is spent."""
+
+
 class TokenExpiredError(FusionSolarError):
     """305: the session token is no longer valid (idle timeout or kicked out)."""
 

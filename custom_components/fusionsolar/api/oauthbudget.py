@@ -23,7 +23,7 @@ from dataclasses import dataclass
 from typing import Any, Final
 
 from .const import CONTROL_ENDPOINTS, CONTROL_SHARED_ENDPOINTS, Endpoint
-from .errors import QuotaWouldExceed
+from .errors import DailyBudgetSpentError, QuotaWouldExceed
 from .quotastate import Priority
 
 DAY: Final = 86400.0
@@ -164,6 +164,9 @@ class OAuthBudget:
         )
         if self.used(kind) >= self.limits[kind] - held_back:
             wait = max(wait, self._calls[kind][0] + DAY - now if self._calls[kind] else DAY)
+            raise DailyBudgetSpentError(
+                endpoint, wait, f"The owner's daily {kind} budget is spent for {wait:.0f} s"
+            )
         if wait > 0:
             raise QuotaWouldExceed(
                 endpoint, wait, f"The owner's daily {kind} budget allows this call in {wait:.0f} s"
