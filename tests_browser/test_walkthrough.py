@@ -74,6 +74,7 @@ def test_config_flow_adds_an_account(
     page.get_by_role("button", name="Add integration").click()
     page.get_by_role("textbox", name="Search for a brand name").fill("FusionSolar")
     page.locator("ha-integration-list-item", has_text="Huawei FusionSolar").click()
+    page.get_by_text("Northbound API account (user name and password)").click()
 
     page.get_by_role("textbox", name="Host").fill(second_account.url)
     page.get_by_role("textbox", name="Username").fill(second_account.username)
