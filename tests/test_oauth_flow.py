@@ -23,7 +23,6 @@ from pytest_homeassistant_custom_component.common import (
 from pytest_homeassistant_custom_component.components.diagnostics import (
     get_diagnostics_for_config_entry,
 )
-from pytest_homeassistant_custom_component.test_util.aiohttp import AiohttpClientMocker
 from yarl import URL
 
 from custom_components.fusionsolar.api import DailyBudgetSpentError
@@ -244,7 +243,7 @@ async def test_item20_oauth_another_integrations_oauth_flow_still_works(
     hass: HomeAssistant,
     sim: Simulator,
     hass_client_no_auth: Any,
-    aioclient_mock: AiohttpClientMocker,
+    aioclient_mock: Any,
     current_request_with_host: None,
 ) -> None:
     await setup_credentials(hass)
@@ -290,3 +289,28 @@ def test_item20_oauth_an_action_past_the_control_budget_says_so() -> None:
     spent = DailyBudgetSpentError("/rest/openapi/pvms/nbi/v2/control/x", 3600.0, "spent")
     error = control_error(spent, "Battery")
     assert error.translation_key == "control_budget_spent"
+
+
+async def test_item20_oauth_reauth_signs_in_again(
+    hass: HomeAssistant, sim: Simulator, hass_client_no_auth: Any
+) -> None:
+    await setup_credentials(hass)
+    entry = oauth_entry(sim, (SCOPE_BASIC,))
+    await setup_integration(hass, entry)
+    old_refresh = entry.data["token"]["refresh_token"]
+    result = await entry.start_reauth_flow(hass)
+    assert result["step_id"] == "reauth_oauth"
+    result = await hass.config_entries.flow.async_configure(result["flow_id"], {})
+    if result["type"] is FlowResultType.FORM:  # pick_implementation without a request
+        result = await hass.config_entries.flow.async_configure(
+            result["flow_id"], {"implementation": "fusionsolar_cred"}
+        )
+    assert result["type"] is FlowResultType.EXTERNAL_STEP
+    location = await consent(sim, result["url"])
+    await call_back(hass_client_no_auth, location)
+    result = await finish(hass, result["flow_id"])
+    assert (result["type"], result["reason"]) == (FlowResultType.ABORT, "reauth_successful")
+    await hass.async_block_till_done()
+    assert entry.data["token"]["refresh_token"] != old_refresh
+    assert entry.data["token"]["scope"] == f"{SCOPE_BASIC} {SCOPE_CONTROL}"
+    assert entry.state is ConfigEntryState.LOADED

@@ -17,7 +17,7 @@ from playwright.sync_api import TimeoutError as PlaywrightTimeout
 from tests.simulator.oauth import DEFAULT_CLIENT_ID, DEFAULT_CLIENT_SECRET, DEFAULT_OWNER
 
 from .conftest import Instance, SecondAccount
-from .test_walkthrough import entries, shot
+from .helpers import entries, shot
 
 POPUP_WAIT_MS = 10_000
 

@@ -21,20 +21,14 @@ from zoneinfo import ZoneInfo
 import pytest
 from playwright.sync_api import Locator, Page, expect
 
-from dev.bootstrap import HomeAssistantApi, async_switch_to_imported
+from dev.bootstrap import async_switch_to_imported
 
 from .conftest import Instance, SecondAccount
+from .helpers import entries, shot
 
 DOMAIN = "fusionsolar"
 PLANT_MODEL = "FusionSolar plant"
 HISTORY_WAIT = 600.0
-
-
-def shot(page: Page, screenshots: Path, name: str) -> None:
-    """Save a screenshot once animations and pending requests have settled."""
-    page.wait_for_load_state("networkidle")
-    page.wait_for_timeout(800)
-    page.screenshot(path=screenshots / name)
 
 
 def settings_row(page: Page, heading: str) -> Locator:
@@ -54,15 +48,6 @@ def plant_devices(instance: Instance, entry_id: str) -> dict[str, str]:
         for device in devices
         if entry_id in device["config_entries"] and device["model"] == PLANT_MODEL
     }
-
-
-def entries(instance: Instance) -> list[dict[str, Any]]:
-    """The integration's config entries."""
-
-    async def call(api: HomeAssistantApi) -> list[dict[str, Any]]:
-        return await api.entries()
-
-    return instance.api(call)
 
 
 def test_config_flow_adds_an_account(
