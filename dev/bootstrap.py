@@ -334,6 +334,8 @@ class HomeAssistantApi:
             "POST", "/api/config/config_entries/flow", json={"handler": DOMAIN}
         )
         path = f"/api/config/config_entries/flow/{flow['flow_id']}"
+        if flow.get("type") == "menu":  # API account or Sign in with FusionSolar
+            await self.request("POST", path, json={"next_step_id": "account"})
         user_input = {
             "host": account.host,
             "username": account.username,

@@ -58,9 +58,15 @@ def user_input(sim: Simulator, **overrides: Any) -> dict[str, Any]:
 
 
 async def start_user_flow(hass: HomeAssistant) -> str:
+    """Choose "API account" in the first step's menu (issue 20 added the menu)."""
     result = await hass.config_entries.flow.async_init(DOMAIN, context={"source": SOURCE_USER})
+    assert result["type"] is FlowResultType.MENU
+    assert result["menu_options"] == ["account", "oauth"]
+    result = await hass.config_entries.flow.async_configure(
+        result["flow_id"], {"next_step_id": "account"}
+    )
     assert result["type"] is FlowResultType.FORM
-    assert result["step_id"] == "user"
+    assert result["step_id"] == "account"
     return str(result["flow_id"])
 
 

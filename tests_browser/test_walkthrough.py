@@ -21,20 +21,14 @@ from zoneinfo import ZoneInfo
 import pytest
 from playwright.sync_api import Locator, Page, expect
 
-from dev.bootstrap import HomeAssistantApi, async_switch_to_imported
+from dev.bootstrap import async_switch_to_imported
 
 from .conftest import Instance, SecondAccount
+from .helpers import entries, shot
 
 DOMAIN = "fusionsolar"
 PLANT_MODEL = "FusionSolar plant"
 HISTORY_WAIT = 600.0
-
-
-def shot(page: Page, screenshots: Path, name: str) -> None:
-    """Save a screenshot once animations and pending requests have settled."""
-    page.wait_for_load_state("networkidle")
-    page.wait_for_timeout(800)
-    page.screenshot(path=screenshots / name)
 
 
 def settings_row(page: Page, heading: str) -> Locator:
@@ -56,15 +50,6 @@ def plant_devices(instance: Instance, entry_id: str) -> dict[str, str]:
     }
 
 
-def entries(instance: Instance) -> list[dict[str, Any]]:
-    """The integration's config entries."""
-
-    async def call(api: HomeAssistantApi) -> list[dict[str, Any]]:
-        return await api.entries()
-
-    return instance.api(call)
-
-
 def test_config_flow_adds_an_account(
     page: Page, instance: Instance, second_account: SecondAccount, screenshots: Path
 ) -> None:
@@ -74,6 +59,7 @@ def test_config_flow_adds_an_account(
     page.get_by_role("button", name="Add integration").click()
     page.get_by_role("textbox", name="Search for a brand name").fill("FusionSolar")
     page.locator("ha-integration-list-item", has_text="Huawei FusionSolar").click()
+    page.get_by_text("Northbound API account (user name and password)").click()
 
     page.get_by_role("textbox", name="Host").fill(second_account.url)
     page.get_by_role("textbox", name="Username").fill(second_account.username)

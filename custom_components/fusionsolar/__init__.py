@@ -15,7 +15,6 @@ from .account import (
     async_move_quota_store,
     entry_account_key,
     legacy_account_key,
-    settings_from_data,
 )
 from .api import AuthenticationError, FusionSolarError
 from .const import DOMAIN
@@ -29,6 +28,7 @@ from .coordinator import (
     async_create_alarm_coordinator,
     async_create_history_coordinator,
 )
+from .oauth import async_account_settings, async_revoke_entry, is_oauth_entry
 from .repairs import async_setup_issues
 from .services import async_setup_services
 from .stores import async_remove_entry_stores
@@ -72,7 +72,7 @@ async def async_migrate_entry(hass: HomeAssistant, entry: FusionSolarConfigEntry
 async def async_setup_entry(hass: HomeAssistant, entry: FusionSolarConfigEntry) -> bool:
     """Set up a FusionSolar account from a config entry."""
     account = await async_get_registry(hass).async_get(
-        settings_from_data(entry.data), entry_account_key(entry)
+        await async_account_settings(hass, entry), entry_account_key(entry)
     )
     try:
         await account.client.async_login()
@@ -107,7 +107,17 @@ async def async_setup_entry(hass: HomeAssistant, entry: FusionSolarConfigEntry) 
         alarms=await async_create_alarm_coordinator(hass, entry, metadata),
         history=async_create_history_coordinator(hass, entry, metadata),
     )
-    entry.async_on_unload(entry.add_update_listener(_async_options_updated))
+    options = dict(entry.options)
+
+    async def _async_entry_updated(hass: HomeAssistant, updated: FusionSolarConfigEntry) -> None:
+        """Reload when the user changes the plant selection or what to poll.
+
+        A refreshed OAuth token changes the entry's data only: no reload.
+        """
+        if dict(updated.options) != options:
+            await hass.config_entries.async_reload(updated.entry_id)
+
+    entry.async_on_unload(entry.add_update_listener(_async_entry_updated))
     _async_remove_stale_devices(hass, entry)
     entry.async_on_unload(
         metadata.async_add_listener(lambda: _async_remove_stale_devices(hass, entry))
@@ -136,11 +146,6 @@ def _async_remove_stale_devices(hass: HomeAssistant, entry: FusionSolarConfigEnt
             registry.async_update_device(device.id, remove_config_entry_id=entry.entry_id)
 
 
-async def _async_options_updated(hass: HomeAssistant, entry: FusionSolarConfigEntry) -> None:
-    """Reload when the user changes the plant selection or what to poll."""
-    await hass.config_entries.async_reload(entry.entry_id)
-
-
 async def async_unload_entry(hass: HomeAssistant, entry: FusionSolarConfigEntry) -> bool:
     """Unload a config entry; the account's session and token stay for a reload."""
     entry.runtime_data.account.async_schedule_save()
@@ -148,7 +153,9 @@ async def async_unload_entry(hass: HomeAssistant, entry: FusionSolarConfigEntry)
 
 
 async def async_remove_entry(hass: HomeAssistant, entry: FusionSolarConfigEntry) -> None:
-    """Log out, forget the account's learned quota and every store of the entry."""
+    """Log out (OAuth: revoke), forget the account's learned quota and the entry's stores."""
+    if is_oauth_entry(entry):
+        await async_revoke_entry(hass, entry)
     await async_get_registry(hass).async_remove(entry_account_key(entry))
     await async_remove_entry_stores(hass, entry.entry_id)
 

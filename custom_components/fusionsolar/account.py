@@ -30,7 +30,7 @@ from homeassistant.helpers.storage import Store
 from homeassistant.util import dt as dt_util
 from homeassistant.util.hass_dict import HassKey
 
-from .api import FusionSolarClient, Plant, QuotaGovernor
+from .api import FusionSolarClient, OAuthBudget, Plant, QuotaGovernor, TokenProvider
 from .const import CONF_LEGACY_URL, CONF_V7_URL, DOMAIN, LOGGER
 
 STORAGE_VERSION = 1
@@ -38,6 +38,7 @@ SAVE_DELAY = 30
 PLANT_CACHE_SECONDS = 3600.0
 
 DATA_ACCOUNTS: HassKey[AccountRegistry] = HassKey(f"{DOMAIN}_accounts")
+BUDGET_KEY = "oauth_budget"  # an OAuth owner's calls of the day, kept with the quota
 
 
 def utc_clock() -> float:
@@ -55,6 +56,7 @@ class AccountSettings:
     legacy_url: str | None = None
     v7_url: str | None = None
     verify_ssl: bool = True
+    token_provider: TokenProvider | None = None  # OAuth: the owner's access tokens
 
     @property
     def key(self) -> str:
@@ -98,6 +100,7 @@ class FusionSolarAccount:
     governor: QuotaGovernor
     session: aiohttp.ClientSession
     store: Store[dict[str, Any]]
+    budget: OAuthBudget | None = None
     _plants: tuple[float, list[Plant]] | None = field(default=None)
 
     async def async_get_plants(self) -> list[Plant]:
@@ -119,7 +122,14 @@ class FusionSolarAccount:
     @callback
     def async_schedule_save(self) -> None:
         """Persist what the governor learned, coalescing frequent calls."""
-        self.store.async_delay_save(self.governor.export_state, SAVE_DELAY)
+        self.store.async_delay_save(self.export_state, SAVE_DELAY)
+
+    def export_state(self) -> dict[str, Any]:
+        """The governor's state, with an OAuth owner's calls of the day."""
+        state = self.governor.export_state()
+        if self.budget is not None:
+            state[BUDGET_KEY] = self.budget.export_state()
+        return state
 
 
 @dataclass(slots=True)
@@ -156,6 +166,7 @@ class AccountRegistry:
         self._hass = hass
         self._accounts: dict[str, FusionSolarAccount] = {}
         self._quotas: dict[str, tuple[QuotaGovernor, Store[dict[str, Any]]]] = {}
+        self._budgets: dict[str, OAuthBudget] = {}
         hass.bus.async_listen_once(EVENT_HOMEASSISTANT_STOP, self._async_on_stop)
 
     async def async_get(
@@ -180,7 +191,9 @@ class AccountRegistry:
             auto_cleanup=False,
             cookie_jar=aiohttp.CookieJar(unsafe=True),
         )
-        return AccountProbe(key, settings, self._new_client(settings, session, governor), session)
+        budget = self._budgets.get(key) if settings.token_provider is not None else None
+        client = self._new_client(settings, session, governor, budget)
+        return AccountProbe(key, settings, client, session)
 
     def adopt(self, probe: AccountProbe) -> FusionSolarAccount:
         """Make a validated probe the account's client: its flow succeeded."""
@@ -192,11 +205,13 @@ class AccountRegistry:
             account = FusionSolarAccount(
                 probe.settings, probe.client, governor, probe.session, store
             )
+            account.budget = probe.client.oauth_budget
             self._accounts[probe.key] = account
         else:
             account.session.detach()
             account.settings, account.client = probe.settings, probe.client
             account.session = probe.session
+            account.budget = probe.client.oauth_budget
         account.forget_plants()
         if probe.plants:
             account.remember_plants(probe.plants)
@@ -209,6 +224,7 @@ class AccountRegistry:
     async def async_remove(self, key: str) -> None:
         """Log out and forget an account (its config entry was removed)."""
         self._quotas.pop(key, None)
+        self._budgets.pop(key, None)
         if (account := self._accounts.pop(key, None)) is None:
             return
         await _async_close(account)
@@ -219,14 +235,20 @@ class AccountRegistry:
         if (quota := self._quotas.get(key)) is None:
             governor = QuotaGovernor(clock=utc_clock)
             store = _quota_store(self._hass, key)
+            budget = self._budgets[key] = OAuthBudget(utc_clock)
             if (stored := await store.async_load()) is not None:
                 governor.restore_state(stored)
+                if isinstance(owner := stored.get(BUDGET_KEY), Mapping):
+                    budget.restore_state(owner)
             quota = self._quotas[key] = (governor, store)
         return quota
 
     @staticmethod
     def _new_client(
-        settings: AccountSettings, session: aiohttp.ClientSession, governor: QuotaGovernor
+        settings: AccountSettings,
+        session: aiohttp.ClientSession,
+        governor: QuotaGovernor,
+        budget: OAuthBudget | None,
     ) -> FusionSolarClient:
         return FusionSolarClient(
             session,
@@ -236,11 +258,13 @@ class AccountRegistry:
             legacy_url=settings.legacy_url,
             v7_url=settings.v7_url,
             governor=governor,
+            token_provider=settings.token_provider,
+            oauth_budget=budget,
         )
 
     async def _async_on_stop(self, _event: Event) -> None:
         for account in self._accounts.values():
-            await account.store.async_save(account.governor.export_state())
+            await account.store.async_save(account.export_state())
             await _async_close(account)
         self._accounts.clear()
 

@@ -2,19 +2,22 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Iterable, Mapping
 from typing import Any
 
 import voluptuous as vol
 from homeassistant.config_entries import (
+    SOURCE_REAUTH,
     ConfigEntryState,
-    ConfigFlow,
     ConfigFlowResult,
     OptionsFlow,
 )
 from homeassistant.const import CONF_HOST, CONF_PASSWORD, CONF_USERNAME, CONF_VERIFY_SSL
 from homeassistant.core import HomeAssistant, callback
 from homeassistant.data_entry_flow import section
+from homeassistant.helpers import config_entry_oauth2_flow
+from homeassistant.helpers.aiohttp_client import async_get_clientsession
 from homeassistant.helpers.selector import (
     NumberSelector,
     NumberSelectorConfig,
@@ -38,8 +41,10 @@ from .account import (
 from .api import (
     AuthenticationError,
     CommunicationError,
+    FusionSolarClient,
     FusionSolarError,
     NotAnNbiHostError,
+    OAuthRevokedError,
     PermissionDeniedError,
     Plant,
     QuotaExceededError,
@@ -60,6 +65,16 @@ from .const import (
     MAX_HISTORY_DAYS,
 )
 from .coordinator import FusionSolarConfigEntry
+from .oauth import (
+    CALLBACK_ERRORS,
+    CALLBACK_PATH,
+    CONF_TOKEN,
+    FusionSolarImplementation,
+    TokenRequestError,
+    is_oauth_entry,
+)
+
+DEFAULT_OAUTH_HOST = "eu5.fusionsolar.huawei.com"
 
 ADVANCED = "advanced"
 PASSWORD_SELECTOR = TextSelector(TextSelectorConfig(type=TextSelectorType.PASSWORD))
@@ -148,7 +163,20 @@ def _input_errors(data: Mapping[str, Any]) -> dict[str, str]:
 
 
 def _title(data: Mapping[str, Any]) -> str:
+    if CONF_TOKEN in data:
+        return f"FusionSolar owner ({data[CONF_HOST]})"
     return f"{data[CONF_USERNAME]} ({data[CONF_HOST]})"
+
+
+def _static_token(token: str) -> Any:
+    """A token provider for one check: a refused token is not refreshed."""
+
+    async def provide(refused: str | None) -> str:
+        if refused is not None:
+            raise OAuthRevokedError("The new access token was refused")
+        return token
+
+    return provide
 
 
 def _error_key(err: Exception) -> str:
@@ -197,14 +225,17 @@ def _plant_choice_errors(
     return {}, {}
 
 
-class FusionSolarConfigFlow(ConfigFlow, domain=DOMAIN):
-    """Add a FusionSolar northbound API account."""
+class FusionSolarConfigFlow(config_entry_oauth2_flow.AbstractOAuth2FlowHandler, domain=DOMAIN):
+    """Add a FusionSolar northbound API account, or sign in with FusionSolar (OAuth)."""
 
+    DOMAIN = DOMAIN
     VERSION = 1
     MINOR_VERSION = 2
 
     def __init__(self) -> None:
         """Initialize the flow."""
+        super().__init__()
+        self._oauth_host = DEFAULT_OAUTH_HOST
         self._data: dict[str, Any] = {}
         self._plants: list[Plant] = []
         self._probe: AccountProbe | None = None
@@ -248,7 +279,18 @@ class FusionSolarConfigFlow(ConfigFlow, domain=DOMAIN):
         """Drop the validation client of a failed or abandoned flow."""
         self._discard_probe()
 
+    @property
+    def logger(self) -> logging.Logger:
+        """The logger of Home Assistant's OAuth flow."""
+        return LOGGER
+
     async def async_step_user(self, user_input: dict[str, Any] | None = None) -> ConfigFlowResult:
+        """Offer both ways in: an API account, or signing in with FusionSolar."""
+        return self.async_show_menu(step_id="user", menu_options=["account", "oauth"])
+
+    async def async_step_account(
+        self, user_input: dict[str, Any] | None = None
+    ) -> ConfigFlowResult:
         """Ask for the management system's host and the NBI account."""
         errors: dict[str, str] = {}
         if user_input is not None:
@@ -264,10 +306,82 @@ class FusionSolarConfigFlow(ConfigFlow, domain=DOMAIN):
                 self._data = data
                 return await self.async_step_plants()
         return self.async_show_form(
-            step_id="user",
+            step_id="account",
             data_schema=self.add_suggested_values_to_schema(_account_schema({}), user_input or {}),
             errors=errors,
         )
+
+    # ------------------------------------------------------------------ OAuth
+
+    async def async_step_oauth(self, user_input: dict[str, Any] | None = None) -> ConfigFlowResult:
+        """Ask for the region's host, then sign in at FusionSolar."""
+        errors: dict[str, str] = {}
+        if user_input is not None:
+            host = user_input[CONF_HOST].strip()
+            if _url_problem(host):
+                errors[CONF_HOST] = "invalid_host"
+            else:
+                self._oauth_host = host
+                return await self.async_step_pick_implementation()
+        return self.async_show_form(
+            step_id="oauth",
+            data_schema=vol.Schema({vol.Required(CONF_HOST, default=self._oauth_host): str}),
+            errors=errors,
+            description_placeholders={"callback_path": CALLBACK_PATH},
+        )
+
+    async def async_generate_authorize_url(self) -> str:
+        """Huawei's link, at the authorization server of the chosen host."""
+        if isinstance(self.flow_impl, FusionSolarImplementation):
+            self.flow_impl = self.flow_impl.for_host(self._oauth_host)
+        return await super().async_generate_authorize_url()
+
+    async def async_step_authorize_rejected(self, data: None = None) -> ConfigFlowResult:
+        """The owner refused, is not the owner, or the scope was wrong (§3.1.2.2)."""
+        error = str(self.external_data.get("error", ""))
+        if reason := CALLBACK_ERRORS.get(error):
+            return self.async_abort(reason=reason)
+        return self.async_abort(reason="oauth_rejected", description_placeholders={"error": error})
+
+    async def async_step_creation(
+        self, user_input: dict[str, Any] | None = None
+    ) -> ConfigFlowResult:
+        """Exchange the code; Huawei's token errors each have their message."""
+        try:
+            return await super().async_step_creation(user_input)
+        except TokenRequestError as err:
+            return self.async_abort(reason=err.reason, description_placeholders={"code": err.code})
+
+    async def async_oauth_create_entry(self, data: dict[str, Any]) -> ConfigFlowResult:
+        """Check the token on the owner's plants; then pick plants (or finish the reauth)."""
+        data = {**data, CONF_HOST: self._oauth_host}
+        client = FusionSolarClient(
+            async_get_clientsession(self.hass),
+            self._oauth_host,
+            "oauth",
+            "",
+            token_provider=_static_token(data[CONF_TOKEN]["access_token"]),
+        )
+        try:
+            plants = await client.async_get_plants(wait=True)
+        except OAuthRevokedError:
+            return self.async_abort(reason="oauth_authorization_ended")
+        except FusionSolarError as err:
+            LOGGER.debug("Signed in, but the plant list failed: %s", type(err).__name__)
+            return self.async_abort(
+                reason="oauth_no_data", description_placeholders={"error": _error_key(err)}
+            )
+        if self.source == SOURCE_REAUTH:
+            entry = self._get_reauth_entry()
+            if not _shows_entry_plants(entry, plants):
+                return self.async_abort(reason="wrong_account")
+            return self.async_update_reload_and_abort(entry, data={**entry.data, **data})
+        if not plants:
+            return self.async_abort(reason="no_plants")
+        await self.async_set_unique_id(f"oauth:{min(plant.code for plant in plants)}")
+        self._abort_if_unique_id_configured()
+        self._plants, self._data = plants, data
+        return await self.async_step_plants()
 
     async def async_step_plants(self, user_input: dict[str, Any] | None = None) -> ConfigFlowResult:
         """Let the user pick the plants to add (default: all not in another entry)."""
@@ -286,7 +400,8 @@ class FusionSolarConfigFlow(ConfigFlow, domain=DOMAIN):
             chosen = list(user_input.get(CONF_PLANTS, []))
             errors, placeholders = _plant_choice_errors(chosen, self._plants, taken)
             if not errors:
-                self._adopt_probe()
+                if self._probe is not None:
+                    self._adopt_probe()
                 return self.async_create_entry(
                     title=_title(self._data),
                     data=self._data,
@@ -312,8 +427,19 @@ class FusionSolarConfigFlow(ConfigFlow, domain=DOMAIN):
         )
 
     async def async_step_reauth(self, entry_data: Mapping[str, Any]) -> ConfigFlowResult:
-        """Start reauthentication when the credentials stop working."""
+        """Start reauthentication when the credentials (or the authorization) stop working."""
+        if CONF_TOKEN in entry_data:
+            return await self.async_step_reauth_oauth()
         return await self.async_step_reauth_confirm()
+
+    async def async_step_reauth_oauth(
+        self, user_input: dict[str, Any] | None = None
+    ) -> ConfigFlowResult:
+        """Tell the owner the authorization ended; sign in again."""
+        if user_input is None:
+            return self.async_show_form(step_id="reauth_oauth")
+        self._oauth_host = self._get_reauth_entry().data[CONF_HOST]
+        return await self.async_step_pick_implementation()
 
     async def async_step_reauth_confirm(
         self, user_input: dict[str, Any] | None = None
@@ -338,6 +464,8 @@ class FusionSolarConfigFlow(ConfigFlow, domain=DOMAIN):
     ) -> ConfigFlowResult:
         """Change the host, URLs or password of the same account."""
         entry = self._get_reconfigure_entry()
+        if is_oauth_entry(entry):
+            return self.async_abort(reason="oauth_reconfigure")
         errors: dict[str, str] = {}
         plants: list[Plant] = []
         if user_input is not None:

@@ -113,6 +113,7 @@ async def async_get_config_entry_diagnostics(
             },
             "quota": runtime.account.governor.snapshot(),
             "flow_control": runtime.account.governor.flow_snapshot(),
+            "oauth_budget": budget.snapshot() if (budget := client.oauth_budget) else None,
             "coordinators": {
                 "metadata": _coordinator(runtime.metadata),
                 "plants": _coordinator(runtime.plants),

@@ -24,7 +24,7 @@ from typing import Any
 
 from aiohttp import web
 
-from . import const, control, legacy, nbi, v7
+from . import const, control, legacy, nbi, oauth, v7
 from .admin import AdminApi
 from .calllog import CallLog
 from .cloud2026 import NBI_ENDPOINTS
@@ -98,6 +98,7 @@ class Simulator(RequestPipeline):
         if self.config.is_cloud_2026:
             self.cloud = nbi.CloudRuntime(self)
         self.handlers: dict[str, Handler] = _handlers(self.cloud is not None)
+        self.oauth = oauth.OAuthServer(self)
         self._runner: web.AppRunner | None = None
         self._stopping: asyncio.Event | None = None
         self.url = ""
@@ -182,6 +183,14 @@ class Simulator(RequestPipeline):
                     alarm.cleared_by_user = True
                     cleared += 1
         return cleared
+
+    def register_account(self, account: Account) -> None:
+        """Give an account (e.g. an OAuth owner's) its plant scope."""
+        self._account_plants[account.username] = self._resolve_plants(account)
+
+    def local_day(self, now: float) -> date:
+        """The plants' local day at ``now`` (daily budgets count it)."""
+        return self._local_day(now)
 
     def invalidate_sessions(self, username: str | None = None) -> None:
         """Drop every session (of one account), e.g. to test re-login."""
@@ -348,6 +357,7 @@ def create_app(sim: Simulator) -> web.Application:
     if sim.cloud is not None:  # cloud-2026: any V7 path, any method -> 404 HTML
         app.router.add_route("*", const.V7_PREFIX + "{tail:.*}", _html_404)
     app.add_routes(AdminApi(sim).routes())
+    app.add_routes(sim.oauth.routes())
     return app
 
 

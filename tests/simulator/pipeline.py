@@ -7,7 +7,9 @@
 3. Login: quota (1/min per userName), credentials; other paths: the ``XSRF-TOKEN``
    request header must name a live session of the path's family (305 otherwise; idle
    timeout ``token_idle_seconds`` from the last use; legacy tokens also expire
-   ``token_lifetime_seconds`` after their login).
+   ``token_lifetime_seconds`` after their login). Without it, ``Authorization: Bearer``
+   goes to the OAuth server (``oauth.py``: 305, 401 without the scope, 407 past the
+   owner's day), which replaces steps 3-4.
 4. Quota: rolling 60 s window per account and endpoint (407, or HTTP 403 with
    ``quota_403``); refused calls are not counted unless ``count_refused_calls``.
    With ``daily_budget``: the day's budget (407 after). cloud-2026: its flow control.
@@ -46,6 +48,7 @@ if TYPE_CHECKING:
     from .app import Simulator
     from .model import Plant
     from .nbi import CloudRuntime
+    from .oauth import OAuthServer
 
 Json = Any
 
@@ -129,6 +132,7 @@ class RequestPipeline:
         sessions: dict[str, Session]
         handlers: dict[str, Handler]
         cloud: CloudRuntime | None
+        oauth: OAuthServer
         _rng: random.Random
         _refusals: int
         _reads: int
@@ -226,24 +230,41 @@ class RequestPipeline:
                 session = self.sessions[given]
                 record.account = session.account.username
 
-        if session is None or not self._session_alive(session, family, now):
-            if session is not None and session.token in self.sessions:
-                del self.sessions[session.token]
-            return self._relogin(family, now, record)
-        session.last_used = now
-        account = session.account
-        record.account = account.username
-
-        refusal = self._check_quota(account, endpoint, now, record)
-        if refusal is not None:
-            return refusal
+        bearer = request.headers.get("Authorization")
+        if bearer is not None and token is None:  # OAuth (26.2 §3.1.3): owner's budget
+            try:
+                account = self.oauth.admit(bearer, endpoint, now, self._local_day(now).isoformat())
+            except ApiError as err:
+                record.quota_refused = err.code == 407
+                return self._envelope(family, now, record, err, body)
+            record.account = account.username
+        else:
+            if session is None or not self._session_alive(session, family, now):
+                if session is not None and session.token in self.sessions:
+                    del self.sessions[session.token]
+                return self._relogin(family, now, record)
+            session.last_used = now
+            account = session.account
+            record.account = account.username
+            refusal = self._check_quota(account, endpoint, now, record)
+            if refusal is not None:
+                return refusal
 
         denied = self._denied_code(account, endpoint)
         if denied is not None:
             return self._envelope(family, now, record, ApiError(denied), body)
 
         handler = self.handlers[endpoint]
-        ctx = Ctx(endpoint, family, body, account, now, self.boundary(now), record, session.token)
+        ctx = Ctx(
+            endpoint,
+            family,
+            body,
+            account,
+            now,
+            self.boundary(now),
+            record,
+            session.token if session is not None else "",
+        )
         try:
             result = handler(cast("Simulator", self), ctx)
             reply = await result if asyncio.iscoroutine(result) else result

@@ -24,12 +24,14 @@ from .errors import (
     CommunicationError,
     ControlFailedError,
     ControlNotSupportedError,
+    DailyBudgetSpentError,
     DuplicateRequestError,
     EndpointUnavailableError,
     FusionSolarError,
     InvalidArgumentError,
     InvalidRequestError,
     NotAnNbiHostError,
+    OAuthRevokedError,
     OutcomeUnknownError,
     PermissionDeniedError,
     QuotaError,
@@ -68,6 +70,8 @@ from .models import (
     StationRealtimeKpi,
     api_generation,
 )
+from .oauth import TokenProvider
+from .oauthbudget import OAuthBudget
 from .quota import QuotaGovernor, Slot
 from .quotastate import Priority
 from .results import BatchResult, DeviceList, Incomplete
@@ -91,6 +95,7 @@ __all__ = [
     "CommunicationError",
     "ControlFailedError",
     "ControlNotSupportedError",
+    "DailyBudgetSpentError",
     "DevType",
     "Device",
     "DeviceKind",
@@ -116,6 +121,8 @@ __all__ = [
     "InverterState",
     "KpiPeriod",
     "NotAnNbiHostError",
+    "OAuthBudget",
+    "OAuthRevokedError",
     "OnOffResult",
     "OutcomeUnknownError",
     "PermissionDeniedError",
@@ -136,6 +143,7 @@ __all__ = [
     "SystemLimitError",
     "TaskNotFoundError",
     "TokenExpiredError",
+    "TokenProvider",
     "UnauthorizedResourceError",
     "UnknownError",
     "api_generation",

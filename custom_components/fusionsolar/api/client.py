@@ -35,6 +35,8 @@ from .errors import (
 )
 from .legacy import LegacyEndpoints, legacy_session
 from .models import Device, Plant
+from .oauth import TokenProvider
+from .oauthbudget import OAuthBudget
 from .parsers import (
     merge_devices,
     parse_devices_legacy,
@@ -67,8 +69,15 @@ class FusionSolarClient(LegacyEndpoints, V7Endpoints):
         governor: QuotaGovernor | None = None,
         request_timeout: float = 30.0,
         verify_ssl: bool = True,
+        token_provider: TokenProvider | None = None,
+        oauth_budget: OAuthBudget | None = None,
     ) -> None:
-        """Create the client; nothing is sent until the first call."""
+        """Create the client; nothing is sent until the first call.
+
+        With ``token_provider`` (OAuth, today's cloud only) every call carries the
+        access token it gives (``Authorization: Bearer``), nothing logs in, and
+        ``oauth_budget`` (the owner's daily budget, shared by its clients) plans the calls.
+        """
         self._http_session = session
         self._username = username
         self._password = password
@@ -99,6 +108,8 @@ class FusionSolarClient(LegacyEndpoints, V7Endpoints):
         self._credentials_refused = False
         self.session_kickouts = 0
         self._last_request_id = 0
+        if token_provider is not None:
+            self._use_bearer(token_provider, oauth_budget)
 
     def __repr__(self) -> str:
         """Never shows the password or tokens."""
@@ -149,6 +160,7 @@ class FusionSolarClient(LegacyEndpoints, V7Endpoints):
         """Tell the governor how many plants the account has (today's quotas grow with it)."""
         size = self.governor.account_size
         self.governor.set_account_size(len(plants), size.devices_by_type)
+        self._plan_budget()
         return plants
 
     # ------------------------------------------------------------------ devices
@@ -216,3 +228,4 @@ class FusionSolarClient(LegacyEndpoints, V7Endpoints):
         """
         counts = Counter(device.dev_type_id for device in devices if device.dev_type_id)
         self.governor.set_account_size(self.governor.account_size.plants, counts)
+        self._plan_budget()

@@ -139,6 +139,10 @@ class AuthenticationError(FusionSolarError):
     """Wrong credentials, unknown/forbidden/expired account, 30029, or an empty login body."""
 
 
+class OAuthRevokedError(AuthenticationError):
+    """The owner's authorization ended (revoked, re-authorized elsewhere): sign in again."""
+
+
 class PermissionDeniedError(FusionSolarError):
     """The account may not use this interface (401, 20056) or log in (20403)."""
 
@@ -191,6 +195,10 @@ class QuotaWouldExceed(QuotaError):  # noqa: N818 - name fixed by the architectu
             endpoint=endpoint,
             retry_after=retry_after,
         )
+
+
+class DailyBudgetSpentError(QuotaWouldExceed):
+    """An OAuth owner's daily budget (26.2 §4.1) of this kind of call is spent."""
 
 
 class TokenExpiredError(FusionSolarError):

@@ -57,6 +57,7 @@ from .errors import (
 from .flowpolicy import FlowPolicy
 from .kpitables import ApiGeneration
 from .models import ApiFamilies, api_generation
+from .oauth import BearerSessions, TokenProvider
 from .quotastate import Priority
 from .transport import Transport, endpoint_url
 
@@ -144,7 +145,7 @@ class FamilySession:
         return self.lifetime is not None and self.token_age(now) >= TOKEN_RENEW_AFTER
 
 
-class Sessions(Transport):
+class Sessions(BearerSessions, Transport):
     """Sessions of every family: login, renewal, V7 detection, kick-outs, refusals."""
 
     _username: str
@@ -156,6 +157,8 @@ class Sessions(Transport):
     _credentials_refused: bool  # a login said the credentials are wrong: never again
     _v7_candidates: list[URL]
     session_kickouts: int
+    _token_provider: TokenProvider | None = None  # OAuth: access tokens from outside
+    _refused_token: str | None = None  # the access token the cloud refused last (305)
 
     # ------------------------------------------------------------------ state
 
@@ -219,6 +222,8 @@ class Sessions(Transport):
     async def _ensure_session(
         self, family: Family, priority: Priority, wait: bool, max_wait: float | None
     ) -> tuple[str, int]:
+        if self._token_provider is not None:
+            return await self._bearer_token(family, self._sessions[family])
         sess = self._sessions[family]
         if sess.token is not None and not sess.renewal_due(self._now()):
             return sess.token, sess.generation
@@ -415,6 +420,10 @@ class Sessions(Transport):
                     session=sess,
                 )
             except TokenExpiredError:
+                if self._token_provider is not None:
+                    self._bearer_refused(token, relogged)
+                    relogged = True
+                    continue
                 if not self._token_expired(sess, generation):
                     continue  # send again with the newer token; no re-login spent
                 if relogged:
@@ -502,6 +511,8 @@ class Sessions(Transport):
 
     async def async_close(self) -> None:
         """Log out of every logged-in family (best effort; skipped if over quota)."""
+        if self._token_provider is not None:  # OAuth: no session to end
+            return
         for sess in self._sessions.values():
             token = sess.token
             if token is None or sess.base is None:

@@ -34,6 +34,7 @@ from .errors import (
     UnknownError,
     error_for_fail_code,
 )
+from .oauthbudget import OAuthBudget
 from .quota import QuotaGovernor, Slot
 from .quotastate import Priority
 from .values import to_int
@@ -72,6 +73,8 @@ class Transport:
     _http_session: aiohttp.ClientSession
     _timeout: aiohttp.ClientTimeout
     _ssl: bool
+    _oauth_budget: OAuthBudget | None = None  # an OAuth owner's daily budget
+    _bearer: bool = False  # tokens are OAuth access tokens (``Authorization: Bearer``)
 
     def _now(self) -> float:
         return self.governor.now()
@@ -97,21 +100,17 @@ class Transport:
         With ``session``, its token of the moment the slot is granted is sent: a request
         that waited for quota never sends a token renewed meanwhile.
         """
-        slot = await self.governor.acquire(
-            endpoint, priority=priority, wait=wait, max_wait=max_wait
-        )
+        slot = await self._acquire(endpoint, priority, wait, max_wait)
         if session is not None and session.token is not None:
             token = session.token
-        headers: dict[str, str] = {"Accept": "application/json"}
-        if token:
-            headers[TOKEN_HEADER] = token
+        headers = self._headers(token)
         resent = False
         while True:
             try:
                 status, resp_headers, raw = await self._post(url, payload, headers)
                 break
             except (aiohttp.ClientConnectorError, aiohttp.ConnectionTimeoutError) as err:
-                slot.refund()
+                self._refund(slot)
                 raise CommunicationError(
                     f"Cannot connect to {URL(url).host}:{URL(url).port} ({type(err).__name__})",
                     endpoint=endpoint,
@@ -141,7 +140,7 @@ class Transport:
                 status, resp_headers, text, endpoint, login=login, detecting=detecting
             )
         except QuotaExceededError as err:
-            err.retry_after = _quota_outcome(slot, err)
+            err.retry_after = _quota_outcome(slot, err, self._oauth_budget)
             _LOGGER.debug(
                 "%s on %s; retry in %.0f s", type(err).__name__, endpoint, err.retry_after
             )
@@ -150,13 +149,44 @@ class Transport:
             slot.refund()  # not the NBI: no NBI quota used
             raise
         except TokenExpiredError:
-            slot.refund()  # refused before the quota check: the retry may use the slot
+            self._refund(slot)  # refused before the quota check: the retry may use it
             raise
         except BaseException:
             slot.success()
             raise
         slot.success()
         return envelope, resp_headers
+
+    async def _acquire(
+        self, endpoint: str, priority: Priority, wait: bool, max_wait: float | None
+    ) -> Slot:
+        """The OAuth owner's budget (if any), then the governor's slot."""
+        budget = self._oauth_budget
+        if budget is not None:
+            budget.reserve(endpoint, priority)
+        try:
+            return await self.governor.acquire(
+                endpoint, priority=priority, wait=wait, max_wait=max_wait
+            )
+        except BaseException:
+            if budget is not None:
+                budget.refund(endpoint)
+            raise
+
+    def _refund(self, slot: Slot) -> None:
+        """The request did not count: give back its slot (and its OAuth budget call)."""
+        slot.refund()
+        if self._oauth_budget is not None:
+            self._oauth_budget.refund(slot.endpoint)
+
+    def _headers(self, token: str | None) -> dict[str, str]:
+        """The request headers: the session token, or an OAuth access token."""
+        headers: dict[str, str] = {"Accept": "application/json"}
+        if token and self._bearer:
+            headers["Authorization"] = f"Bearer {token}"
+        elif token:
+            headers[TOKEN_HEADER] = token
+        return headers
 
     async def _post(
         self, url: str, payload: Mapping[str, Any], headers: Mapping[str, str]
@@ -183,6 +213,8 @@ class Transport:
                 endpoint=endpoint,
             )
         _LOGGER.debug("Connection closed by the server; sending %s again", endpoint)
+        if self._oauth_budget is not None:
+            self._oauth_budget.reserve(endpoint, priority)
         return await self.governor.acquire(endpoint, priority=priority, wait=False)
 
     def _decode(
@@ -262,10 +294,13 @@ class Transport:
         )
 
 
-def _quota_outcome(slot: Slot, err: QuotaExceededError) -> float:
-    """Tell the governor what a refusal means; return the seconds until a retry."""
+def _quota_outcome(slot: Slot, err: QuotaExceededError, budget: OAuthBudget | None) -> float:
+    """Tell the governor (and an OAuth budget) what a refusal means; seconds to a retry."""
     if isinstance(err, SystemLimitError):
         return slot.system_refused()  # every endpoint of the account pauses
     if isinstance(err, SystemBusyError):
         return slot.busy()
-    return slot.refused(daily=err.fail_code == DAILY_LIMIT_FAIL_CODE)
+    retry = slot.refused(daily=err.fail_code == DAILY_LIMIT_FAIL_CODE)
+    if budget is not None:  # OAuth: a 407 is the owner's daily budget (§4.1)
+        retry = max(retry, budget.refused(slot.endpoint))
+    return retry

@@ -9,6 +9,7 @@ own keeps the issue registry in line with its data (so it runs without any entit
 * `quota_trouble`: the quota kept plant, device or alarm data from refreshing for
   more than 30 minutes (another tool on the account, or limits stricter than the spec).
 * `no_v7`: the account cannot use the V7 API, so battery and inverter control is off.
+* `oauth_control_scope`: signed in with FusionSolar without the control scope.
 * `endpoint_refused`: the cloud refuses one kind of data to the account (one per endpoint,
   and one per device type `getDevRealKpi` refuses).
 * `session_conflict`: another login of the same account keeps ending our session.
@@ -29,6 +30,7 @@ from homeassistant.util import slugify
 
 from ..api import Endpoint, QuotaError
 from ..const import DOMAIN, LOGGER
+from ..oauth import control_granted, is_oauth_entry
 from . import FusionSolarConfigEntry
 from .base import FusionSolarCoordinator, selected_plants
 
@@ -131,7 +133,10 @@ class IssueCoordinator(DataUpdateCoordinator[dict[str, IssueSpec]]):
         issues: list[tuple[str, IssueSpec]] = []
         if self._quota_starved():
             issues.append(("", IssueSpec("quota_trouble", severity=ir.IssueSeverity.ERROR)))
-        if client.families.legacy and not client.families.v7:
+        if is_oauth_entry(self.config_entry):  # no V7 on OAuth; control needs its scope
+            if not control_granted(self.config_entry):
+                issues.append(("", IssueSpec("oauth_control_scope")))
+        elif client.families.legacy and not client.families.v7:
             issues.append(("", IssueSpec("no_v7")))
         if (kickouts := client.consecutive_kickouts) >= KICKOUTS_FOR_ISSUE:
             issues.append(("", IssueSpec("session_conflict", (("count", str(kickouts)),))))
