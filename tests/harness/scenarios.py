@@ -96,7 +96,7 @@ CLOUD = [
         simulator=_big(plants),
         description="today's cloud (26.x): no V7, dynamic flow control, power flow derived",
     )
-    for plants in (1, 10, 100)
+    for plants in (1, 10, 100, 500)
 ]
 
 FIELD_NO_V7 = Scenario(
