@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime, tzinfo
 from typing import Any
 
 import pytest
@@ -321,17 +321,25 @@ async def test_item16_13_stray_407_on_five_minutes_through_the_client(
     tz = sim.plants[0].tz
     day = datetime.fromtimestamp(clock.now, tz).date()
     sim.faults.add("vpp/plantFiveMinutesKpi", "fail_code", fail_code=407, after=2)
+    ok = await five_minute_reads(client, clock, code, day, tz)
+    assert sim.calls.refused == 1
+    assert client.governor.daily_budget(FIVE) is None
+    assert ok == 35
+
+
+async def five_minute_reads(
+    client: FusionSolarClient, clock: FakeClock, code: str, day: date, tz: tzinfo
+) -> int:
+    """Read the plant's five-minute data every 5 minutes for three hours; count the answers."""
     ok = 0
-    for _ in range(36):  # three hours, one call per 5 minutes
+    for _ in range(36):
         try:
             await client.async_get_plant_five_minutes(code, day, tz)
             ok += 1
         except (QuotaExceededError, QuotaWouldExceed):
             pass
         clock.advance(300)
-    assert sim.calls.refused == 1
-    assert client.governor.daily_budget(FIVE) is None
-    assert ok == 35
+    return ok
 
 
 @pytest.mark.parametrize("fail_code", [407, 20618])
@@ -349,14 +357,7 @@ async def test_item16_13_daily_budget_through_the_client(
     code = sim.plants[0].code
     tz = sim.plants[0].tz
     day = datetime.fromtimestamp(clock.now, tz).date()
-    ok = 0
-    for _ in range(36):
-        try:
-            await client.async_get_plant_five_minutes(code, day, tz)
-            ok += 1
-        except (QuotaExceededError, QuotaWouldExceed):
-            pass
-        clock.advance(300)
+    ok = await five_minute_reads(client, clock, code, day, tz)
     assert ok == 5
     assert client.governor.daily_budget(FIVE) == 5
     # 20618 says "daily" at once; a 407 needs a second refusal in a later window.
