@@ -37,7 +37,7 @@ async def async_setup_entry(
 ) -> None:
     """Set up a depth-of-discharge number per battery, once the account has control (V7)."""
     async_add_control_entities(
-        entry, async_add_entities, DeviceKind.BATTERY, DepthOfDischargeNumber
+        entry, async_add_entities, DeviceKind.BATTERY, DepthOfDischargeNumber, v7_only=True
     )
 
 

@@ -55,6 +55,7 @@ from .api import (
     StationRealtimeKpi,
     kpi_key_for,
 )
+from .control import can_control
 from .coordinator import (
     DeviceCoordinator,
     DispatchCoordinator,
@@ -78,7 +79,6 @@ from .entity import (
     alarm_entities,
     async_add_described_device_entities,
     async_when_ready,
-    can_control,
     plant_capacity_kw,
     plant_device_info,
     plant_zone,
@@ -751,8 +751,8 @@ class DispatchStatusSensor(PlantScopedEntity[DispatchCoordinator], SensorEntity)
 
     @property
     def available(self) -> bool:
-        """Return whether the account can control batteries (V7)."""
-        return self.coordinator.account.client.families.v7
+        """Return whether the account can control batteries (V7 or today's tasks)."""
+        return can_control(self._entry)
 
     @property
     def native_value(self) -> str:
