@@ -10,8 +10,8 @@ from typing import Any
 
 import pytest
 from freezegun.api import FrozenDateTimeFactory
-from homeassistant.core import HomeAssistant
-from homeassistant.exceptions import HomeAssistantError, ServiceValidationError
+from homeassistant.core import Context, HomeAssistant
+from homeassistant.exceptions import HomeAssistantError, ServiceValidationError, Unauthorized
 from homeassistant.helpers import entity_registry as er
 from pytest_homeassistant_custom_component.common import async_capture_events
 
@@ -20,6 +20,7 @@ from custom_components.fusionsolar.const import (
     CONF_HISTORY_DAYS,
     CONF_POLL_ALARMS,
     DOMAIN,
+    EVENT_CONTROL_TASK_FINISHED,
     EVENT_DISPATCH_FINISHED,
 )
 from tests.conftest import advance_minutes as advance
@@ -120,7 +121,7 @@ async def test_item20_control_refused_task_shows_why(
     with pytest.raises(HomeAssistantError) as err:
         await call(hass, "forced_charge", {"device_id": device_id(hass, code), "target_soc": 90})
     assert not isinstance(err.value, ServiceValidationError)
-    assert err.value.translation_key == "dispatch_failed"
+    assert err.value.translation_key == "task_rejected"
     assert err.value.translation_placeholders["code"] == "2"
     assert (
         "LG batteries do not support SOC control" in err.value.translation_placeholders["message"]
@@ -157,3 +158,103 @@ async def test_item20_control_v7_only_entities_not_created(
     assert registry.async_get_entity_id("sensor", DOMAIN, f"{plant.code}_dispatch_status")
     unique_id = f"{plant.inverters[0].sn}_inverter_power"
     assert registry.async_get_entity_id("switch", DOMAIN, unique_id) is None
+
+
+# --- battery working mode, export control, battery parameters (§5.1.5, §5.2.3-5.2.6) ----
+
+
+async def _select(hass: HomeAssistant, entity: str, option: str, **kwargs: Any) -> None:
+    await hass.services.async_call(
+        "select", "select_option", {"entity_id": entity, "option": option}, blocking=True, **kwargs
+    )
+
+
+async def _set_number(hass: HomeAssistant, entity: str, value: float) -> None:
+    await hass.services.async_call(
+        "number", "set_value", {"entity_id": entity, "value": value}, blocking=True
+    )
+
+
+@pytest.mark.freeze_time(NIGHT)
+async def test_item20_control_working_mode_select(
+    hass: HomeAssistant, simulator_factory: Any, freezer: FrozenDateTimeFactory
+) -> None:
+    """The select shows the queried mode; a new mode shows once its task succeeded."""
+    sim = await _cloud(hass, simulator_factory)
+    code = sim.plants[0].code
+    select = entity_id(hass, "select", f"{code}_battery_working_mode")
+    events = async_capture_events(hass, EVENT_CONTROL_TASK_FINISHED)
+    assert state(hass, select) == "maximise_self_consumption"
+    assert state(hass, entity_id(hass, "sensor", f"{code}_export_control_mode")) == "no_limit"
+
+    await _select(hass, select, "third_party_dispatch")
+
+    assert sim.calls.count(endpoint=Endpoint.NBI_BATTERY_MODE_TASK) == 1
+    assert state(hass, select) == "maximise_self_consumption"  # not applied yet
+    assert hass.states.get(select).attributes["task_state"] == "running"
+    seen = await run_until(hass, freezer, select, "third_party_dispatch", limit=10)
+    assert seen == ["maximise_self_consumption", "third_party_dispatch"]
+    (event,) = events
+    assert event.data["plant_code"] == code
+    assert event.data["task"] == "battery_working_mode"
+    assert event.data["state"] == "success"
+    assert hass.states.get(select).attributes["task_state"] == "success"
+    # the cloud reports it too (the next hourly query)
+    await advance(hass, freezer, 61)
+    assert state(hass, select) == "third_party_dispatch"
+    with pytest.raises(ServiceValidationError) as err:
+        await _select(hass, select, "time_of_use")  # no periods known for the plant
+    assert err.value.translation_key == "tou_periods_unknown"
+    with pytest.raises(ServiceValidationError) as err:
+        await _select(hass, select, "fully_fed_to_grid")
+    assert err.value.translation_key == "mode_not_settable"
+    assert sim.calls.count(endpoint=Endpoint.NBI_BATTERY_MODE_TASK) == 1
+
+
+@pytest.mark.freeze_time(NIGHT)
+async def test_item20_control_select_admin_only(
+    hass: HomeAssistant, simulator_factory: Any, hass_read_only_user: Any
+) -> None:
+    """A user who is not an administrator cannot change the working mode."""
+    sim = await _cloud(hass, simulator_factory)
+    select = entity_id(hass, "select", f"{sim.plants[0].code}_battery_working_mode")
+    with pytest.raises(Unauthorized):
+        await _select(
+            hass, select, "third_party_dispatch", context=Context(user_id=hass_read_only_user.id)
+        )
+    assert sim.calls.count(endpoint=Endpoint.NBI_BATTERY_MODE_TASK) == 0
+
+
+@pytest.mark.freeze_time(NIGHT)
+async def test_item20_control_battery_parameters(
+    hass: HomeAssistant, simulator_factory: Any, freezer: FrozenDateTimeFactory
+) -> None:
+    """Discharge cut-off SOC: range first; applied, it is the DoD and the plant's EOD."""
+    sim = await _cloud(hass, simulator_factory)
+    plant = sim.plants[0]
+    cutoff = entity_id(hass, "number", f"{plant.code}_end_of_discharge_soc")
+    dod = entity_id(hass, "number", f"{plant.batteries[0].sn}_depth_of_discharge")
+    power = entity_id(hass, "number", f"{plant.code}_max_charge_power")
+    for entity, value, key in (
+        (cutoff, 25, "out_of_range"),  # Home Assistant's own range check (the entity's)
+        (power, 199, "out_of_range"),
+        (power, 2000.5, "max_charge_power_out_of_range"),  # ours: whole watts (§5.2.5)
+    ):
+        with pytest.raises(ServiceValidationError) as err:
+            await _set_number(hass, entity, value)
+        assert err.value.translation_key == key
+    assert sim.calls.count(endpoint=Endpoint.NBI_BATTERY_CONFIG_TASK) == 0
+
+    await _set_number(hass, cutoff, 15)
+    with pytest.raises(ServiceValidationError) as err:  # one task per plant at a time
+        await _set_number(hass, dod, 90)
+    assert err.value.translation_key == "task_running"
+    await run_until(hass, freezer, cutoff, "15.0", limit=10)
+    assert state(hass, dod) == "85.0"
+    assert plant.plant_eod(sim.now()) == 15.0
+
+    await _set_number(hass, dod, 90)  # the DoD number sets the plant's cut-off (10 %)
+    await run_until(hass, freezer, cutoff, "10.0", limit=10)
+    assert state(hass, dod) == "90.0"
+    assert sim.calls.count(endpoint=Endpoint.NBI_BATTERY_CONFIG_TASK) == 2
+    assert not [r for r in sim.calls.records if r.quota_refused]

@@ -42,12 +42,14 @@ from homeassistant.helpers.typing import StateType
 from homeassistant.util import dt as dt_util
 
 from .api import (
+    ActivePowerControlMode,
     AlarmLevel,
     BatteryStatus,
     BatteryWorkingMode,
     CodedState,
     DeviceKind,
     DeviceRealtimeKpi,
+    Endpoint,
     InverterState,
     KpiPeriod,
     PlantHealth,
@@ -57,6 +59,7 @@ from .api import (
 )
 from .control import can_control
 from .coordinator import (
+    ConfigurationCoordinator,
     DeviceCoordinator,
     DispatchCoordinator,
     DispatchPhase,
@@ -553,6 +556,8 @@ async def async_setup_entry(
         lambda: async_add_entities(DispatchStatusSensor(entry, code) for code in plants),
     )
     async_add_described_device_entities(entry, async_add_entities, DEVICE_SENSORS, DeviceSensor)
+    if (configuration := entry.runtime_data.configuration) is not None:
+        async_add_entities(ExportControlModeSensor(configuration, entry, code) for code in plants)
 
 
 @dataclass
@@ -802,3 +807,52 @@ def history_sensors(
     if importer is None:
         return []
     return [HistoryBackfillSensor(importer, entry, code, HISTORY_BACKFILL) for code in plant_codes]
+
+
+EXPORT_CONTROL_MODE = SensorEntityDescription(
+    key="export_control_mode",
+    translation_key="export_control_mode",
+    device_class=SensorDeviceClass.ENUM,
+    entity_category=EntityCategory.DIAGNOSTIC,
+    options=[
+        "no_limit",
+        "zero_export",
+        "limited_feed_in_kw",
+        "limited_feed_in_percent",
+        "other",
+    ],
+)
+_EXPORT_MODES: Mapping[ActivePowerControlMode, str] = dict(
+    zip(ActivePowerControlMode, EXPORT_CONTROL_MODE.options or (), strict=True)
+)
+
+
+class ExportControlModeSensor(PlantScopedEntity[ConfigurationCoordinator], SensorEntity):
+    """A plant's active-power (export) control mode on today's cloud (§5.1.5.2, hourly)."""
+
+    def __init__(
+        self, configuration: ConfigurationCoordinator, entry: FusionSolarConfigEntry, code: str
+    ) -> None:
+        """Initialize the sensor on the plant's device."""
+        super().__init__(configuration, entry, code, EXPORT_CONTROL_MODE)
+
+    @property
+    def available(self) -> bool:
+        """Return whether the plant answers the query."""
+        return super().available and self.coordinator.supported(
+            Endpoint.NBI_ACTIVE_POWER_MODE, self.plant_code
+        )
+
+    @property
+    def native_value(self) -> str | None:
+        """Return the mode the cloud reported."""
+        config = self.coordinator.plant(self.plant_code).active_power
+        return None if config is None else _EXPORT_MODES[config.mode]
+
+    @property
+    def extra_state_attributes(self) -> dict[str, Any] | None:
+        """Return the feed-in limit (kW or % of the rated power)."""
+        config = self.coordinator.plant(self.plant_code).active_power
+        if config is None:
+            return None
+        return {"limit_kw": config.limit_kw, "limit_percent": config.limit_percent}

@@ -25,12 +25,11 @@ from homeassistant.core import (
     SupportsResponse,
     callback,
 )
-from homeassistant.exceptions import Unauthorized, UnknownUser
 from homeassistant.helpers import config_validation as cv
 from homeassistant.helpers import device_registry as dr
 from homeassistant.util.json import JsonValueType
 
-from .api import Device, DeviceKind, DispatchMode
+from .api import ControlApi, Device, DeviceKind, DispatchMode
 from .const import DOMAIN
 from .control import (
     async_dispatch,
@@ -40,6 +39,7 @@ from .control import (
     end_of_discharge,
     plant_locks,
 )
+from .control_tasks import async_check_admin, async_set_depth_of_discharge
 from .coordinator import FusionSolarConfigEntry, PlantDispatch, delivered, selected_plants
 from .errors import checked, checked_whole, validation_error
 
@@ -227,12 +227,29 @@ async def _async_set_dod(call: ServiceCall) -> ServiceResponse:
     dod = checked_dod(call.data[ATTR_DEPTH_OF_DISCHARGE])
     batteries: list[JsonValueType] = []
     for target in _resolve(call.hass, call.data[ATTR_DEVICE_ID], batteries_only=True):
+        if target.entry.runtime_data.account.client.control_api is ControlApi.NBI:
+            batteries.extend(await _async_set_plant_dod(target, dod))
+            continue
         applied = await async_set_dod(target.entry, list(target.batteries.values()), dod)
         batteries.extend(
             {"device_id": device_id, ATTR_DEPTH_OF_DISCHARGE: applied.get(battery.key)}
             for device_id, battery in target.batteries.items()
         )
     return {"batteries": batteries}
+
+
+async def _async_set_plant_dod(target: EntryTargets, dod: int) -> list[JsonValueType]:
+    """Today's cloud: the plants' discharge cut-off SOC (100 - DoD), one task per plant.
+
+    The DoD is applied once the task succeeded (the number shows it then).
+    """
+    by_plant = {battery.plant_code: battery for battery in target.batteries.values()}
+    for battery in by_plant.values():
+        await async_set_depth_of_discharge(target.entry, battery, dod, None)
+    return [
+        {"device_id": device_id, ATTR_DEPTH_OF_DISCHARGE: None, "pending": True}
+        for device_id in target.batteries
+    ]
 
 
 async def _async_get_status(call: ServiceCall) -> ServiceResponse:
@@ -269,12 +286,7 @@ async def _async_admin(
     Like `service.async_register_admin_service`, which cannot return response data
     on every supported Home Assistant version.
     """
-    if call.context.user_id:
-        user = await call.hass.auth.async_get_user(call.context.user_id)
-        if user is None:
-            raise UnknownUser(context=call.context)
-        if not user.is_admin:
-            raise Unauthorized(context=call.context)
+    await async_check_admin(call.hass, call.context)
     return await handler(call)
 
 

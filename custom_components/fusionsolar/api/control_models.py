@@ -140,6 +140,7 @@ class BatteryModeConfig:
     mode: BatteryOperationMode
     pv_priority: str | None = None
     ac_charge_kw: float | None = None
+    windows: tuple[dict[str, Any], ...] = ()  # chargingAndDischargingTimeWindow items
 
 
 @dataclass(frozen=True, slots=True)
@@ -195,8 +196,8 @@ class BatteryParameters:
         return cls(
             to_float(info.get("endOfChargeSoc")),
             to_float(info.get("endOfDischargeSoc")),
-            to_int(info.get("maximumChargePower")),
-            to_int(info.get("maximumDischargePower")),
+            to_int(info.get("maximumChargePower")) or None,  # 0: not set (§10.7)
+            to_int(info.get("maximumDischargePower")) or None,
         )
 
 
@@ -251,6 +252,11 @@ def parse_battery_mode(data: Any) -> BatteryModeConfig | None:
         mode,
         to_str(detail.get("redundantPVEnergyPriority")),
         to_float(detail.get("allowedAcChargePower")),
+        tuple(
+            dict(window)
+            for window in detail.get("chargingAndDischargingTimeWindow") or ()
+            if isinstance(window, Mapping)
+        ),
     )
 
 
