@@ -258,3 +258,55 @@ async def test_item20_control_battery_parameters(
     assert state(hass, dod) == "90.0"
     assert sim.calls.count(endpoint=Endpoint.NBI_BATTERY_CONFIG_TASK) == 2
     assert not [r for r in sim.calls.records if r.quota_refused]
+
+
+@pytest.mark.freeze_time(NIGHT)
+async def test_item20_control_export_limit(
+    hass: HomeAssistant, simulator_factory: Any, freezer: FrozenDateTimeFactory
+) -> None:
+    """Zero export at negative prices: the number sets it, the action lifts it (§5.2.7)."""
+    sim = await _cloud(hass, simulator_factory)
+    code = sim.plants[0].code
+    number = entity_id(hass, "number", f"{code}_export_limit")
+    sensor = entity_id(hass, "sensor", f"{code}_export_control_mode")
+    on_plant = {"device_id": device_id(hass, code)}
+    with pytest.raises(ServiceValidationError) as err:
+        await call(hass, "set_export_limit", {**on_plant, "limit": 5000.5})
+    assert err.value.translation_key == "export_limit_out_of_range"
+    assert sim.calls.count(endpoint=Endpoint.NBI_ACTIVE_POWER_TASK) == 0
+
+    await _set_number(hass, number, 0)
+    await run_until(hass, freezer, number, "0.0", limit=10)
+    assert state(hass, sensor) == "limited_feed_in_kw"
+    await advance(hass, freezer, 60)  # the hourly query confirms it
+    assert state(hass, sensor) == "limited_feed_in_kw"
+
+    await call(hass, "set_export_limit", on_plant)  # no limit
+    await run_until(hass, freezer, sensor, "no_limit", limit=10)
+    assert state(hass, number) == "unknown"
+    assert sim.calls.count(endpoint=Endpoint.NBI_ACTIVE_POWER_TASK) == 2
+
+
+@pytest.mark.freeze_time(NIGHT)
+async def test_item20_control_battery_dispatch(
+    hass: HomeAssistant, simulator_factory: Any, freezer: FrozenDateTimeFactory
+) -> None:
+    """§5.2.9 needs third-party dispatch set first (translated 20627); then it is sent."""
+    sim = await _cloud(hass, simulator_factory)
+    code = sim.plants[0].code
+    on_battery = {"device_id": device_id(hass, sim.plants[0].batteries[0].sn)}
+    events = async_capture_events(hass, EVENT_CONTROL_TASK_FINISHED)
+    with pytest.raises(ServiceValidationError) as err:
+        await call(hass, "battery_dispatch", {**on_battery, "power": 100.5})
+    assert err.value.translation_key == "dispatch_power_out_of_range"
+    with pytest.raises(HomeAssistantError) as err:
+        await call(hass, "battery_dispatch", {**on_battery, "power": -2000})
+    assert err.value.translation_key == "third_party_dispatch_required"
+    select = entity_id(hass, "select", f"{code}_battery_working_mode")
+    await _select(hass, select, "third_party_dispatch")
+    await run_until(hass, freezer, select, "third_party_dispatch", limit=10)
+    await call(hass, "battery_dispatch", {**on_battery, "power": -2000})
+    for _ in range(5):
+        await advance(hass, freezer, 1)
+    assert [e.data["task"] for e in events] == ["battery_working_mode", "battery_dispatch"]
+    assert events[-1].data["state"] == "success"

@@ -1,7 +1,8 @@
-"""Setting tasks of today's cloud (26.2 digest §5.2.3-5.2.6): the commands.
+"""Setting tasks of today's cloud (26.2 digest §5.2.3-5.2.10): the commands.
 
-Battery working mode and battery parameters (charge/discharge cut-off SOC, maximum
-charge/discharge power) are plant-level tasks. Each command checks the value against
+Battery working mode, battery parameters (charge/discharge cut-off SOC, maximum
+charge/discharge power) and the export limit are plant-level tasks; a battery dispatch
+set-point (third-party mode) is one battery's. Each command checks the value against
 the documented range before sending (a translated error naming the field), refuses a
 second task of the same kind for a plant whose first has not ended, sends it under the
 plant's control lock, and hands the task to the configuration coordinator, which
@@ -26,7 +27,12 @@ from .api import (
     FusionSolarClient,
     TaskState,
 )
-from .api.control_models import END_OF_CHARGE_SOC, END_OF_DISCHARGE_SOC, MIN_BATTERY_POWER_W
+from .api.control_models import (
+    END_OF_CHARGE_SOC,
+    END_OF_DISCHARGE_SOC,
+    FEED_IN_KW,
+    MIN_BATTERY_POWER_W,
+)
 from .const import LOGGER
 from .control import async_set_dod, checked_dod, control_client, plant_locks
 from .coordinator import ConfigurationCoordinator, FusionSolarConfigEntry
@@ -181,3 +187,39 @@ async def async_set_depth_of_discharge(
         )
     parameters = BatteryParameters(end_of_discharge_soc=float(100 - dod))
     await async_set_battery_parameters(entry, device.plant_code, parameters)
+
+
+async def async_set_export_limit(
+    entry: FusionSolarConfigEntry,
+    plant_code: str,
+    limit_kw: float | None,
+    *,
+    single_phase: bool = False,
+) -> None:
+    """Limit a plant's feed-in to `limit_kw` (None: no limit), §5.2.7."""
+    if limit_kw is not None:
+        limit_kw = checked("export_limit", limit_kw, *FEED_IN_KW)
+    await _async_send(
+        entry,
+        plant_code,
+        Endpoint.NBI_ACTIVE_POWER_TASK,
+        lambda client: client.async_set_export_limit(
+            plant_code, limit_kw, single_phase=single_phase
+        ),
+    )
+
+
+async def async_battery_dispatch(
+    entry: FusionSolarConfigEntry, battery: Device, power: float
+) -> None:
+    """Third-party dispatch set-point of a battery (W: + charge, - discharge, 0 idle)."""
+    watts = checked_whole("dispatch_power", power, -MAX_BATTERY_POWER_W, MAX_BATTERY_POWER_W)
+    if battery.dn is None or battery.plant_code is None:
+        raise validation_error("device_not_controllable", device=battery.name or battery.key)
+    plant_code, battery_dn = battery.plant_code, battery.dn
+    await _async_send(
+        entry,
+        plant_code,
+        Endpoint.NBI_BATTERY_DISPATCH_TASK,
+        lambda client: client.async_battery_dispatch(plant_code, battery_dn, watts),
+    )

@@ -27,19 +27,30 @@ from homeassistant.const import PERCENTAGE, EntityCategory, UnitOfPower
 from homeassistant.core import HomeAssistant
 from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 
-from .api import BatteryParameters, Device, DeviceKind
-from .api.control_models import END_OF_CHARGE_SOC, END_OF_DISCHARGE_SOC, MIN_BATTERY_POWER_W
+from .api import ActivePowerControlMode, BatteryParameters, Device, DeviceKind
+from .api.control_models import (
+    END_OF_CHARGE_SOC,
+    END_OF_DISCHARGE_SOC,
+    FEED_IN_KW,
+    MIN_BATTERY_POWER_W,
+)
 from .control import can_control, current_dod
 from .control_tasks import (
     MAX_BATTERY_POWER_W,
     async_check_admin,
     async_set_battery_parameters,
     async_set_depth_of_discharge,
+    async_set_export_limit,
     battery_plants,
     checked_parameters,
     takes_tasks,
 )
-from .coordinator import ConfigurationCoordinator, FusionSolarConfigEntry, MetadataCoordinator
+from .coordinator import (
+    ConfigurationCoordinator,
+    FusionSolarConfigEntry,
+    MetadataCoordinator,
+    selected_plants,
+)
 from .entity import (
     FusionSolarEntity,
     PlantScopedEntity,
@@ -73,9 +84,14 @@ async def async_setup_entry(
         entry,
         lambda: takes_tasks(entry),
         lambda: async_add_entities(
-            BatteryParameterNumber(entry, code, description)
-            for code in battery_plants(entry)
-            for description in BATTERY_PARAMETERS
+            [
+                *(
+                    BatteryParameterNumber(entry, code, description)
+                    for code in battery_plants(entry)
+                    for description in BATTERY_PARAMETERS
+                ),
+                *(ExportLimitNumber(entry, code) for code in selected_plants(entry)),
+            ]
         ),
     )
 
@@ -242,3 +258,44 @@ class BatteryParameterNumber(PlantScopedEntity[ConfigurationCoordinator], Number
         await async_check_admin(self.hass, self._context)
         parameters = self.entity_description.checked_fn(value)
         await async_set_battery_parameters(self._entry, self.plant_code, parameters)
+
+
+EXPORT_LIMIT = NumberEntityDescription(
+    key="export_limit",
+    translation_key="export_limit",
+    entity_category=EntityCategory.CONFIG,
+    device_class=NumberDeviceClass.POWER,
+    native_unit_of_measurement=UnitOfPower.KILO_WATT,
+    native_min_value=FEED_IN_KW[0],
+    native_max_value=FEED_IN_KW[1],
+    native_step=0.1,
+    mode=NumberMode.BOX,
+)
+
+
+class ExportLimitNumber(PlantScopedEntity[ConfigurationCoordinator], NumberEntity):
+    """A plant's feed-in limit at the grid connection (kW), today's cloud (§5.2.7).
+
+    Unknown while the plant exports without limit; the `set_export_limit` action lifts
+    the limit.
+    """
+
+    def __init__(self, entry: FusionSolarConfigEntry, plant_code: str) -> None:
+        """Initialize the number on the plant's device."""
+        configuration = entry.runtime_data.configuration
+        assert configuration is not None
+        super().__init__(configuration, entry, plant_code, EXPORT_LIMIT)
+        self._entry = entry
+
+    @property
+    def native_value(self) -> float | None:
+        """Return the limit the cloud reports (limited feed-in in kW only)."""
+        config = self.coordinator.plant(self.plant_code).active_power
+        if config is None or config.mode is not ActivePowerControlMode.LIMITED_KW:
+            return None
+        return config.limit_kw
+
+    async def async_set_native_value(self, value: float) -> None:
+        """Send the export-limit task (total power at the grid connection)."""
+        await async_check_admin(self.hass, self._context)
+        await async_set_export_limit(self._entry, self.plant_code, value)

@@ -1,4 +1,7 @@
-"""Actions: forced charge/discharge, stop, depth of discharge, dispatch status.
+"""Actions: forced charge/discharge, stop, depth of discharge, dispatch status, and more.
+
+On today's cloud also the export limit and the battery dispatch set-point (26.2 digest
+§5.2.7, §5.2.9), sent as tasks through `control_tasks.py`.
 
 Every action targets plant or battery devices (a battery stands for its plant where
 a plant is needed) and needs an administrator. Input is fully checked before anything
@@ -39,7 +42,12 @@ from .control import (
     end_of_discharge,
     plant_locks,
 )
-from .control_tasks import async_check_admin, async_set_depth_of_discharge
+from .control_tasks import (
+    async_battery_dispatch,
+    async_check_admin,
+    async_set_depth_of_discharge,
+    async_set_export_limit,
+)
 from .coordinator import FusionSolarConfigEntry, PlantDispatch, delivered, selected_plants
 from .errors import checked, checked_whole, validation_error
 
@@ -48,12 +56,16 @@ SERVICE_FORCED_DISCHARGE = "forced_discharge"
 SERVICE_STOP = "stop_forced_charge_discharge"
 SERVICE_SET_DOD = "set_depth_of_discharge"
 SERVICE_GET_STATUS = "get_dispatch_status"
+SERVICE_SET_EXPORT_LIMIT = "set_export_limit"  # today's cloud (26.2 §5.2.7)
+SERVICE_BATTERY_DISPATCH = "battery_dispatch"  # today's cloud (26.2 §5.2.9)
 
 ATTR_TARGET_SOC = "target_soc"
 ATTR_DURATION = "duration"
 ATTR_POWER = "power"
 ATTR_DEPTH_OF_DISCHARGE = "depth_of_discharge"
 ATTR_REQUEST_ID = "request_id"
+ATTR_LIMIT = "limit"
+ATTR_SINGLE_PHASE = "single_phase"
 
 MIN_DURATION = 1  # minutes; the spec allows 0, a task that does nothing
 MAX_DURATION = 1440  # minutes (spec §5.3.6)
@@ -73,6 +85,13 @@ DISPATCH_SCHEMA = TARGET_SCHEMA.extend(
 )
 DOD_SCHEMA = TARGET_SCHEMA.extend({vol.Required(ATTR_DEPTH_OF_DISCHARGE): vol.Coerce(float)})
 STATUS_SCHEMA = TARGET_SCHEMA.extend({vol.Optional(ATTR_REQUEST_ID): vol.Coerce(int)})
+EXPORT_LIMIT_SCHEMA = TARGET_SCHEMA.extend(
+    {
+        vol.Optional(ATTR_LIMIT): vol.Coerce(float),
+        vol.Optional(ATTR_SINGLE_PHASE, default=False): cv.boolean,
+    }
+)
+BATTERY_DISPATCH_SCHEMA = TARGET_SCHEMA.extend({vol.Required(ATTR_POWER): vol.Coerce(float)})
 
 
 @dataclass(slots=True)
@@ -252,6 +271,27 @@ async def _async_set_plant_dod(target: EntryTargets, dod: int) -> list[JsonValue
     ]
 
 
+async def _async_set_export_limit(call: ServiceCall) -> ServiceResponse:
+    """Limit the plants' feed-in (kW), or lift the limit (no `limit`); today's cloud."""
+    for target in _resolve(call.hass, call.data[ATTR_DEVICE_ID]):
+        for code in target.plants:
+            await async_set_export_limit(
+                target.entry,
+                code,
+                call.data.get(ATTR_LIMIT),
+                single_phase=call.data[ATTR_SINGLE_PHASE],
+            )
+    return None
+
+
+async def _async_battery_dispatch(call: ServiceCall) -> ServiceResponse:
+    """Set batteries' third-party dispatch power (W: + charge, - discharge); today's cloud."""
+    for target in _resolve(call.hass, call.data[ATTR_DEVICE_ID], batteries_only=True):
+        for battery in target.batteries.values():
+            await async_battery_dispatch(target.entry, battery, call.data[ATTR_POWER])
+    return None
+
+
 async def _async_get_status(call: ServiceCall) -> ServiceResponse:
     """Return the targeted plants' tasks, asking the cloud about running ones."""
     request_id: int | None = call.data.get(ATTR_REQUEST_ID)
@@ -313,3 +353,8 @@ def async_setup_services(hass: HomeAssistant) -> None:
     _register(hass, SERVICE_STOP, _async_stop, TARGET_SCHEMA, SupportsResponse.NONE)
     _register(hass, SERVICE_SET_DOD, _async_set_dod, DOD_SCHEMA, optional)
     _register(hass, SERVICE_GET_STATUS, _async_get_status, STATUS_SCHEMA, only)
+    none = SupportsResponse.NONE
+    _register(hass, SERVICE_SET_EXPORT_LIMIT, _async_set_export_limit, EXPORT_LIMIT_SCHEMA, none)
+    _register(
+        hass, SERVICE_BATTERY_DISPATCH, _async_battery_dispatch, BATTERY_DISPATCH_SCHEMA, none
+    )

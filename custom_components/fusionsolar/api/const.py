@@ -80,6 +80,8 @@ class Endpoint(StrEnum):
     NBI_BATTERY_CONFIG_INFO = f"{NBI_PREFIX}/v1/control/battery/configuration/task-info"
     NBI_ACTIVE_POWER_TASK = f"{NBI_PREFIX}/v2/control/active-power-control/async-task"
     NBI_ACTIVE_POWER_INFO = f"{NBI_PREFIX}/v2/control/active-power-control/task-info"
+    NBI_BATTERY_DISPATCH_TASK = f"{NBI_PREFIX}/v1/control/battery/battery-dispatch/async-task"
+    NBI_BATTERY_DISPATCH_INFO = f"{NBI_PREFIX}/v1/control/battery/battery-dispatch/task-info"
 
 
 #: Documented per-minute limit of each endpoint ("access times of each NBI account per
@@ -123,6 +125,8 @@ SPEC_LIMITS: Final[dict[str, int]] = {
     Endpoint.NBI_BATTERY_CONFIG_INFO: 1,
     Endpoint.NBI_ACTIVE_POWER_TASK: 1,
     Endpoint.NBI_ACTIVE_POWER_INFO: 1,
+    Endpoint.NBI_BATTERY_DISPATCH_TASK: 1,
+    Endpoint.NBI_BATTERY_DISPATCH_INFO: 1,
 }
 
 #: Limit for an endpoint the table does not know (spec §1).
@@ -162,6 +166,7 @@ CONTROL_ENDPOINTS: Final = frozenset(
         Endpoint.NBI_BATTERY_MODE_TASK,
         Endpoint.NBI_BATTERY_CONFIG_TASK,
         Endpoint.NBI_ACTIVE_POWER_TASK,
+        Endpoint.NBI_BATTERY_DISPATCH_TASK,
     }
 )
 

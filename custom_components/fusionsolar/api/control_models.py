@@ -212,6 +212,7 @@ class PlantTaskResult:
     operation_mode: BatteryOperationMode | None = None
     control_mode: str | None = None
     feed_in_kw: float | None = None
+    dispatch_power_w: int | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -292,6 +293,7 @@ def _plant_result(item: Mapping[str, Any]) -> PlantTaskResult | None:
         operation_mode=_enum(BatteryOperationMode, item.get("operationMode")),
         control_mode=to_str(item.get("controlMode")),
         feed_in_kw=to_float(info.get("maxGridFeedInPower")) if isinstance(info, Mapping) else None,
+        dispatch_power_w=to_int(item.get("dispatchPower")),
     )
 
 
@@ -299,6 +301,8 @@ def parse_control_task(data: Any, task_id: str | None = None) -> ControlTask:
     """A setting task's delivery (``taskId``, ``result``) or status (``dispatchResult``)."""
     data = data if isinstance(data, Mapping) else {}
     items = data.get("result", data.get("dispatchResult"))
+    if items is None and "status" in data:
+        items = [data]  # battery dispatch (§5.2.9/5.2.10): one plant, at the top level
     results = parse_items(items, _plant_result, "control task")
     return ControlTask(
         task_id=to_str(data.get("taskId")) or task_id or "",

@@ -89,6 +89,8 @@ ENDPOINT_KINDS: Final[dict[str, DataKind]] = {
     Endpoint.NBI_BATTERY_CONFIG_INFO: DataKind.CONTROL,
     Endpoint.NBI_ACTIVE_POWER_TASK: DataKind.CONTROL,
     Endpoint.NBI_ACTIVE_POWER_INFO: DataKind.CONTROL,
+    Endpoint.NBI_BATTERY_DISPATCH_TASK: DataKind.CONTROL,
+    Endpoint.NBI_BATTERY_DISPATCH_INFO: DataKind.CONTROL,
     Endpoint.LEGACY_LOGIN: DataKind.LOGIN,
     Endpoint.LEGACY_LOGOUT: DataKind.LOGOUT,
 }

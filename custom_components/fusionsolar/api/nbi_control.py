@@ -207,8 +207,24 @@ class NbiControlEndpoints(V7Endpoints):
         data = await self._task(Endpoint.NBI_ACTIVE_POWER_TASK, {"tasks": [task]})
         return parse_control_task(data)
 
+    async def async_battery_dispatch(
+        self, plant_code: str, battery_dn: str, power_w: int
+    ) -> ControlTask:
+        """Third-party dispatch set-point of one battery (§5.2.9).
+
+        W: > 0 charge, < 0 discharge, 0 idle; the plant must be in third-party dispatch
+        (set by §5.2.3).
+        """
+        code = nonempty_codes([plant_code], "plant_code")[0]
+        battery = nonempty_codes([battery_dn], "battery_dn")[0]
+        if isinstance(power_w, bool) or not isinstance(power_w, int):
+            raise InvalidArgumentError("power_w must be an int of watts")
+        payload = {"plantCode": code, "batteryDn": battery, "dispatchPower": power_w}
+        data = await self._task(Endpoint.NBI_BATTERY_DISPATCH_TASK, payload)
+        return parse_control_task(data)
+
     async def async_control_task(self, endpoint: Endpoint, task_id: str) -> ControlTask:
-        """Status of a setting task by its delivery endpoint's query (§5.2.4/6/8)."""
+        """Status of a setting task by its delivery endpoint's query (§5.2.4/6/8/10)."""
         if not isinstance(task_id, str) or len(task_id) != 16:
             raise InvalidArgumentError("task_id must be the 16 characters the cloud gave")
         query = TASK_QUERIES.get(endpoint)
@@ -223,6 +239,7 @@ TASK_QUERIES: Final[dict[str, Endpoint]] = {
     Endpoint.NBI_BATTERY_MODE_TASK: Endpoint.NBI_BATTERY_MODE_INFO,
     Endpoint.NBI_BATTERY_CONFIG_TASK: Endpoint.NBI_BATTERY_CONFIG_INFO,
     Endpoint.NBI_ACTIVE_POWER_TASK: Endpoint.NBI_ACTIVE_POWER_INFO,
+    Endpoint.NBI_BATTERY_DISPATCH_TASK: Endpoint.NBI_BATTERY_DISPATCH_INFO,
 }
 
 

@@ -6,10 +6,11 @@ rarely: every hour, one plant per endpoint and minute (the configuration queries
 whose networking or devices do not support a query (20609, 20629, 20631) is not asked
 again until a reload.
 
-It also follows the setting tasks the entities send (working mode, battery parameters,
-§5.2.3-5.2.6): a task's status is asked every minute until it ends, then the new value
-is shown (on SUCCESS) and `fusionsolar_control_task_finished` is fired. The battery
-parameters have no query of their own: the values last set are kept here.
+It also follows the setting tasks the entities and actions send (working mode, battery
+parameters, export limit, battery dispatch; §5.2.3-5.2.10): a task's status is asked
+every minute until it ends, then the new value is shown (on SUCCESS) and
+`fusionsolar_control_task_finished` is fired. The battery parameters have no query of
+their own: the values last set are kept here.
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ from homeassistant.core import HomeAssistant, callback
 from ..account import FusionSolarAccount
 from ..api import (
     ActivePowerConfig,
+    ActivePowerControlMode,
     BatteryModeConfig,
     BatteryParameters,
     ControlNotSupportedError,
@@ -173,6 +175,7 @@ TASK_NAMES: dict[str, str] = {
     Endpoint.NBI_BATTERY_MODE_TASK: "battery_working_mode",
     Endpoint.NBI_BATTERY_CONFIG_TASK: "battery_parameters",
     Endpoint.NBI_ACTIVE_POWER_TASK: "export_limit",
+    Endpoint.NBI_BATTERY_DISPATCH_TASK: "battery_dispatch",
 }
 
 
@@ -193,6 +196,12 @@ def _apply(settings: PlantSettings, endpoint: Endpoint, result: PlantTaskResult)
         )
     elif endpoint is Endpoint.NBI_BATTERY_MODE_TASK and result.operation_mode is not None:
         settings.battery_mode = BatteryModeConfig(None, result.operation_mode)
+    elif endpoint is Endpoint.NBI_ACTIVE_POWER_TASK and result.control_mode is not None:
+        limited = result.control_mode == "6"
+        mode = ActivePowerControlMode.LIMITED_KW if limited else ActivePowerControlMode.NO_LIMIT
+        settings.active_power = ActivePowerConfig(
+            None, mode, result.feed_in_kw if limited else None
+        )
 
 
 def _first[T](value: T | None, fallback: T | None) -> T | None:
