@@ -310,3 +310,43 @@ async def test_item20_control_battery_dispatch(
         await advance(hass, freezer, 1)
     assert [e.data["task"] for e in events] == ["battery_working_mode", "battery_dispatch"]
     assert events[-1].data["state"] == "success"
+
+
+@pytest.mark.freeze_time(NIGHT)
+async def test_item20_control_time_of_use_action(
+    hass: HomeAssistant, simulator_factory: Any, freezer: FrozenDateTimeFactory
+) -> None:
+    """TOU periods as an action: checked first (period named), then the mode follows."""
+    sim = await _cloud(hass, simulator_factory)
+    code = sim.plants[0].code
+    on_plant = {"device_id": device_id(hass, code)}
+    night = {"start": "01:00", "end": "05:00", "mode": "charge", "days": ["mon"]}
+    for periods, key, index in (
+        ([], "tou_periods_count", None),
+        ([{**night, "end": "00:30"}], "tou_period_invalid", "1"),
+        ([night, {**night, "start": "04:00", "end": "06:00"}], "tou_periods_overlap", "2"),
+        ([{**night, "days": ["monday"]}], "tou_period_invalid", "1"),
+    ):
+        with pytest.raises(ServiceValidationError) as err:
+            await call(hass, "set_time_of_use", {**on_plant, "periods": periods})
+        assert err.value.translation_key == key
+        if index is not None:
+            assert err.value.translation_placeholders["index"] == index
+    assert sim.calls.count(endpoint=Endpoint.NBI_BATTERY_MODE_TASK) == 0
+
+    evening = {"start": "17:00", "end": "21:00", "mode": "discharge"}
+    await call(
+        hass,
+        "set_time_of_use",
+        {**on_plant, "periods": [night, evening], "surplus_pv": "feed_in", "grid_charge_power": 3},
+    )
+    select = entity_id(hass, "select", f"{code}_battery_working_mode")
+    await run_until(hass, freezer, select, "time_of_use", limit=10)
+    await advance(hass, freezer, 61)  # the hourly query reports the periods
+    assert state(hass, select) == "time_of_use"
+    # Back to self-consumption and again to time of use with the known periods.
+    await _select(hass, select, "maximise_self_consumption")
+    await run_until(hass, freezer, select, "maximise_self_consumption", limit=10)
+    await advance(hass, freezer, 2)
+    await _select(hass, select, "time_of_use")
+    await run_until(hass, freezer, select, "time_of_use", limit=10)

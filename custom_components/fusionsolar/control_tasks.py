@@ -28,9 +28,11 @@ from .api import (
     TaskState,
 )
 from .api.control_models import (
+    AC_CHARGE_KW,
     END_OF_CHARGE_SOC,
     END_OF_DISCHARGE_SOC,
     FEED_IN_KW,
+    MAX_TOU_WINDOWS,
     MIN_BATTERY_POWER_W,
 )
 from .const import LOGGER
@@ -222,4 +224,86 @@ async def async_battery_dispatch(
         plant_code,
         Endpoint.NBI_BATTERY_DISPATCH_TASK,
         lambda client: client.async_battery_dispatch(plant_code, battery_dn, watts),
+    )
+
+
+WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+PV_PRIORITY = {"feed_in": "fedToGridPreference", "charge": "chargePreference"}
+
+
+def _minutes(value: object, index: int, field: str) -> int:
+    """Minutes of the day of an `HH:MM` (or `HH:MM:SS`) time; refuse anything else."""
+    text = str(value or "")
+    hours, _, rest = text.partition(":")
+    minutes = rest[:2]
+    if not (hours.isdigit() and minutes.isdigit()) or int(hours) > 23 or int(minutes) > 59:
+        raise validation_error("tou_period_invalid", index=index, field=field)
+    return int(hours) * 60 + int(minutes)
+
+
+def checked_tou_periods(periods: list[dict[str, object]]) -> list[dict[str, object]]:
+    """Time-of-use periods as §5.2.3 windows (translated errors naming the period).
+
+    1-14 periods, HH:MM, start before end, weekdays, no two overlapping on a day.
+    """
+    if not 1 <= len(periods) <= MAX_TOU_WINDOWS:
+        raise validation_error("tou_periods_count", max=MAX_TOU_WINDOWS)
+    windows: list[dict[str, object]] = []
+    taken: list[tuple[int, int, int]] = []
+    for index, period in enumerate(periods, start=1):
+        start = _minutes(period.get("start"), index, "start")
+        end = _minutes(period.get("end"), index, "end")
+        if end <= start:
+            raise validation_error("tou_period_invalid", index=index, field="end")
+        mode = period.get("mode")
+        if mode not in ("charge", "discharge"):
+            raise validation_error("tou_period_invalid", index=index, field="mode")
+        days = period.get("days", list(WEEKDAYS))
+        if not isinstance(days, list) or not days or any(d not in WEEKDAYS for d in days):
+            raise validation_error("tou_period_invalid", index=index, field="days")
+        repeat = sorted({WEEKDAYS.index(str(d)) + 1 for d in days})
+        for day in repeat:
+            if any(d == day and start < e and s < end for d, s, e in taken):
+                raise validation_error("tou_periods_overlap", index=index)
+            taken.append((day, start, end))
+        windows.append(
+            {
+                "startTime": f"{start // 60:02d}:{start % 60:02d}",
+                "endTime": f"{end // 60:02d}:{end % 60:02d}",
+                "chargeOrDischarge": mode,
+                "repeat": repeat,
+            }
+        )
+    return windows
+
+
+async def async_set_time_of_use(
+    entry: FusionSolarConfigEntry,
+    plant_code: str,
+    periods: list[dict[str, object]],
+    *,
+    surplus_pv: str | None = None,
+    grid_charge_power: float | None = None,
+) -> None:
+    """Switch a plant to time of use with these periods (§5.2.3)."""
+    windows = checked_tou_periods(periods)
+    priority = None if surplus_pv is None else PV_PRIORITY.get(surplus_pv)
+    if surplus_pv is not None and priority is None:
+        raise validation_error("tou_period_invalid", index=0, field="surplus_pv")
+    power = (
+        None
+        if grid_charge_power is None
+        else checked("grid_charge_power", grid_charge_power, *AC_CHARGE_KW)
+    )
+    await _async_send(
+        entry,
+        plant_code,
+        Endpoint.NBI_BATTERY_MODE_TASK,
+        lambda client: client.async_set_battery_mode(
+            plant_code,
+            BatteryOperationMode.TIME_OF_USE,
+            pv_priority=priority,
+            ac_charge_kw=power,
+            windows=windows,
+        ),
     )

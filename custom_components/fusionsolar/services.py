@@ -1,7 +1,8 @@
 """Actions: forced charge/discharge, stop, depth of discharge, dispatch status, and more.
 
-On today's cloud also the export limit and the battery dispatch set-point (26.2 digest
-§5.2.7, §5.2.9), sent as tasks through `control_tasks.py`.
+On today's cloud also the export limit, the battery dispatch set-point and the
+time-of-use periods (26.2 digest §5.2.7, §5.2.9, §5.2.3), sent as tasks through
+`control_tasks.py`.
 
 Every action targets plant or battery devices (a battery stands for its plant where
 a plant is needed) and needs an administrator. Input is fully checked before anything
@@ -47,6 +48,7 @@ from .control_tasks import (
     async_check_admin,
     async_set_depth_of_discharge,
     async_set_export_limit,
+    async_set_time_of_use,
 )
 from .coordinator import FusionSolarConfigEntry, PlantDispatch, delivered, selected_plants
 from .errors import checked, checked_whole, validation_error
@@ -58,6 +60,7 @@ SERVICE_SET_DOD = "set_depth_of_discharge"
 SERVICE_GET_STATUS = "get_dispatch_status"
 SERVICE_SET_EXPORT_LIMIT = "set_export_limit"  # today's cloud (26.2 §5.2.7)
 SERVICE_BATTERY_DISPATCH = "battery_dispatch"  # today's cloud (26.2 §5.2.9)
+SERVICE_SET_TIME_OF_USE = "set_time_of_use"  # today's cloud (26.2 §5.2.3)
 
 ATTR_TARGET_SOC = "target_soc"
 ATTR_DURATION = "duration"
@@ -66,6 +69,9 @@ ATTR_DEPTH_OF_DISCHARGE = "depth_of_discharge"
 ATTR_REQUEST_ID = "request_id"
 ATTR_LIMIT = "limit"
 ATTR_SINGLE_PHASE = "single_phase"
+ATTR_PERIODS = "periods"
+ATTR_SURPLUS_PV = "surplus_pv"
+ATTR_GRID_CHARGE_POWER = "grid_charge_power"
 
 MIN_DURATION = 1  # minutes; the spec allows 0, a task that does nothing
 MAX_DURATION = 1440  # minutes (spec §5.3.6)
@@ -92,6 +98,13 @@ EXPORT_LIMIT_SCHEMA = TARGET_SCHEMA.extend(
     }
 )
 BATTERY_DISPATCH_SCHEMA = TARGET_SCHEMA.extend({vol.Required(ATTR_POWER): vol.Coerce(float)})
+TIME_OF_USE_SCHEMA = TARGET_SCHEMA.extend(
+    {
+        vol.Required(ATTR_PERIODS): vol.All(cv.ensure_list, [dict]),
+        vol.Optional(ATTR_SURPLUS_PV): cv.string,
+        vol.Optional(ATTR_GRID_CHARGE_POWER): vol.Coerce(float),
+    }
+)
 
 
 @dataclass(slots=True)
@@ -292,6 +305,20 @@ async def _async_battery_dispatch(call: ServiceCall) -> ServiceResponse:
     return None
 
 
+async def _async_set_time_of_use(call: ServiceCall) -> ServiceResponse:
+    """Switch plants to time of use with the given periods; today's cloud."""
+    for target in _resolve(call.hass, call.data[ATTR_DEVICE_ID]):
+        for code in target.plants:
+            await async_set_time_of_use(
+                target.entry,
+                code,
+                call.data[ATTR_PERIODS],
+                surplus_pv=call.data.get(ATTR_SURPLUS_PV),
+                grid_charge_power=call.data.get(ATTR_GRID_CHARGE_POWER),
+            )
+    return None
+
+
 async def _async_get_status(call: ServiceCall) -> ServiceResponse:
     """Return the targeted plants' tasks, asking the cloud about running ones."""
     request_id: int | None = call.data.get(ATTR_REQUEST_ID)
@@ -358,3 +385,4 @@ def async_setup_services(hass: HomeAssistant) -> None:
     _register(
         hass, SERVICE_BATTERY_DISPATCH, _async_battery_dispatch, BATTERY_DISPATCH_SCHEMA, none
     )
+    _register(hass, SERVICE_SET_TIME_OF_USE, _async_set_time_of_use, TIME_OF_USE_SCHEMA, none)

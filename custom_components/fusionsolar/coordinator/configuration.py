@@ -15,12 +15,13 @@ their own: the values last set are kept here.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import timedelta
 from typing import Any
 
 from homeassistant.config_entries import ConfigEntry
 from homeassistant.core import HomeAssistant, callback
+from homeassistant.util import dt as dt_util
 
 from ..account import FusionSolarAccount
 from ..api import (
@@ -79,6 +80,7 @@ class ConfigurationCoordinator(FusionSolarCoordinator[dict[str, PlantSettings]])
         self.data = {}
         self._unsupported: set[tuple[Endpoint, str]] = set()
         self._due: dict[Endpoint, list[str]] = {query: [] for query in QUERIES}
+        self._next_round = dt_util.utcnow()
 
     def plant(self, plant_code: str) -> PlantSettings:
         """The plant's settings (empty until read)."""
@@ -103,10 +105,13 @@ class ConfigurationCoordinator(FusionSolarCoordinator[dict[str, PlantSettings]])
     async def _async_fetch(self) -> dict[str, PlantSettings]:
         """Follow pending tasks, then read the settings due (1 per endpoint and minute)."""
         await self._async_follow_tasks()
-        plants = set(selected_plants(self.config_entry))
-        for query in QUERIES:
-            if not self._due[query]:
+        now = dt_util.utcnow()
+        if not any(self._due.values()) and now >= self._next_round:  # hourly rounds
+            self._next_round = now + READ_INTERVAL
+            plants = set(selected_plants(self.config_entry))
+            for query in QUERIES:
                 self._due[query] = sorted(p for p in plants if self.supported(query, p))
+        for query in QUERIES:
             if self._due[query]:
                 await self._async_read(query, self._due[query].pop(0))
         busy = any(self._due.values()) or any(s.pending for s in self.data.values())
@@ -195,7 +200,9 @@ def _apply(settings: PlantSettings, endpoint: Endpoint, result: PlantTaskResult)
             _first(new.max_discharge_power_w, old.max_discharge_power_w),
         )
     elif endpoint is Endpoint.NBI_BATTERY_MODE_TASK and result.operation_mode is not None:
-        settings.battery_mode = BatteryModeConfig(None, result.operation_mode)
+        # the TOU periods stay known (as in the app) for a later switch back to TOU
+        known = settings.battery_mode or BatteryModeConfig(None, result.operation_mode)
+        settings.battery_mode = replace(known, mode=result.operation_mode)
     elif endpoint is Endpoint.NBI_ACTIVE_POWER_TASK and result.control_mode is not None:
         limited = result.control_mode == "6"
         mode = ActivePowerControlMode.LIMITED_KW if limited else ActivePowerControlMode.NO_LIMIT
