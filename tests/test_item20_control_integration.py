@@ -13,6 +13,7 @@ from freezegun.api import FrozenDateTimeFactory
 from homeassistant.core import Context, HomeAssistant
 from homeassistant.exceptions import HomeAssistantError, ServiceValidationError, Unauthorized
 from homeassistant.helpers import entity_registry as er
+from homeassistant.helpers import issue_registry as ir
 from pytest_homeassistant_custom_component.common import async_capture_events
 
 from custom_components.fusionsolar.api import ControlApi, Endpoint
@@ -350,3 +351,13 @@ async def test_item20_control_time_of_use_action(
     await advance(hass, freezer, 2)
     await _select(hass, select, "time_of_use")
     await run_until(hass, freezer, select, "time_of_use", limit=10)
+
+
+@pytest.mark.freeze_time(NIGHT)
+async def test_item20_control_no_missing_control_repair_on_todays_cloud(
+    hass: HomeAssistant, simulator_factory: Any
+) -> None:
+    """Today's cloud has control (26.2 tasks): no "control is unavailable" repair."""
+    await _cloud(hass, simulator_factory)
+    issues = ir.async_get(hass).issues
+    assert [key for (domain, key) in issues if domain == DOMAIN and "no_v7" in key] == []

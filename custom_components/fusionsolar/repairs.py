@@ -27,7 +27,7 @@ from homeassistant.helpers.event import async_track_point_in_utc_time
 from homeassistant.util import dt as dt_util
 from homeassistant.util import slugify
 
-from .api import Endpoint, QuotaError
+from .api import ControlApi, Endpoint, QuotaError
 from .const import CONF_PLANTS, DOMAIN
 from .coordinator import FusionSolarConfigEntry, FusionSolarCoordinator, selected_plants
 
@@ -105,7 +105,7 @@ class IssueTracker:
         issues: list[tuple[str, IssueSpec]] = []
         if self._quota_starved():
             issues.append(("", IssueSpec("quota_trouble", severity=ir.IssueSeverity.ERROR)))
-        if client.families.legacy and not client.families.v7:
+        if client.families.legacy and client.control_api is ControlApi.NONE:
             issues.append(("", IssueSpec("no_v7")))
         if (kickouts := client.consecutive_kickouts) >= KICKOUTS_FOR_ISSUE:
             issues.append(("", IssueSpec("session_conflict", (("count", str(kickouts)),))))
