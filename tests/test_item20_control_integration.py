@@ -361,3 +361,23 @@ async def test_item20_control_no_missing_control_repair_on_todays_cloud(
     await _cloud(hass, simulator_factory)
     issues = ir.async_get(hass).issues
     assert [key for (domain, key) in issues if domain == DOMAIN and "no_v7" in key] == []
+
+
+@pytest.mark.freeze_time(NIGHT)
+async def test_item20_control_dod_action_sets_the_cut_off(
+    hass: HomeAssistant, simulator_factory: Any, freezer: FrozenDateTimeFactory
+) -> None:
+    """`set_depth_of_discharge` on today's cloud: the plant's discharge cut-off (100 - DoD)."""
+    sim = await _cloud(hass, simulator_factory)
+    plant = sim.plants[0]
+    on_battery = {"device_id": device_id(hass, plant.batteries[0].sn)}
+    with pytest.raises(ServiceValidationError) as err:
+        await call(hass, "set_depth_of_discharge", {**on_battery, "depth_of_discharge": 70})
+    assert err.value.translation_key == "depth_of_discharge_out_of_range"
+    response = await call(
+        hass, "set_depth_of_discharge", {**on_battery, "depth_of_discharge": 95}, response=True
+    )
+    assert response["batteries"][0]["pending"] is True
+    cutoff = entity_id(hass, "number", f"{plant.code}_end_of_discharge_soc")
+    await run_until(hass, freezer, cutoff, "5.0", limit=10)
+    assert plant.plant_eod(sim.now()) == 5.0
