@@ -16,9 +16,10 @@ from .account import (
     entry_account_key,
     legacy_account_key,
 )
-from .api import AuthenticationError, FusionSolarError
+from .api import ApiGeneration, AuthenticationError, FusionSolarError
 from .const import DOMAIN
 from .coordinator import (
+    ConfigurationCoordinator,
     DeviceCoordinator,
     DispatchCoordinator,
     FusionSolarConfigEntry,
@@ -37,6 +38,7 @@ PLATFORMS = [
     Platform.BINARY_SENSOR,
     Platform.EVENT,
     Platform.NUMBER,
+    Platform.SELECT,
     Platform.SENSOR,
     Platform.SWITCH,
 ]
@@ -106,6 +108,9 @@ async def async_setup_entry(hass: HomeAssistant, entry: FusionSolarConfigEntry) 
         dispatch=dispatch,
         alarms=await async_create_alarm_coordinator(hass, entry, metadata),
         history=async_create_history_coordinator(hass, entry, metadata),
+        configuration=ConfigurationCoordinator(hass, entry, account)
+        if account.client.generation is ApiGeneration.CLOUD_2026
+        else None,
     )
     options = dict(entry.options)
 
@@ -128,6 +133,8 @@ async def async_setup_entry(hass: HomeAssistant, entry: FusionSolarConfigEntry) 
         await alarms.async_refresh()
     if (history := entry.runtime_data.history) is not None:
         history.async_start()
+    if (configuration := entry.runtime_data.configuration) is not None:
+        await configuration.async_refresh()
     async_setup_issues(hass, entry)
     return True
 

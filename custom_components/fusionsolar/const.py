@@ -34,3 +34,4 @@ STALE_AFTER: Final = timedelta(minutes=20)
 
 # Fired once per plant when a forced charge/discharge task completes or times out.
 EVENT_DISPATCH_FINISHED: Final = f"{DOMAIN}_dispatch_finished"
+EVENT_CONTROL_TASK_FINISHED: Final = f"{DOMAIN}_control_task_finished"

@@ -32,6 +32,7 @@ from homeassistant.util.hass_dict import HassKey
 
 from .api import (
     CommunicationError,
+    ControlApi,
     Device,
     DeviceKind,
     DispatchCommand,
@@ -65,10 +66,23 @@ def checked_dod(dod: float) -> int:
     return checked_whole("depth_of_discharge", dod, 0, 100)
 
 
-def control_client(entry: FusionSolarConfigEntry) -> FusionSolarClient:
-    """Return the entry's client, or refuse when the account has no V7 (no control)."""
+def can_control(entry: FusionSolarConfigEntry, *, v7_only: bool = False) -> bool:
+    """Return whether the account takes control commands: V7, or today's tasks (26.2).
+
+    `v7_only`: whether it takes the V7 commands (inverter on/off, `vpp/dod`).
+    """
+    api = entry.runtime_data.account.client.control_api
+    return api is ControlApi.V7 or (api is ControlApi.NBI and not v7_only)
+
+
+def control_client(entry: FusionSolarConfigEntry, *, v7_only: bool = False) -> FusionSolarClient:
+    """Return the entry's client, or refuse when the account takes no control commands.
+
+    V7 commands, or today's tasks (26.2) on today's cloud; `v7_only` for the commands
+    today's cloud no longer has (inverter on/off).
+    """
     client = entry.runtime_data.account.client
-    if not client.families.v7:
+    if not can_control(entry, v7_only=v7_only):
         raise validation_error("control_unavailable")
     return client
 
@@ -153,6 +167,14 @@ async def async_dispatch(
         {name: value for name, value in settings.items() if value is not None},
         request_id,
     )
+    if client.control_api is ControlApi.NBI:
+        command = await async_translated(
+            client.async_nbi_charge_discharge(
+                plant_codes, mode, target_soc=target_soc, duration_min=duration, power_w=power
+            ),
+            plants,
+        )
+        return _tracked(entry, plant_codes, mode, command)
     status: DispatchStatus | None = None
     try:
         command = await client.async_charge_discharge(
@@ -167,6 +189,23 @@ async def async_dispatch(
         if not _answer_lost(err):
             raise control_error(err, plants, DISPATCH) from err
         command, status = await _async_confirm(entry, plant_codes, mode, request_id, err)
+    outcome = _tracked(entry, plant_codes, mode, command)
+    if status is None:
+        return outcome
+    entry.runtime_data.dispatch.async_apply(status)
+    note = async_get_exception_message(
+        DOMAIN, "answer_lost_task_confirmed", {"request_id": str(request_id)}
+    )
+    return DispatchOutcome(command, note)
+
+
+def _tracked(
+    entry: FusionSolarConfigEntry,
+    plant_codes: list[str],
+    mode: DispatchMode,
+    command: DispatchCommand,
+) -> DispatchOutcome:
+    """Follow the tasks a delivered command started (warn about plants it missed)."""
     if missed := set(plant_codes) - delivered(command):
         LOGGER.warning(
             "%s: the command was not delivered to %s",
@@ -174,13 +213,7 @@ async def async_dispatch(
             ", ".join(sorted(missed)),
         )
     entry.runtime_data.dispatch.async_track(command, mode)
-    if status is None:
-        return DispatchOutcome(command)
-    entry.runtime_data.dispatch.async_apply(status)
-    note = async_get_exception_message(
-        DOMAIN, "answer_lost_task_confirmed", {"request_id": str(request_id)}
-    )
-    return DispatchOutcome(command, note)
+    return DispatchOutcome(command)
 
 
 def _answer_lost(err: FusionSolarError) -> bool:
@@ -245,7 +278,7 @@ async def async_set_dod(
 ) -> dict[str, int | None]:
     """Set the depth of discharge of batteries; return what each applied (by key)."""
     dod = checked_dod(value)
-    client = control_client(entry)
+    client = control_client(entry, v7_only=True)
     names = ", ".join(device_label(battery) for battery in batteries)
     LOGGER.debug(
         "%s: depth of discharge %s %% for %s",
@@ -269,8 +302,8 @@ async def async_set_dod(
 
 
 async def async_switch_inverter(entry: FusionSolarConfigEntry, inverter: Device, on: bool) -> None:
-    """Start or shut down an inverter."""
-    client = control_client(entry)
+    """Start or shut down an inverter (V7 only: today's cloud has no such command)."""
+    client = control_client(entry, v7_only=True)
     name = device_label(inverter)
     LOGGER.debug(
         "%s: switching inverter %s %s", entry.title, log_label(inverter), "on" if on else "off"

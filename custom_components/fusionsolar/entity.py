@@ -36,6 +36,7 @@ from homeassistant.util import dt as dt_util
 
 from .api import Alarm, Device, DeviceKind, Plant
 from .const import DOMAIN, LOGGER, MANUFACTURER
+from .control import can_control
 from .coordinator import (
     AlarmCoordinator,
     DeviceCoordinator,
@@ -147,11 +148,6 @@ def plant_zone(entry: FusionSolarConfigEntry, plant_code: str | None) -> tzinfo 
     if dt_util.as_local(connected).utcoffset() == connected.utcoffset():
         return None
     return connected.tzinfo
-
-
-def can_control(entry: FusionSolarConfigEntry) -> bool:
-    """Return whether the account has the V7 API, which every control needs."""
-    return entry.runtime_data.account.client.families.v7
 
 
 type ShownValue = str | int | float | bool | None
@@ -357,11 +353,13 @@ def async_add_control_entities(
     async_add_entities: AddConfigEntryEntitiesCallback,
     kind: DeviceKind,
     entity_for: Callable[[FusionSolarConfigEntry, Device], Entity],
+    *,
+    v7_only: bool = False,
 ) -> None:
-    """Add a control entity per device of `kind`, once the account has control (V7)."""
+    """Add a control entity per device of `kind`, once the account has control."""
     async_when_ready(
         entry,
-        lambda: can_control(entry),
+        lambda: can_control(entry, v7_only=v7_only),
         lambda: async_add_device_entities(
             entry,
             async_add_entities,

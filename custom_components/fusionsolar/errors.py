@@ -19,12 +19,16 @@ from .api import (
     ControlFailedError,
     ControlNotSupportedError,
     DailyBudgetSpentError,
+    DeviceOfflineError,
     DuplicateRequestError,
     FusionSolarError,
     InvalidRequestError,
     PermissionDeniedError,
     QuotaError,
     TaskNotFoundError,
+    TaskRejectedError,
+    TaskRunningError,
+    ThirdPartyDispatchRequiredError,
     UnauthorizedResourceError,
 )
 from .const import DOMAIN
@@ -46,9 +50,13 @@ class Command:
 DISPATCH = Command("dispatch_failed", "unauthorized_plant", 20049)
 SET_DOD = Command("dod_failed", "unauthorized_device", 20051)
 SWITCH = Command("on_off_failed", "unauthorized_device", 20052)
+SETTING = Command("setting_failed", "unauthorized_plant", 2)  # 26.2 setting tasks
 
 # Checked in this order: subclasses before their bases.
 _KEYS: tuple[tuple[type[FusionSolarError], str], ...] = (
+    (ThirdPartyDispatchRequiredError, "third_party_dispatch_required"),
+    (DeviceOfflineError, "device_offline"),
+    (TaskRunningError, "cloud_task_running"),
     (ControlNotSupportedError, "soc_control_not_supported"),
     (DuplicateRequestError, "duplicate_request"),
     (TaskNotFoundError, "task_not_found"),
@@ -96,7 +104,11 @@ def checked_whole(field: str, value: float, low: float, high: float) -> int:
 def _key(err: FusionSolarError, command: Command) -> str:
     if isinstance(err, UnauthorizedResourceError):
         return command.unauthorized
-    if isinstance(err, ControlFailedError) and not isinstance(err, ControlNotSupportedError):
+    if isinstance(err, TaskRejectedError):
+        return "task_rejected"  # today's cloud names each plant's reason
+    if isinstance(err, ControlFailedError) and not isinstance(
+        err, ControlNotSupportedError | DeviceOfflineError
+    ):
         return command.failed
     return next((key for cls, key in _KEYS if isinstance(err, cls)), "control_communication")
 
@@ -120,9 +132,9 @@ def control_error(
     return _command_error(_key(err, command), err.fail_code, err.message, devices)
 
 
-def command_failed(command: Command, devices: str) -> HomeAssistantError:
+def command_failed(command: Command, devices: str, message: str = "") -> HomeAssistantError:
     """Tell that the cloud accepted a command but reports it failed for `devices`."""
-    return _command_error(command.failed, command.failure_code, "", devices)
+    return _command_error(command.failed, command.failure_code, message, devices)
 
 
 async def async_translated[T](command: Awaitable[T], devices: str, kind: Command = DISPATCH) -> T:

@@ -42,12 +42,14 @@ from homeassistant.helpers.typing import StateType
 from homeassistant.util import dt as dt_util
 
 from .api import (
+    ActivePowerControlMode,
     AlarmLevel,
     BatteryStatus,
     BatteryWorkingMode,
     CodedState,
     DeviceKind,
     DeviceRealtimeKpi,
+    Endpoint,
     InverterState,
     KpiPeriod,
     PlantHealth,
@@ -55,7 +57,9 @@ from .api import (
     StationRealtimeKpi,
     kpi_key_for,
 )
+from .control import can_control
 from .coordinator import (
+    ConfigurationCoordinator,
     DeviceCoordinator,
     DispatchCoordinator,
     DispatchPhase,
@@ -79,7 +83,6 @@ from .entity import (
     alarm_entities,
     async_add_described_device_entities,
     async_when_ready,
-    can_control,
     plant_capacity_kw,
     plant_device_info,
     plant_zone,
@@ -558,6 +561,8 @@ async def async_setup_entry(
         lambda: async_add_entities(DispatchStatusSensor(entry, code) for code in plants),
     )
     async_add_described_device_entities(entry, async_add_entities, DEVICE_SENSORS, DeviceSensor)
+    if (configuration := entry.runtime_data.configuration) is not None:
+        async_add_entities(ExportControlModeSensor(configuration, entry, code) for code in plants)
 
 
 @dataclass
@@ -773,8 +778,8 @@ class DispatchStatusSensor(PlantScopedEntity[DispatchCoordinator], SensorEntity)
 
     @property
     def available(self) -> bool:
-        """Return whether the account can control batteries (V7)."""
-        return self.coordinator.account.client.families.v7
+        """Return whether the account can control batteries (V7 or today's tasks)."""
+        return can_control(self._entry)
 
     @property
     def native_value(self) -> str:
@@ -824,3 +829,52 @@ def history_sensors(
     if importer is None:
         return []
     return [HistoryBackfillSensor(importer, entry, code, HISTORY_BACKFILL) for code in plant_codes]
+
+
+EXPORT_CONTROL_MODE = SensorEntityDescription(
+    key="export_control_mode",
+    translation_key="export_control_mode",
+    device_class=SensorDeviceClass.ENUM,
+    entity_category=EntityCategory.DIAGNOSTIC,
+    options=[
+        "no_limit",
+        "zero_export",
+        "limited_feed_in_kw",
+        "limited_feed_in_percent",
+        "other",
+    ],
+)
+_EXPORT_MODES: Mapping[ActivePowerControlMode, str] = dict(
+    zip(ActivePowerControlMode, EXPORT_CONTROL_MODE.options or (), strict=True)
+)
+
+
+class ExportControlModeSensor(PlantScopedEntity[ConfigurationCoordinator], SensorEntity):
+    """A plant's active-power (export) control mode on today's cloud (§5.1.5.2, hourly)."""
+
+    def __init__(
+        self, configuration: ConfigurationCoordinator, entry: FusionSolarConfigEntry, code: str
+    ) -> None:
+        """Initialize the sensor on the plant's device."""
+        super().__init__(configuration, entry, code, EXPORT_CONTROL_MODE)
+
+    @property
+    def available(self) -> bool:
+        """Return whether the plant answers the query."""
+        return super().available and self.coordinator.supported(
+            Endpoint.NBI_ACTIVE_POWER_MODE, self.plant_code
+        )
+
+    @property
+    def native_value(self) -> str | None:
+        """Return the mode the cloud reported."""
+        config = self.coordinator.plant(self.plant_code).active_power
+        return None if config is None else _EXPORT_MODES[config.mode]
+
+    @property
+    def extra_state_attributes(self) -> dict[str, Any] | None:
+        """Return the feed-in limit (kW or % of the rated power)."""
+        config = self.coordinator.plant(self.plant_code).active_power
+        if config is None:
+            return None
+        return {"limit_kw": config.limit_kw, "limit_percent": config.limit_percent}

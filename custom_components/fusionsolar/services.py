@@ -1,4 +1,8 @@
-"""Actions: forced charge/discharge, stop, depth of discharge, dispatch status.
+"""Actions: forced charge/discharge, stop, depth of discharge, dispatch status, and more.
+
+On today's cloud also the export limit, the battery dispatch set-point and the
+time-of-use periods (26.2 digest §5.2.7, §5.2.9, §5.2.3), sent as tasks through
+`control_tasks.py`.
 
 Every action targets plant or battery devices (a battery stands for its plant where
 a plant is needed) and needs an administrator. Input is fully checked before anything
@@ -25,12 +29,11 @@ from homeassistant.core import (
     SupportsResponse,
     callback,
 )
-from homeassistant.exceptions import Unauthorized, UnknownUser
 from homeassistant.helpers import config_validation as cv
 from homeassistant.helpers import device_registry as dr
 from homeassistant.util.json import JsonValueType
 
-from .api import Device, DeviceKind, DispatchMode
+from .api import ControlApi, Device, DeviceKind, DispatchMode
 from .const import DOMAIN
 from .control import (
     async_dispatch,
@@ -40,6 +43,13 @@ from .control import (
     end_of_discharge,
     plant_locks,
 )
+from .control_tasks import (
+    async_battery_dispatch,
+    async_check_admin,
+    async_set_depth_of_discharge,
+    async_set_export_limit,
+    async_set_time_of_use,
+)
 from .coordinator import FusionSolarConfigEntry, PlantDispatch, delivered, selected_plants
 from .errors import checked, checked_whole, validation_error
 
@@ -48,12 +58,20 @@ SERVICE_FORCED_DISCHARGE = "forced_discharge"
 SERVICE_STOP = "stop_forced_charge_discharge"
 SERVICE_SET_DOD = "set_depth_of_discharge"
 SERVICE_GET_STATUS = "get_dispatch_status"
+SERVICE_SET_EXPORT_LIMIT = "set_export_limit"  # today's cloud (26.2 §5.2.7)
+SERVICE_BATTERY_DISPATCH = "battery_dispatch"  # today's cloud (26.2 §5.2.9)
+SERVICE_SET_TIME_OF_USE = "set_time_of_use"  # today's cloud (26.2 §5.2.3)
 
 ATTR_TARGET_SOC = "target_soc"
 ATTR_DURATION = "duration"
 ATTR_POWER = "power"
 ATTR_DEPTH_OF_DISCHARGE = "depth_of_discharge"
 ATTR_REQUEST_ID = "request_id"
+ATTR_LIMIT = "limit"
+ATTR_SINGLE_PHASE = "single_phase"
+ATTR_PERIODS = "periods"
+ATTR_SURPLUS_PV = "surplus_pv"
+ATTR_GRID_CHARGE_POWER = "grid_charge_power"
 
 MIN_DURATION = 1  # minutes; the spec allows 0, a task that does nothing
 MAX_DURATION = 1440  # minutes (spec §5.3.6)
@@ -73,6 +91,20 @@ DISPATCH_SCHEMA = TARGET_SCHEMA.extend(
 )
 DOD_SCHEMA = TARGET_SCHEMA.extend({vol.Required(ATTR_DEPTH_OF_DISCHARGE): vol.Coerce(float)})
 STATUS_SCHEMA = TARGET_SCHEMA.extend({vol.Optional(ATTR_REQUEST_ID): vol.Coerce(int)})
+EXPORT_LIMIT_SCHEMA = TARGET_SCHEMA.extend(
+    {
+        vol.Optional(ATTR_LIMIT): vol.Coerce(float),
+        vol.Optional(ATTR_SINGLE_PHASE, default=False): cv.boolean,
+    }
+)
+BATTERY_DISPATCH_SCHEMA = TARGET_SCHEMA.extend({vol.Required(ATTR_POWER): vol.Coerce(float)})
+TIME_OF_USE_SCHEMA = TARGET_SCHEMA.extend(
+    {
+        vol.Required(ATTR_PERIODS): vol.All(cv.ensure_list, [dict]),
+        vol.Optional(ATTR_SURPLUS_PV): cv.string,
+        vol.Optional(ATTR_GRID_CHARGE_POWER): vol.Coerce(float),
+    }
+)
 
 
 @dataclass(slots=True)
@@ -227,12 +259,64 @@ async def _async_set_dod(call: ServiceCall) -> ServiceResponse:
     dod = checked_dod(call.data[ATTR_DEPTH_OF_DISCHARGE])
     batteries: list[JsonValueType] = []
     for target in _resolve(call.hass, call.data[ATTR_DEVICE_ID], batteries_only=True):
+        if target.entry.runtime_data.account.client.control_api is ControlApi.NBI:
+            batteries.extend(await _async_set_plant_dod(target, dod))
+            continue
         applied = await async_set_dod(target.entry, list(target.batteries.values()), dod)
         batteries.extend(
             {"device_id": device_id, ATTR_DEPTH_OF_DISCHARGE: applied.get(battery.key)}
             for device_id, battery in target.batteries.items()
         )
     return {"batteries": batteries}
+
+
+async def _async_set_plant_dod(target: EntryTargets, dod: int) -> list[JsonValueType]:
+    """Today's cloud: the plants' discharge cut-off SOC (100 - DoD), one task per plant.
+
+    The DoD is applied once the task succeeded (the number shows it then).
+    """
+    by_plant = {battery.plant_code: battery for battery in target.batteries.values()}
+    for battery in by_plant.values():
+        await async_set_depth_of_discharge(target.entry, battery, dod, None)
+    return [
+        {"device_id": device_id, ATTR_DEPTH_OF_DISCHARGE: None, "pending": True}
+        for device_id in target.batteries
+    ]
+
+
+async def _async_set_export_limit(call: ServiceCall) -> ServiceResponse:
+    """Limit the plants' feed-in (kW), or lift the limit (no `limit`); today's cloud."""
+    for target in _resolve(call.hass, call.data[ATTR_DEVICE_ID]):
+        for code in target.plants:
+            await async_set_export_limit(
+                target.entry,
+                code,
+                call.data.get(ATTR_LIMIT),
+                single_phase=call.data[ATTR_SINGLE_PHASE],
+            )
+    return None
+
+
+async def _async_battery_dispatch(call: ServiceCall) -> ServiceResponse:
+    """Set batteries' third-party dispatch power (W: + charge, - discharge); today's cloud."""
+    for target in _resolve(call.hass, call.data[ATTR_DEVICE_ID], batteries_only=True):
+        for battery in target.batteries.values():
+            await async_battery_dispatch(target.entry, battery, call.data[ATTR_POWER])
+    return None
+
+
+async def _async_set_time_of_use(call: ServiceCall) -> ServiceResponse:
+    """Switch plants to time of use with the given periods; today's cloud."""
+    for target in _resolve(call.hass, call.data[ATTR_DEVICE_ID]):
+        for code in target.plants:
+            await async_set_time_of_use(
+                target.entry,
+                code,
+                call.data[ATTR_PERIODS],
+                surplus_pv=call.data.get(ATTR_SURPLUS_PV),
+                grid_charge_power=call.data.get(ATTR_GRID_CHARGE_POWER),
+            )
+    return None
 
 
 async def _async_get_status(call: ServiceCall) -> ServiceResponse:
@@ -269,12 +353,7 @@ async def _async_admin(
     Like `service.async_register_admin_service`, which cannot return response data
     on every supported Home Assistant version.
     """
-    if call.context.user_id:
-        user = await call.hass.auth.async_get_user(call.context.user_id)
-        if user is None:
-            raise UnknownUser(context=call.context)
-        if not user.is_admin:
-            raise Unauthorized(context=call.context)
+    await async_check_admin(call.hass, call.context)
     return await handler(call)
 
 
@@ -301,3 +380,9 @@ def async_setup_services(hass: HomeAssistant) -> None:
     _register(hass, SERVICE_STOP, _async_stop, TARGET_SCHEMA, SupportsResponse.NONE)
     _register(hass, SERVICE_SET_DOD, _async_set_dod, DOD_SCHEMA, optional)
     _register(hass, SERVICE_GET_STATUS, _async_get_status, STATUS_SCHEMA, only)
+    none = SupportsResponse.NONE
+    _register(hass, SERVICE_SET_EXPORT_LIMIT, _async_set_export_limit, EXPORT_LIMIT_SCHEMA, none)
+    _register(
+        hass, SERVICE_BATTERY_DISPATCH, _async_battery_dispatch, BATTERY_DISPATCH_SCHEMA, none
+    )
+    _register(hass, SERVICE_SET_TIME_OF_USE, _async_set_time_of_use, TIME_OF_USE_SCHEMA, none)

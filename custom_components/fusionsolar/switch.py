@@ -43,7 +43,9 @@ async def async_setup_entry(
     async_add_entities: AddConfigEntryEntitiesCallback,
 ) -> None:
     """Set up a power switch per inverter, once the account has control (V7)."""
-    async_add_control_entities(entry, async_add_entities, DeviceKind.INVERTER, InverterSwitch)
+    async_add_control_entities(
+        entry, async_add_entities, DeviceKind.INVERTER, InverterSwitch, v7_only=True
+    )
 
 
 class InverterSwitch(DeviceEntity, SwitchEntity):

@@ -7,7 +7,8 @@ handlers share (account scope, published counters). It composes:
 - one handler module per API family, each a ``HANDLERS`` table of path -> handler:
   ``legacy`` (``/thirdData``), ``v7`` (``/rest/openapi/pvms/v1``) with its control
   commands in ``control``, and ``nbi`` (profile ``cloud-2026``: ``/rest/openapi/pvms/nbi/v1``
-  plus the 26.2 versions of ``/thirdData`` reads, which replace the V500R007 handlers);
+  plus the 26.2 versions of ``/thirdData`` reads, which replace the V500R007 handlers)
+  with its control tasks in ``nbi_control``;
 - ``admin``: the ``/_sim/...`` admin API.
 
 A further family is one more module with a ``HANDLERS`` table, added in ``_handlers``.
@@ -24,7 +25,7 @@ from typing import Any
 
 from aiohttp import web
 
-from . import const, control, legacy, nbi, oauth, v7
+from . import const, control, legacy, nbi, nbi_control, oauth, v7
 from .admin import AdminApi
 from .calllog import CallLog
 from .cloud2026 import NBI_ENDPOINTS
@@ -336,7 +337,7 @@ V500R007_HANDLERS: dict[str, Handler] = {**legacy.HANDLERS, **v7.HANDLERS, **con
 def _handlers(cloud_2026: bool) -> dict[str, Handler]:
     """Path -> handler of every family the profile serves (cloud-2026: its 26.2 versions)."""
     if cloud_2026:
-        return {**V500R007_HANDLERS, **nbi.HANDLERS}
+        return {**V500R007_HANDLERS, **nbi.HANDLERS, **nbi_control.HANDLERS}
     return dict(V500R007_HANDLERS)
 
 

@@ -44,7 +44,37 @@ NBI_PREFIX = "/rest/openapi/pvms/nbi/"
 NBI_DEVICE_HISTORY = "/rest/openapi/pvms/nbi/v1/device/history"
 NBI_BATTERY_MODE = "/rest/openapi/pvms/nbi/v1/configuration/battery-mode"
 NBI_ACTIVE_POWER_MODE = "/rest/openapi/pvms/nbi/v1/configuration/active-power-control-mode"
-NBI_ENDPOINTS = (NBI_DEVICE_HISTORY, NBI_BATTERY_MODE, NBI_ACTIVE_POWER_MODE)
+# Control tasks (Part B §6, digest §5.2): delivery and query of each kind.
+_CONTROL = "/rest/openapi/pvms/nbi/"
+NBI_CHARGE_DISCHARGE_TASK = _CONTROL + "v2/control/charge-and-discharge/async-task"
+NBI_BATTERY_MODE_TASK = _CONTROL + "v1/control/battery/mode/async-task"
+NBI_BATTERY_MODE_INFO = _CONTROL + "v1/control/battery/mode/task-info"
+NBI_BATTERY_CONFIG_TASK = _CONTROL + "v1/control/battery/configuration/async-task"
+NBI_BATTERY_CONFIG_INFO = _CONTROL + "v1/control/battery/configuration/task-info"
+NBI_ACTIVE_POWER_TASK = _CONTROL + "v2/control/active-power-control/async-task"
+NBI_ACTIVE_POWER_INFO = _CONTROL + "v2/control/active-power-control/task-info"
+NBI_BATTERY_DISPATCH_TASK = _CONTROL + "v1/control/battery/battery-dispatch/async-task"
+NBI_BATTERY_DISPATCH_INFO = _CONTROL + "v1/control/battery/battery-dispatch/task-info"
+NBI_CONTROL_ENDPOINTS = (
+    NBI_CHARGE_DISCHARGE_TASK,
+    NBI_BATTERY_MODE_TASK,
+    NBI_BATTERY_MODE_INFO,
+    NBI_BATTERY_CONFIG_TASK,
+    NBI_BATTERY_CONFIG_INFO,
+    NBI_ACTIVE_POWER_TASK,
+    NBI_ACTIVE_POWER_INFO,
+    NBI_BATTERY_DISPATCH_TASK,
+    NBI_BATTERY_DISPATCH_INFO,
+)
+NBI_ENDPOINTS = (
+    NBI_DEVICE_HISTORY,
+    NBI_BATTERY_MODE,
+    NBI_ACTIVE_POWER_MODE,
+    *NBI_CONTROL_ENDPOINTS,
+)
+# §5.2.2: the charge/discharge task query kept its V7-looking path (no ``nbi``); on
+# today's cloud it is served with the /thirdData login's token, like every 26.2 call.
+CLOUD_V7_PATHS = frozenset({const.V7_CHARGE_DISCHARGE_STATUS})
 
 # Not documented in 26.2 (replaced in 24.2.0, §1.12): answered 404 HTML like the V7 family.
 REMOVED_ENDPOINTS = frozenset({const.GET_STATION_LIST, const.GET_DEV_FIVE_MINUTES})

@@ -8,7 +8,8 @@ account manages, ``Σ`` over device types of the devices it manages:
 * device history Σ(n/60/10) per second (below 1 per second: one call per 1/rate s);
 * alarms max(⌈plants/100⌉, Σ⌈n/100⌉) per 30 minutes;
 * plant reports ⌈plants/100⌉ + 24 and device reports Σ⌈n/100⌉ + 24 per day, each endpoint;
-* configuration queries 1 per minute; login and logout 5 per 10 minutes (§3.2.2).
+* configuration queries and each control endpoint 1 per minute (§7.2: charge/discharge
+  task and query 10/min); login and logout 5 per 10 minutes (§3.2.2).
 
 Static policy (§7.2, accounts in ``CloudOptions.static_flow_control_accounts``): the
 per-minute table; configuration queries keep 1/min, login/logout 5 per 10 minutes.
@@ -32,6 +33,8 @@ from . import const
 from .cloud2026 import (
     NBI_ACTIVE_POWER_MODE,
     NBI_BATTERY_MODE,
+    NBI_CHARGE_DISCHARGE_TASK,
+    NBI_CONTROL_ENDPOINTS,
     NBI_DEVICE_HISTORY,
 )
 
@@ -60,6 +63,9 @@ CATEGORY: dict[str, str] = {
     const.GET_DEV_KPI_YEAR: "device_report",
     NBI_BATTERY_MODE: "configuration",
     NBI_ACTIVE_POWER_MODE: "configuration",
+    NBI_CHARGE_DISCHARGE_TASK: "charge_discharge",
+    const.V7_CHARGE_DISCHARGE_STATUS: "charge_discharge",
+    **dict.fromkeys(NBI_CONTROL_ENDPOINTS[1:], "control"),
     const.LOGIN: "login",
     const.LOGOUT: "logout",
 }
@@ -74,6 +80,7 @@ STATIC_PER_MINUTE: dict[str, int] = {
     "alarms": 10,
     "plant_report": 10,
     "device_report": 10,
+    "charge_discharge": 10,  # §7.2: task delivery and query 10/min each
 }
 
 
@@ -109,8 +116,8 @@ def dynamic_budget(category: str, plants: int, devices_per_type: Mapping[int, in
         return Budget(per_type + 24, DAY, daily=True)
     if category == "device_history":
         return history_budget(devices_per_type)
-    if category == "configuration":
-        return Budget(1, 60.0)
+    if category in ("configuration", "charge_discharge", "control"):
+        return Budget(1, 60.0)  # §4.2: 1/min per endpoint
     return Budget(LOGIN_LIMIT, LOGIN_WINDOW)  # login, logout (§3.2.2)
 
 

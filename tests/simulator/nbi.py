@@ -20,6 +20,7 @@ from aiohttp import web
 
 from . import const
 from .cloud2026 import (
+    CLOUD_V7_PATHS,
     DEV_ALL_IN_ONE,
     DEV_REPORT_TYPES,
     ERROR_MESSAGES,
@@ -91,6 +92,8 @@ class CloudRuntime:
 
     def serves(self, endpoint: str) -> bool:
         """False for the V7 family and the paths 26.2 no longer documents (404 HTML)."""
+        if endpoint in CLOUD_V7_PATHS:
+            return True
         return not endpoint.startswith(const.V7_PREFIX) and endpoint not in REMOVED_ENDPOINTS
 
     def plant_codes(self, account: Any) -> list[str]:

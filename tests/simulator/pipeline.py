@@ -39,7 +39,7 @@ from aiohttp import web
 
 from . import const
 from .calllog import CallLog, CallRecord
-from .cloud2026 import NBI_PREFIX
+from .cloud2026 import CLOUD_V7_PATHS, NBI_PREFIX
 from .config import DEFAULT_PERMISSION_DENIED, Account, Quirks, SimulatorConfig
 from .faults import DELAY_KINDS, POST_KINDS, PRE_KINDS, Fault, FaultInjector, mutate_data
 from .quota import QuotaTracker
@@ -170,6 +170,8 @@ class RequestPipeline:
         """Answer one API request and log it."""
         now = self.now()
         family = "v7" if endpoint.startswith(const.V7_PREFIX) else "legacy"
+        if self.cloud is not None and endpoint in CLOUD_V7_PATHS:
+            family = "legacy"  # 26.2 §5.2.2: the /thirdData token, no V7 family
         record = CallRecord(time=now, account=None, family=family, endpoint=endpoint)
         response = await self._process(request, endpoint, family, now, record)
         record.http_status = response.status
@@ -358,7 +360,11 @@ class RequestPipeline:
     def _denied_code(self, account: Account, endpoint: str) -> int | None:
         if endpoint in account.denied_endpoints:
             return int(account.denied_endpoints[endpoint])
-        if endpoint.startswith(const.V7_PREFIX) and not account.v7:
+        if (
+            endpoint.startswith(const.V7_PREFIX)
+            and endpoint not in CLOUD_V7_PATHS
+            and not account.v7
+        ):
             return 401
         if self.quirks.permission:
             table = (

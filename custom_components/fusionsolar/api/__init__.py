@@ -17,6 +17,16 @@ from .const import (
     Endpoint,
     InverterState,
 )
+from .control_models import (
+    ActivePowerConfig,
+    ActivePowerControlMode,
+    BatteryModeConfig,
+    BatteryOperationMode,
+    BatteryParameters,
+    ControlTask,
+    PlantTaskResult,
+    TaskState,
+)
 from .errors import (
     FAIL_CODE_MESSAGES,
     ApiFamilyUnavailableError,
@@ -25,6 +35,7 @@ from .errors import (
     ControlFailedError,
     ControlNotSupportedError,
     DailyBudgetSpentError,
+    DeviceOfflineError,
     DuplicateRequestError,
     EndpointUnavailableError,
     FusionSolarError,
@@ -42,6 +53,9 @@ from .errors import (
     SystemBusyError,
     SystemLimitError,
     TaskNotFoundError,
+    TaskRejectedError,
+    TaskRunningError,
+    ThirdPartyDispatchRequiredError,
     TokenExpiredError,
     UnauthorizedResourceError,
     UnknownError,
@@ -72,6 +86,7 @@ from .models import (
 )
 from .oauth import TokenProvider
 from .oauthbudget import OAuthBudget
+from .nbi_control import ControlApi
 from .quota import QuotaGovernor, Slot
 from .quotastate import Priority
 from .results import BatchResult, DeviceList, Incomplete
@@ -82,6 +97,8 @@ __all__ = [
     "FAIL_CODE_MESSAGES",
     "INVERTER_STATES",
     "SPEC_LIMITS",
+    "ActivePowerConfig",
+    "ActivePowerControlMode",
     "Alarm",
     "AlarmLevel",
     "ApiFamilies",
@@ -89,17 +106,23 @@ __all__ = [
     "ApiGeneration",
     "AuthenticationError",
     "BatchResult",
+    "BatteryModeConfig",
+    "BatteryOperationMode",
+    "BatteryParameters",
     "BatteryStatus",
     "BatteryWorkingMode",
     "CodedState",
     "CommunicationError",
+    "ControlApi",
     "ControlFailedError",
     "ControlNotSupportedError",
     "DailyBudgetSpentError",
+    "ControlTask",
     "DevType",
     "Device",
     "DeviceKind",
     "DeviceList",
+    "DeviceOfflineError",
     "DeviceRealtimeKpi",
     "DispatchCommand",
     "DispatchMode",
@@ -129,6 +152,7 @@ __all__ = [
     "Plant",
     "PlantHealth",
     "PlantRealtimeKpi",
+    "PlantTaskResult",
     "Priority",
     "QuotaError",
     "QuotaExceededError",
@@ -142,6 +166,10 @@ __all__ = [
     "SystemBusyError",
     "SystemLimitError",
     "TaskNotFoundError",
+    "TaskRejectedError",
+    "TaskRunningError",
+    "TaskState",
+    "ThirdPartyDispatchRequiredError",
     "TokenExpiredError",
     "TokenProvider",
     "UnauthorizedResourceError",

@@ -10,6 +10,7 @@ the layers, each in its module:
   kick-outs, refused endpoints); tokens and passwords never reach logs or ``repr``;
 * ``batching.py``: paged listings and batches of 100 codes;
 * ``legacy.py``, ``v7.py``: the endpoints of each family, and its session;
+* ``nbi_control.py``: control tasks and configuration queries of today's cloud (26.2);
 * here: the constructor, and the plant and device lists that combine both families.
 """
 
@@ -37,6 +38,7 @@ from .legacy import LegacyEndpoints, legacy_session
 from .models import Device, Plant
 from .oauth import TokenProvider
 from .oauthbudget import OAuthBudget
+from .nbi_control import NbiControlEndpoints
 from .parsers import (
     merge_devices,
     parse_devices_legacy,
@@ -49,12 +51,12 @@ from .quota import QuotaGovernor
 from .results import DeviceList
 from .session import Family, FamilySession, RefusedEndpoint
 from .transport import base_url
-from .v7 import V7Endpoints, v7_session
+from .v7 import v7_session
 
 _LOGGER = logging.getLogger(__name__)
 
 
-class FusionSolarClient(LegacyEndpoints, V7Endpoints):
+class FusionSolarClient(LegacyEndpoints, NbiControlEndpoints):
     """Client of one NBI account (see module docstring and docs/architecture.md)."""
 
     def __init__(

@@ -71,6 +71,17 @@ class Endpoint(StrEnum):
     NBI_DEVICE_HISTORY = f"{NBI_PREFIX}/v1/device/history"
     NBI_BATTERY_MODE = f"{NBI_PREFIX}/v1/configuration/battery-mode"
     NBI_ACTIVE_POWER_MODE = f"{NBI_PREFIX}/v1/configuration/active-power-control-mode"
+    # Control tasks of today's cloud (26.2 digest §5.2); the charge/discharge task's
+    # status keeps the V7 path VPP_CHARGE_DISCHARGE_STATUS (§5.2.2), with the legacy token.
+    NBI_CHARGE_DISCHARGE_TASK = f"{NBI_PREFIX}/v2/control/charge-and-discharge/async-task"
+    NBI_BATTERY_MODE_TASK = f"{NBI_PREFIX}/v1/control/battery/mode/async-task"
+    NBI_BATTERY_MODE_INFO = f"{NBI_PREFIX}/v1/control/battery/mode/task-info"
+    NBI_BATTERY_CONFIG_TASK = f"{NBI_PREFIX}/v1/control/battery/configuration/async-task"
+    NBI_BATTERY_CONFIG_INFO = f"{NBI_PREFIX}/v1/control/battery/configuration/task-info"
+    NBI_ACTIVE_POWER_TASK = f"{NBI_PREFIX}/v2/control/active-power-control/async-task"
+    NBI_ACTIVE_POWER_INFO = f"{NBI_PREFIX}/v2/control/active-power-control/task-info"
+    NBI_BATTERY_DISPATCH_TASK = f"{NBI_PREFIX}/v1/control/battery/battery-dispatch/async-task"
+    NBI_BATTERY_DISPATCH_INFO = f"{NBI_PREFIX}/v1/control/battery/battery-dispatch/task-info"
 
 
 #: Documented per-minute limit of each endpoint ("access times of each NBI account per
@@ -106,6 +117,16 @@ SPEC_LIMITS: Final[dict[str, int]] = {
     Endpoint.VPP_DOD: 10,
     Endpoint.VPP_DEV_ON_OFF: 10,
     Endpoint.SN_IS_REGISTER: 100,
+    # 26.2 §4.2: every control endpoint 1 call per minute per API account
+    Endpoint.NBI_CHARGE_DISCHARGE_TASK: 1,
+    Endpoint.NBI_BATTERY_MODE_TASK: 1,
+    Endpoint.NBI_BATTERY_MODE_INFO: 1,
+    Endpoint.NBI_BATTERY_CONFIG_TASK: 1,
+    Endpoint.NBI_BATTERY_CONFIG_INFO: 1,
+    Endpoint.NBI_ACTIVE_POWER_TASK: 1,
+    Endpoint.NBI_ACTIVE_POWER_INFO: 1,
+    Endpoint.NBI_BATTERY_DISPATCH_TASK: 1,
+    Endpoint.NBI_BATTERY_DISPATCH_INFO: 1,
 }
 
 #: Limit for an endpoint the table does not know (spec §1).
@@ -141,6 +162,11 @@ CONTROL_ENDPOINTS: Final = frozenset(
         Endpoint.VPP_DEV_ON_OFF,
         Endpoint.VPP_SN_ENROLMENT,
         Endpoint.VPP_AC_ENROLMENT,
+        Endpoint.NBI_CHARGE_DISCHARGE_TASK,
+        Endpoint.NBI_BATTERY_MODE_TASK,
+        Endpoint.NBI_BATTERY_CONFIG_TASK,
+        Endpoint.NBI_ACTIVE_POWER_TASK,
+        Endpoint.NBI_BATTERY_DISPATCH_TASK,
     }
 )
 

@@ -110,6 +110,28 @@ FAIL_CODE_MESSAGES: Final[dict[int, str]] = {
     30029: "Authentication failed.",
 }
 
+#: Control tasks of today's cloud (26.2 digest §5.2, §7.1). ``1``/``2`` are the task
+#: delivery's own codes (partial success is a successful answer, see transport).
+FAIL_CODE_MESSAGES.update(
+    {
+        2: "The task failed.",
+        20607: "The task list is empty.",
+        20608: "Duplicate plant codes exist in the input parameters.",
+        20609: "The plant networking is not supported.",
+        20611: "The input parameter is out of the valid range.",
+        20612: "The input parameters contain null values.",
+        20614: "The device is offline.",
+        20615: "The same task is already running for this plant.",
+        20620: "The taskId does not exist.",
+        20622: "The plant DN is invalid or you have no permission.",
+        20627: "Third-party dispatch has never been set for the plant through the northbound "
+        "interface.",
+        20628: "The battery's current mode is not third-party dispatch.",
+        20629: "The devices in the plant do not support this setting.",
+        20631: "The device does not exist under the plant.",
+    }
+)
+
 
 class FusionSolarError(Exception):
     """Base class of every error raised by the client."""
@@ -229,6 +251,25 @@ class ControlNotSupportedError(ControlFailedError):
     """The device does not support this control (20053: SOC control needs an update)."""
 
 
+class TaskRejectedError(ControlFailedError):
+    """Today's cloud refused a control task for every plant (failCode 2, §5.2).
+
+    ``message`` holds each plant's reason, as the cloud gave it.
+    """
+
+
+class TaskRunningError(InvalidRequestError):
+    """A task of the same kind still runs for the plant (20615): wait for its end."""
+
+
+class DeviceOfflineError(ControlFailedError):
+    """The plant's controller or battery is disconnected (20614)."""
+
+
+class ThirdPartyDispatchRequiredError(ControlNotSupportedError):
+    """Battery dispatch needs the third-party dispatch mode set through the API (20627/20628)."""
+
+
 class ApiFamilyUnavailableError(FusionSolarError):
     """The account/host does not offer the API family needed (e.g. no V7: no control)."""
 
@@ -275,6 +316,32 @@ _PERMISSION_CODES: Final = frozenset({401, 20056, 20403})
 _RESOURCE_CODES: Final = frozenset({20007, 20008, 20045, 20046})
 _CONTROL_FAILED_CODES: Final = frozenset({20049, 20051, 20052})
 _SERVER_CODES: Final = frozenset({20004, 30008})
+_NOT_SUPPORTED_CODES: Final = frozenset({20053, 20609, 20629, 20631})
+_TASK_CLASSES: Final[dict[int, type[FusionSolarError]]] = {
+    2: TaskRejectedError,
+    20614: DeviceOfflineError,
+    20615: TaskRunningError,
+    20627: ThirdPartyDispatchRequiredError,
+    20628: ThirdPartyDispatchRequiredError,
+}
+#: The task delivery's "partial success" (§5.2.1, §5.2.3 ...): a successful answer.
+PARTIAL_SUCCESS_FAIL_CODE: Final = 1
+TASK_FAILED_FAIL_CODE: Final = 2
+
+
+def task_refusal_text(message: str | None, data: object) -> str | None:
+    """A refused task's message with each plant's reason (``data.result``, §5.2)."""
+    results = data.get("result") if isinstance(data, dict) else None
+    reasons = [
+        f"{item.get('plantCode')}: {item.get('description') or item.get('message')}"
+        for item in results or ()
+        if isinstance(item, dict) and (item.get("description") or item.get("message"))
+    ]
+    if not reasons:
+        return message
+    return "; ".join([message or "", *reasons]).strip("; ")
+
+
 #: Codes whose condition means "this endpoint is refused to this account".
 ENDPOINT_REFUSAL_CODES: Final = frozenset({401, 20056})
 
@@ -297,11 +364,13 @@ def error_class_for(fail_code: int) -> type[FusionSolarError]:
         return UnauthorizedResourceError
     if fail_code in _CONTROL_FAILED_CODES:
         return ControlFailedError
-    if fail_code == 20053:
+    if fail_code in _NOT_SUPPORTED_CODES:
         return ControlNotSupportedError
+    if fail_code in _TASK_CLASSES:
+        return _TASK_CLASSES[fail_code]
     if fail_code == 20048:
         return DuplicateRequestError
-    if fail_code == 20050:
+    if fail_code in (20050, 20620):
         return TaskNotFoundError
     if fail_code in _SERVER_CODES:
         return ServerError

@@ -56,6 +56,7 @@ class DataKind(StrEnum):
     PLANT_REPORT = "plant_report"
     DEVICE_REPORT = "device_report"
     CONFIGURATION = "configuration"
+    CONTROL = "control"
     LOGIN = "login"
     LOGOUT = "logout"
 
@@ -78,6 +79,18 @@ ENDPOINT_KINDS: Final[dict[str, DataKind]] = {
     Endpoint.DEV_KPI_YEAR: DataKind.DEVICE_REPORT,
     Endpoint.NBI_BATTERY_MODE: DataKind.CONFIGURATION,
     Endpoint.NBI_ACTIVE_POWER_MODE: DataKind.CONFIGURATION,
+    # 26.2 §4.2: control tasks and their queries 1/min each (§7.2: 10/min for the two
+    # charge/discharge ones; 1/min is valid under both)
+    Endpoint.VPP_CHARGE_DISCHARGE_STATUS: DataKind.CONTROL,
+    Endpoint.NBI_CHARGE_DISCHARGE_TASK: DataKind.CONTROL,
+    Endpoint.NBI_BATTERY_MODE_TASK: DataKind.CONTROL,
+    Endpoint.NBI_BATTERY_MODE_INFO: DataKind.CONTROL,
+    Endpoint.NBI_BATTERY_CONFIG_TASK: DataKind.CONTROL,
+    Endpoint.NBI_BATTERY_CONFIG_INFO: DataKind.CONTROL,
+    Endpoint.NBI_ACTIVE_POWER_TASK: DataKind.CONTROL,
+    Endpoint.NBI_ACTIVE_POWER_INFO: DataKind.CONTROL,
+    Endpoint.NBI_BATTERY_DISPATCH_TASK: DataKind.CONTROL,
+    Endpoint.NBI_BATTERY_DISPATCH_INFO: DataKind.CONTROL,
     Endpoint.LEGACY_LOGIN: DataKind.LOGIN,
     Endpoint.LEGACY_LOGOUT: DataKind.LOGOUT,
 }
@@ -93,6 +106,7 @@ STATIC_PER_MINUTE: Final[dict[DataKind, int]] = {
     DataKind.PLANT_REPORT: 10,
     DataKind.DEVICE_REPORT: 10,
     DataKind.CONFIGURATION: 1,
+    DataKind.CONTROL: 1,
 }
 
 
@@ -158,6 +172,7 @@ def dynamic_rule(kind: DataKind, size: AccountSize) -> Rule:
         DataKind.PLANT_REPORT: Rule(plants + 24, DAY),
         DataKind.DEVICE_REPORT: Rule(types + 24, DAY),
         DataKind.CONFIGURATION: Rule(1, MINUTE),
+        DataKind.CONTROL: Rule(1, MINUTE),
     }
     if kind is DataKind.DEVICE_HISTORY:
         rate = size.history_rate

@@ -19,9 +19,12 @@ from yarl import URL
 from .const import CONTROL_ENDPOINTS, LOGIN_ENDPOINTS, QUOTA_403_ERROR_CODE, TOKEN_HEADER
 from .errors import (
     DAILY_LIMIT_FAIL_CODE,
+    PARTIAL_SUCCESS_FAIL_CODE,
+    TASK_FAILED_FAIL_CODE,
     AuthenticationError,
     CommunicationError,
     EndpointUnavailableError,
+    FusionSolarError,
     InvalidArgumentError,
     NotAnNbiHostError,
     OutcomeUnknownError,
@@ -33,6 +36,7 @@ from .errors import (
     TokenExpiredError,
     UnknownError,
     error_for_fail_code,
+    task_refusal_text,
 )
 from .oauthbudget import OAuthBudget
 from .quota import QuotaGovernor, Slot
@@ -275,23 +279,37 @@ class Transport:
                     "This host does not answer like the northbound API", endpoint=endpoint
                 )
             raise CommunicationError("Unexpected answer (not an NBI envelope)", endpoint=endpoint)
-        fail_code = to_int(obj.get("failCode")) or 0
-        success = obj.get("success")
-        if isinstance(success, str):
-            success = success.strip().lower() == "true"
+        fail_code, success = _outcome(obj)
         if fail_code == 0 and success is not False:
             if not 200 <= status < 300:
                 raise CommunicationError(f"HTTP {status}", endpoint=endpoint)
             return obj
         if fail_code == 0:
             raise UnknownError("The request failed without an error code", endpoint=endpoint)
-        message = obj.get("message")
-        data = obj.get("data")
-        if not (isinstance(message, str) and message.strip()) and isinstance(data, str):
-            message = data  # 407 sometimes carries its message in ``data``
-        raise error_for_fail_code(
-            fail_code, message if isinstance(message, str) else None, endpoint=endpoint
-        )
+        raise _failure(obj, fail_code, endpoint)
+
+
+def _outcome(envelope: dict[str, Any]) -> tuple[int, bool | None]:
+    """The envelope's failCode and success; a task's partial success (1) is a success."""
+    fail_code = to_int(envelope.get("failCode")) or 0
+    success = envelope.get("success")
+    if isinstance(success, str):
+        success = success.strip().lower() == "true"
+    if fail_code == PARTIAL_SUCCESS_FAIL_CODE and success is True:
+        fail_code = 0  # a control task delivered to some plants (26.2 §5.2)
+    return fail_code, success if isinstance(success, bool) else None
+
+
+def _failure(envelope: dict[str, Any], fail_code: int, endpoint: str) -> FusionSolarError:
+    """The error of a refused answer, with the cloud's message."""
+    message = envelope.get("message")
+    data = envelope.get("data")
+    if not (isinstance(message, str) and message.strip()) and isinstance(data, str):
+        message = data  # 407 sometimes carries its message in ``data``
+    text = message if isinstance(message, str) else None
+    if fail_code == TASK_FAILED_FAIL_CODE:
+        text = task_refusal_text(text, data)  # each plant's reason (26.2 §5.2)
+    return error_for_fail_code(fail_code, text, endpoint=endpoint)
 
 
 def _quota_outcome(slot: Slot, err: QuotaExceededError, budget: OAuthBudget | None) -> float:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import math
 import random
 import time
 from collections.abc import Iterable
@@ -12,6 +11,7 @@ from typing import Any, Final
 
 from .batching import Batching, answered_or_pending, nonempty_codes, valid_codes
 from .const import CONTROL_MAX_WAIT, MAX_BATCH, Endpoint
+from .control_models import dispatch_fields
 from .errors import InvalidArgumentError
 from .models import (
     DispatchCommand,
@@ -127,38 +127,8 @@ class V7Endpoints(Batching):
             or not 0 < request_id <= _JAVA_LONG_MAX
         ):
             raise InvalidArgumentError("request_id must be an int in [1, 2^63 - 1]")
-        try:
-            dispatch = DispatchMode(mode)
-        except ValueError:
-            raise InvalidArgumentError(f"Invalid dispatch mode {mode!r}") from None
-        payload: dict[str, Any] = {"plantCodes": ",".join(codes), "dispatchSwitch": int(dispatch)}
-        if dispatch is DispatchMode.STOP:
-            if target_soc is not None or duration_min is not None or power_w is not None:
-                raise InvalidArgumentError("Stop takes no target SOC, duration or power")
-        else:
-            if (target_soc is None) == (duration_min is None):
-                raise InvalidArgumentError(
-                    "Charge/discharge needs exactly one of target_soc and duration_min"
-                )
-            if target_soc is not None:
-                if not _is_real(target_soc) or not 0 <= target_soc <= 100:
-                    raise InvalidArgumentError("target_soc must be a number in [0, 100]")
-                payload["controlType"] = 1
-                payload["targetSOC"] = target_soc
-            else:
-                if (
-                    isinstance(duration_min, bool)
-                    or not isinstance(duration_min, int)
-                    or not 0 <= duration_min <= 1440
-                ):
-                    raise InvalidArgumentError("duration_min must be an int in [0, 1440]")
-                payload["controlType"] = 2
-                payload["dispatchTime"] = duration_min
-            if power_w is not None:
-                if not _is_real(power_w) or power_w <= 0 or round(power_w) < 1:
-                    raise InvalidArgumentError("power_w must be a positive number of watts")
-                watts = round(power_w)
-                payload["powerDispatch"] = watts if dispatch is DispatchMode.CHARGE else -watts
+        _, fields = dispatch_fields(mode, target_soc, duration_min, power_w)
+        payload: dict[str, Any] = {"plantCodes": ",".join(codes), **fields}
         await self._require_v7(Priority.CONTROL, True, CONTROL_MAX_WAIT)
         if request_id is None:
             request_id = self.new_request_id()
@@ -224,11 +194,3 @@ class V7Endpoints(Batching):
             max_wait=CONTROL_MAX_WAIT,
         )
         return parse_on_off_results(data)
-
-
-def _is_real(value: Any) -> bool:
-    return (
-        isinstance(value, int | float)
-        and not isinstance(value, bool)
-        and math.isfinite(float(value))
-    )

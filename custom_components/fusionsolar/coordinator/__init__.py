@@ -1,8 +1,9 @@
 """Coordinators and the runtime data of a config entry.
 
 One module per coordinator: `base` (shared error handling, the metadata, plant and
-device coordinators), `alarms`, `dispatch` (forced charge/discharge tasks) and
-`history` (statistics import). They import the client, the account and the feature
+device coordinators), `alarms`, `dispatch` (forced charge/discharge tasks),
+`configuration` (today's cloud: plant settings and their tasks) and `history`
+(statistics import). They import the client, the account and the feature
 modules' data (`alarms.py`, `history.py`, `lists.py`), never an entity or a platform.
 `issues` (repair issues) reads the runtime data defined here, so it is imported from
 `coordinator.issues` (by `repairs.py`), not from this package.
@@ -28,6 +29,7 @@ from .base import (
     selected_plants,
     until_next_poll,
 )
+from .configuration import ConfigurationCoordinator, PlantSettings, task_info
 from .dispatch import (
     AppliedDod,
     DispatchCoordinator,
@@ -50,6 +52,7 @@ class FusionSolarRuntimeData:
     dispatch: DispatchCoordinator
     alarms: AlarmCoordinator | None = None
     history: HistoryCoordinator | None = None
+    configuration: ConfigurationCoordinator | None = None  # today's cloud (26.2)
 
 
 type FusionSolarConfigEntry = ConfigEntry[FusionSolarRuntimeData]
@@ -57,6 +60,7 @@ type FusionSolarConfigEntry = ConfigEntry[FusionSolarRuntimeData]
 __all__ = [
     "AlarmCoordinator",
     "AppliedDod",
+    "ConfigurationCoordinator",
     "DeviceCoordinator",
     "DeviceState",
     "DispatchCoordinator",
@@ -68,6 +72,7 @@ __all__ = [
     "MetadataCoordinator",
     "PlantCoordinator",
     "PlantDispatch",
+    "PlantSettings",
     "PlantState",
     "async_create_alarm_coordinator",
     "async_create_history_coordinator",
@@ -76,5 +81,6 @@ __all__ = [
     "idle_info",
     "queried_plants",
     "selected_plants",
+    "task_info",
     "until_next_poll",
 ]

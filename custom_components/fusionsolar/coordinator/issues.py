@@ -28,7 +28,7 @@ from homeassistant.helpers.update_coordinator import DataUpdateCoordinator
 from homeassistant.util import dt as dt_util
 from homeassistant.util import slugify
 
-from ..api import Endpoint, QuotaError
+from ..api import ControlApi, Endpoint, QuotaError
 from ..const import DOMAIN, LOGGER
 from ..oauth import control_granted, is_oauth_entry
 from . import FusionSolarConfigEntry
@@ -136,7 +136,7 @@ class IssueCoordinator(DataUpdateCoordinator[dict[str, IssueSpec]]):
         if is_oauth_entry(self.config_entry):  # no V7 on OAuth; control needs its scope
             if not control_granted(self.config_entry):
                 issues.append(("", IssueSpec("oauth_control_scope")))
-        elif client.families.legacy and not client.families.v7:
+        elif client.families.legacy and client.control_api is ControlApi.NONE:
             issues.append(("", IssueSpec("no_v7")))
         if (kickouts := client.consecutive_kickouts) >= KICKOUTS_FOR_ISSUE:
             issues.append(("", IssueSpec("session_conflict", (("count", str(kickouts)),))))
