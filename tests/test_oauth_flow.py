@@ -10,7 +10,10 @@ from freezegun.api import FrozenDateTimeFactory
 from homeassistant.config_entries import SOURCE_USER, ConfigEntryState
 from homeassistant.core import HomeAssistant
 from homeassistant.data_entry_flow import FlowResultType
+from homeassistant.exceptions import ServiceValidationError
 from homeassistant.helpers import config_entry_oauth2_flow
+from homeassistant.helpers import device_registry as dr
+from homeassistant.helpers import entity_registry as er
 from homeassistant.helpers import issue_registry as ir
 from homeassistant.setup import async_setup_component
 from pytest_homeassistant_custom_component.common import (
@@ -211,6 +214,29 @@ async def test_item20_oauth_without_control_scope_a_repair_says_how_to_grant_it(
     assert issue is not None
     assert issue.translation_key == "oauth_control_scope"
     assert not ir.async_get(hass).async_get_issue(DOMAIN, f"no_v7_{entry.entry_id}")
+    # Today's cloud takes control tasks, but not from this sign-in: no control at all.
+    ours = er.async_entries_for_config_entry(er.async_get(hass), entry.entry_id)
+    assert not [e for e in ours if e.domain in ("select", "number", "switch")]
+    assert not [e for e in ours if e.unique_id.endswith("_dispatch_status")]
+    plant = dr.async_get(hass).async_get_device({(DOMAIN, sim.plants[0].code)})
+    assert plant is not None
+    with pytest.raises(ServiceValidationError) as err:
+        await hass.services.async_call(
+            DOMAIN, "forced_charge", {"device_id": plant.id, "duration": 60}, blocking=True
+        )
+    assert err.value.translation_key == "control_unavailable"
+    assert not [r for r in sim.calls.records if "/control/" in r.endpoint]
+
+
+async def test_item20_oauth_with_control_scope_control_is_there(
+    hass: HomeAssistant, sim: Simulator
+) -> None:
+    await setup_credentials(hass)
+    entry = oauth_entry(sim, (SCOPE_BASIC, SCOPE_CONTROL))
+    await setup_integration(hass, entry)
+    ours = er.async_entries_for_config_entry(er.async_get(hass), entry.entry_id)
+    assert [e for e in ours if e.domain == "select"]
+    assert [e for e in ours if e.unique_id.endswith("_dispatch_status")]
 
 
 async def test_item20_oauth_diagnostics_never_show_tokens(

@@ -56,6 +56,7 @@ from .errors import (
     control_error,
     validation_error,
 )
+from .oauth import control_granted, is_oauth_entry
 
 # One lock per plant code, shared by every entry: commands to a plant never interleave.
 PLANT_LOCKS: HassKey[dict[str, asyncio.Lock]] = HassKey(f"{DOMAIN}_plant_locks")
@@ -66,12 +67,23 @@ def checked_dod(dod: float) -> int:
     return checked_whole("depth_of_discharge", dod, 0, 100)
 
 
+def control_api(entry: FusionSolarConfigEntry) -> ControlApi:
+    """Return which control the entry may use.
+
+    The account's, or none for a sign-in with FusionSolar (OAuth) without the control scope.
+    """
+    if is_oauth_entry(entry) and not control_granted(entry):
+        return ControlApi.NONE
+    return entry.runtime_data.account.client.control_api
+
+
 def can_control(entry: FusionSolarConfigEntry, *, v7_only: bool = False) -> bool:
     """Return whether the account takes control commands: V7, or today's tasks (26.2).
 
-    `v7_only`: whether it takes the V7 commands (inverter on/off, `vpp/dod`).
+    `v7_only`: whether it takes the V7 commands (inverter on/off, `vpp/dod`). A sign-in
+    with FusionSolar (OAuth) takes them only when the owner granted the control scope.
     """
-    api = entry.runtime_data.account.client.control_api
+    api = control_api(entry)
     return api is ControlApi.V7 or (api is ControlApi.NBI and not v7_only)
 
 

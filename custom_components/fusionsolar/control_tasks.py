@@ -36,7 +36,7 @@ from .api.control_models import (
     MIN_BATTERY_POWER_W,
 )
 from .const import LOGGER
-from .control import async_set_dod, checked_dod, control_client, plant_locks
+from .control import async_set_dod, checked_dod, control_api, control_client, plant_locks
 from .coordinator import ConfigurationCoordinator, FusionSolarConfigEntry
 from .errors import (
     SETTING,
@@ -82,9 +82,7 @@ def battery_plants(entry: FusionSolarConfigEntry) -> list[str]:
 def takes_tasks(entry: FusionSolarConfigEntry) -> bool:
     """Whether the account takes today's setting tasks (26.2 control)."""
     runtime = entry.runtime_data
-    return (
-        runtime.configuration is not None and runtime.account.client.control_api is ControlApi.NBI
-    )
+    return runtime.configuration is not None and control_api(entry) is ControlApi.NBI
 
 
 def plant_label(entry: FusionSolarConfigEntry, plant_code: str) -> str:
@@ -177,7 +175,7 @@ async def async_set_depth_of_discharge(
     entry: FusionSolarConfigEntry, device: Device, value: float, context: Context | None
 ) -> None:
     """V7: the battery's DoD; today's cloud: its plant's discharge cut-off (100 - DoD)."""
-    if entry.runtime_data.account.client.control_api is not ControlApi.NBI:
+    if control_api(entry) is not ControlApi.NBI:
         await async_set_dod(entry, [device], value)  # checked there (NaN, range)
         return
     await async_check_admin(entry.runtime_data.metadata.hass, context)

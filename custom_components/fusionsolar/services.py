@@ -39,6 +39,7 @@ from .control import (
     async_dispatch,
     async_set_dod,
     checked_dod,
+    control_api,
     control_client,
     end_of_discharge,
     plant_locks,
@@ -259,7 +260,7 @@ async def _async_set_dod(call: ServiceCall) -> ServiceResponse:
     dod = checked_dod(call.data[ATTR_DEPTH_OF_DISCHARGE])
     batteries: list[JsonValueType] = []
     for target in _resolve(call.hass, call.data[ATTR_DEVICE_ID], batteries_only=True):
-        if target.entry.runtime_data.account.client.control_api is ControlApi.NBI:
+        if control_api(target.entry) is ControlApi.NBI:
             batteries.extend(await _async_set_plant_dod(target, dod))
             continue
         applied = await async_set_dod(target.entry, list(target.batteries.values()), dod)

@@ -84,9 +84,9 @@ from .models import (
     StationRealtimeKpi,
     api_generation,
 )
+from .nbi_control import ControlApi
 from .oauth import TokenProvider
 from .oauthbudget import OAuthBudget
-from .nbi_control import ControlApi
 from .quota import QuotaGovernor, Slot
 from .quotastate import Priority
 from .results import BatchResult, DeviceList, Incomplete
@@ -116,8 +116,8 @@ __all__ = [
     "ControlApi",
     "ControlFailedError",
     "ControlNotSupportedError",
-    "DailyBudgetSpentError",
     "ControlTask",
+    "DailyBudgetSpentError",
     "DevType",
     "Device",
     "DeviceKind",

@@ -36,9 +36,9 @@ from .errors import (
 )
 from .legacy import LegacyEndpoints, legacy_session
 from .models import Device, Plant
+from .nbi_control import NbiControlEndpoints
 from .oauth import TokenProvider
 from .oauthbudget import OAuthBudget
-from .nbi_control import NbiControlEndpoints
 from .parsers import (
     merge_devices,
     parse_devices_legacy,

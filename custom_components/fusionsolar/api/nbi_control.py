@@ -21,7 +21,7 @@ from enum import StrEnum
 from typing import Any, Final
 
 from .batching import nonempty_codes
-from .const import CONTROL_MAX_WAIT, ApiGeneration, Endpoint
+from .const import CONTROL_MAX_WAIT, Endpoint
 from .control_models import (
     AC_CHARGE_KW,
     FEED_IN_KW,
@@ -38,6 +38,7 @@ from .control_models import (
     parse_control_task,
 )
 from .errors import ApiFamilyUnavailableError, CommunicationError, InvalidArgumentError
+from .kpitables import ApiGeneration
 from .models import DispatchCommand, DispatchMode, DispatchResult, DispatchStatus
 from .parsers import parse_dispatch_status
 from .quotastate import Priority
