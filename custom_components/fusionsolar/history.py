@@ -98,6 +98,7 @@ class HistorySource(StrEnum):
     """Where the history comes from."""
 
     FIVE_MINUTES = "five_minutes"
+    DEVICE_HISTORY = "device_history"  # today's cloud without V7 (devicehistory.py)
     HOURLY = "hourly"
 
 

@@ -71,6 +71,7 @@ from .models import (
     StationRealtimeKpi,
     api_generation,
 )
+from .nbi import DeviceHistoryRow, parse_device_history
 from .quota import QuotaGovernor, Slot
 from .quotastate import Priority
 from .results import BatchResult, DeviceList, Incomplete
@@ -96,6 +97,7 @@ __all__ = [
     "ControlNotSupportedError",
     "DevType",
     "Device",
+    "DeviceHistoryRow",
     "DeviceKind",
     "DeviceList",
     "DeviceRealtimeKpi",
@@ -145,4 +147,5 @@ __all__ = [
     "chunked",
     "extract_token",
     "kpi_key_for",
+    "parse_device_history",
 ]

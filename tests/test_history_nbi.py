@@ -1,0 +1,109 @@
+"""Issue 19, history on today's cloud (``cloud-2026``): no V7 five-minute data, so the
+statistics come from the 26.2 device history (5-minute rows of each device)."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from typing import Any
+
+import pytest
+from freezegun.api import FrozenDateTimeFactory
+from homeassistant.components.recorder import Recorder
+from homeassistant.core import HomeAssistant
+
+from custom_components.fusionsolar.api import Endpoint
+from custom_components.fusionsolar.history import FIRST_RUN_DELAY
+from tests.conftest import advance_recorded as advance
+from tests.conftest import entry_for
+from tests.conftest import setup_integration as setup_entry
+from tests.harness.statistics import (
+    AMSTERDAM,
+    START,
+    assert_matches_simulator,
+    last_complete_hour,
+    restart,
+    start_of,
+    stored,
+)
+from tests.simulator import Simulator
+
+HISTORY = Endpoint.NBI_DEVICE_HISTORY.value
+REFUSALS = (407, 429, 20618)
+
+
+def backfill(hass: HomeAssistant) -> float:
+    state = hass.states.get("sensor.plant_1_history_backfill")
+    assert state is not None
+    return float(state.state) if state.state != "unknown" else -1.0
+
+
+def refusals(sim: Simulator) -> int:
+    return sum(sim.calls.count(fail_code=code) for code in REFUSALS)
+
+
+async def advance_by_steps(
+    hass: HomeAssistant, freezer: FrozenDateTimeFactory, seconds: float
+) -> None:
+    """Let time pass in 5-minute steps: the import's quota waits run as they would."""
+    for _ in range(int(seconds // 300)):
+        await advance(hass, freezer, 300)
+
+
+async def until_backfilled(hass: HomeAssistant, freezer: FrozenDateTimeFactory) -> None:
+    for _ in range(200):
+        if backfill(hass) == 100:
+            return
+        await advance(hass, freezer, 120)
+
+
+@pytest.mark.freeze_time(START)
+async def test_item19_history_of_a_simulated_day_matches_the_cloud_hour_by_hour(
+    recorder_mock: Recorder,
+    hass: HomeAssistant,
+    freezer: FrozenDateTimeFactory,
+    simulator_factory: Any,
+) -> None:
+    sim: Simulator = await simulator_factory(profile="cloud-2026", alarm_rate_per_day=0.0)
+    code = sim.plants[0].code
+    entry = entry_for(sim, history_days=2)
+    await setup_entry(hass, entry)
+    await advance(hass, freezer, FIRST_RUN_DELAY + 1)
+    await until_backfilled(hass, freezer)
+    assert backfill(hass) == 100
+    # A simulated day goes by: every hour is imported as it completes.
+    await advance_by_steps(hass, freezer, 24 * 3600)
+    rows = await stored(hass, code)
+    assert start_of(rows["solar_production"][0]) == datetime(2025, 4, 8, tzinfo=AMSTERDAM)
+    assert start_of(rows["solar_production"][-1]) == last_complete_hour()
+    assert_matches_simulator(sim, code, rows)
+    assert sim.calls.count(endpoint=HISTORY) > 0
+    assert refusals(sim) == 0
+
+
+@pytest.mark.freeze_time(START)
+async def test_item19_history_with_a_restart_imports_nothing_twice_and_misses_nothing(
+    recorder_mock: Recorder,
+    hass: HomeAssistant,
+    freezer: FrozenDateTimeFactory,
+    simulator_factory: Any,
+) -> None:
+    sim: Simulator = await simulator_factory(profile="cloud-2026", alarm_rate_per_day=0.0)
+    code = sim.plants[0].code
+    entry = entry_for(sim, history_days=3)
+    await setup_entry(hass, entry)
+    await advance(hass, freezer, FIRST_RUN_DELAY + 1)
+    # A restart in the middle of the backfill, and a 5-hour outage after it.
+    await advance(hass, freezer, 600)
+    await restart(hass, freezer, entry)
+    await until_backfilled(hass, freezer)
+    assert await hass.config_entries.async_unload(entry.entry_id)
+    await hass.async_block_till_done()
+    freezer.tick(timedelta(hours=5))
+    await restart(hass, freezer, entry)
+    await until_backfilled(hass, freezer)
+    await advance_by_steps(hass, freezer, 3600)
+    rows = await stored(hass, code)
+    assert start_of(rows["solar_production"][0]) == datetime(2025, 4, 7, tzinfo=AMSTERDAM)
+    assert start_of(rows["solar_production"][-1]) == last_complete_hour()
+    assert_matches_simulator(sim, code, rows)
+    assert refusals(sim) == 0
