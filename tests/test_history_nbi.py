@@ -3,6 +3,7 @@ statistics come from the 26.2 device history (5-minute rows of each device)."""
 
 from __future__ import annotations
 
+import logging
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -10,6 +11,7 @@ import pytest
 from freezegun.api import FrozenDateTimeFactory
 from homeassistant.components.recorder import Recorder
 from homeassistant.core import HomeAssistant
+from homeassistant.util import dt as dt_util
 
 from custom_components.fusionsolar.api import Endpoint
 from custom_components.fusionsolar.history import FIRST_RUN_DELAY
@@ -106,4 +108,77 @@ async def test_item19_history_with_a_restart_imports_nothing_twice_and_misses_no
     assert start_of(rows["solar_production"][0]) == datetime(2025, 4, 7, tzinfo=AMSTERDAM)
     assert start_of(rows["solar_production"][-1]) == last_complete_hour()
     assert_matches_simulator(sim, code, rows)
+    assert refusals(sim) == 0
+
+
+def history_warnings(caplog: pytest.LogCaptureFixture) -> list[str]:
+    return [
+        record.getMessage()
+        for record in caplog.records
+        if record.levelno == logging.WARNING and record.name.startswith("custom_components")
+    ]
+
+
+@pytest.mark.freeze_time(START)
+async def test_item19_history_odd_answers_never_write_a_wrong_hour(
+    recorder_mock: Recorder,
+    hass: HomeAssistant,
+    freezer: FrozenDateTimeFactory,
+    simulator_factory: Any,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    sim: Simulator = await simulator_factory(profile="cloud-2026", alarm_rate_per_day=0.0)
+    code = sim.plants[0].code
+    # Numbers as strings, rows of nulls (a past day read in part), data: null.
+    sim.faults.add(HISTORY, "strings", count=3)
+    sim.faults.add(HISTORY, "nulls", count=3)
+    sim.faults.add(HISTORY, "data_null", count=2)
+    entry = entry_for(sim, history_days=2)
+    await setup_entry(hass, entry)
+    await advance(hass, freezer, FIRST_RUN_DELAY + 1)
+    for _ in range(200):
+        # Whatever is stored at any time is right: no hour is written as zero.
+        if rows := await stored(hass, code):
+            assert_matches_simulator(sim, code, rows)
+        if backfill(hass) == 100:
+            break
+        await advance(hass, freezer, 120)
+    assert not sim.faults.faults  # every odd answer was served
+    rows = await stored(hass, code)
+    assert start_of(rows["solar_production"][0]) == datetime(2025, 4, 8, tzinfo=AMSTERDAM)
+    assert start_of(rows["solar_production"][-1]) == last_complete_hour()
+    assert_matches_simulator(sim, code, rows)
+    warnings = history_warnings(caplog)
+    assert warnings, "a day read in part is warned about"
+    assert len(warnings) == len(set(warnings)) <= 2  # once per day and cause
+    assert refusals(sim) == 0
+
+
+@pytest.mark.freeze_time(START)
+async def test_item19_history_backfill_across_dst_with_home_assistant_elsewhere(
+    recorder_mock: Recorder,
+    hass: HomeAssistant,
+    freezer: FrozenDateTimeFactory,
+    simulator_factory: Any,
+) -> None:
+    # Home Assistant in US/Pacific; the plant in Amsterdam, summer time since 30 March.
+    assert str(dt_util.get_default_time_zone()) == "US/Pacific"
+    sim: Simulator = await simulator_factory(profile="cloud-2026", alarm_rate_per_day=0.0)
+    code = sim.plants[0].code
+    entry = entry_for(sim, history_days=13)
+    await setup_entry(hass, entry)
+    await advance(hass, freezer, FIRST_RUN_DELAY + 1)
+    await until_backfilled(hass, freezer)
+    assert backfill(hass) == 100
+    rows = await stored(hass, code)
+    assert_matches_simulator(sim, code, rows)
+    dst_day = [
+        row
+        for row in rows["consumption"]
+        if datetime(2025, 3, 30, tzinfo=AMSTERDAM)
+        <= start_of(row)
+        < datetime(2025, 3, 31, tzinfo=AMSTERDAM)
+    ]
+    assert len(dst_day) == 23
+    assert start_of(rows["solar_production"][-1]) == last_complete_hour()
     assert refusals(sim) == 0

@@ -71,7 +71,7 @@ from .models import (
     StationRealtimeKpi,
     api_generation,
 )
-from .nbi import DeviceHistoryRow, parse_device_history
+from .nbi import DeviceHistoryRow, NoDataError, parse_device_history
 from .quota import QuotaGovernor, Slot
 from .quotastate import Priority
 from .results import BatchResult, DeviceList, Incomplete
@@ -120,6 +120,7 @@ __all__ = [
     "InvalidRequestError",
     "InverterState",
     "KpiPeriod",
+    "NoDataError",
     "NotAnNbiHostError",
     "OnOffResult",
     "OutcomeUnknownError",

@@ -21,9 +21,9 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any, Final
 
-from .batching import Batching, answered
+from .batching import Batching
 from .const import Endpoint
-from .errors import InvalidArgumentError
+from .errors import CommunicationError, InvalidArgumentError
 from .values import first_of, from_ms, normalize_map, parse_items, to_float, to_int, to_str
 
 #: At most 24 hours per device history call (Part B §2.2; failCode 40001).
@@ -34,6 +34,10 @@ HISTORY_SLOT: Final = timedelta(minutes=5)
 HISTORY_DEV_TYPES: Final = frozenset(
     {1, 10, 17, 38, 39, 41, 47, 63, 60001, 60003, 60043, 60014, 60010, 23070, 23093}
 )
+
+
+class NoDataError(CommunicationError):
+    """The cloud answered a read with ``data: null``: no answer, never "no rows"."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -94,7 +98,7 @@ class NbiEndpoints(Batching):
     ) -> list[DeviceHistoryRow]:
         """5-minute rows of one device with ``start_ms <= collectTime < end_ms`` (<= 24 h).
 
-        ``data: null`` raises :class:`CommunicationError` (no answer is never "no data");
+        ``data: null`` raises :class:`NoDataError` (no answer is never "no rows");
         a cloud without the interface raises :class:`EndpointUnavailableError`.
         """
         if not isinstance(dev_dn, str) or not dev_dn.strip():
@@ -111,4 +115,6 @@ class NbiEndpoints(Batching):
         data = await self._call(
             "legacy", endpoint, {**payload, "startTime": start, "endTime": end}, wait=wait
         )
-        return parse_device_history(answered(data, endpoint))
+        if data is None:
+            raise NoDataError("The service answered without data", endpoint=endpoint)
+        return parse_device_history(data)

@@ -29,6 +29,7 @@ from ..api import (
     HourlyPlantKpi,
     InvalidArgumentError,
     InvalidRequestError,
+    NoDataError,
     QuotaError,
 )
 from ..api.const import PERMISSION_RECHECK
@@ -357,7 +358,13 @@ class HistoryCoordinator(FusionSolarCoordinator[dict[str, float]]):
         assert run.cursor is not None
         start = run.cursor - SLOT
         end = min(start + DEVICE_WINDOW, now - (now - start) % SLOT)
-        rows = await self._async_device_rows(devices, start, end, now)
+        try:
+            rows = await self._async_device_rows(devices, start, end, now)
+        except NoDataError:
+            self._day_incomplete(
+                run.code, DayIncompleteError(clock.local_date(run.cursor), "no data")
+            )
+            return False
         wanted = min(cutoff, floor_hour(end))
         hours, known_until = hourly_energies(rows, run.cursor, wanted)
         run.add(hours)
