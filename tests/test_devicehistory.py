@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
+from zoneinfo import ZoneInfo
 
 import pytest
 
@@ -12,11 +13,13 @@ from custom_components.fusionsolar.devicehistory import (
     GRID,
     PV,
     HistoryDevice,
+    day_starts,
     history_devices,
     hourly_energies,
     kinds_of_devices,
     slot_energies,
 )
+from custom_components.fusionsolar.history import PlantClock
 
 T0 = datetime(2025, 4, 9, 21, 0, tzinfo=UTC)  # 23:00 in Amsterdam (summer time)
 SLOT = timedelta(minutes=5)
@@ -106,3 +109,25 @@ def test_item19_history_consumption_is_the_energy_balance() -> None:
             "consumption": 1.8,
         }
     )
+
+
+def test_item19_history_day_counters_tell_the_plants_midnight() -> None:
+    """The plant's zone is not in the rows: its day counters restart at local midnight."""
+    inverter = HistoryDevice("I", 38, PV)
+    # Yesterday's yield all night, then 0 from the slot starting at 22:00 UTC.
+    start = datetime(2025, 4, 9, 21, 50, tzinfo=UTC)
+    read = rows([{"day_cap": 30.1}, {"day_cap": 30.1}, {"day_cap": 0.0}, {"day_cap": 0.0}], start)
+    midnights = day_starts({inverter: read})
+    assert midnights == {datetime(2025, 4, 9, 22, 0, tzinfo=UTC)}
+    # A clock that guessed winter time (+01:00, from a grid connection in January) and
+    # Home Assistant in another zone learns the plant's +02:00.
+    hint = datetime(2021, 1, 15, tzinfo=ZoneInfo("Europe/Amsterdam"))
+    clock = PlantClock(ZoneInfo("US/Pacific"), hint)
+    day = date(2025, 4, 10)
+    assert clock.midnight(day) == datetime(2025, 4, 9, 23, 0, tzinfo=UTC)
+    clock.learn_midnight(next(iter(midnights)))
+    assert clock.midnight(day) == datetime(2025, 4, 9, 22, 0, tzinfo=UTC)
+    assert clock.export()["offsets"] == {"2025-04-10": 7200.0}
+    # Not a midnight of any zone (offsets are whole quarter hours): nothing learned.
+    clock.learn_midnight(datetime(2025, 4, 10, 22, 7, tzinfo=UTC))
+    assert clock.export()["offsets"] == {"2025-04-10": 7200.0}

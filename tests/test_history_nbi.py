@@ -3,8 +3,9 @@ statistics come from the 26.2 device history (5-minute rows of each device)."""
 
 from __future__ import annotations
 
+import itertools
 import logging
-from datetime import datetime, timedelta
+from datetime import datetime, time, timedelta
 from typing import Any
 
 import pytest
@@ -20,8 +21,10 @@ from tests.conftest import entry_for
 from tests.conftest import setup_integration as setup_entry
 from tests.harness.statistics import (
     AMSTERDAM,
+    HOUR,
     START,
     assert_matches_simulator,
+    hours_lost,
     last_complete_hour,
     restart,
     start_of,
@@ -182,3 +185,32 @@ async def test_item19_history_backfill_across_dst_with_home_assistant_elsewhere(
     assert len(dst_day) == 23
     assert start_of(rows["solar_production"][-1]) == last_complete_hour()
     assert refusals(sim) == 0
+
+
+@pytest.mark.freeze_time(START)
+async def test_item19_history_of_many_plants_is_paced_within_the_quota(
+    recorder_mock: Recorder,
+    hass: HomeAssistant,
+    freezer: FrozenDateTimeFactory,
+    simulator_factory: Any,
+) -> None:
+    """21 plants, 63 devices with energy counters: a run reads each once, an hour of
+    quota at 1 call a minute (§7.2), so runs come every 2 hours instead of every hour."""
+    sim: Simulator = await simulator_factory(
+        profile="cloud-2026", plants=21, alarm_rate_per_day=0.0
+    )
+    entry = entry_for(sim, history_days=0, poll_devices=False, poll_alarms=False)
+    await setup_entry(hass, entry)
+    await advance(hass, freezer, FIRST_RUN_DELAY + 1)
+    begin = dt_util.utcnow()
+    for _ in range(5 * 3600 // 63):  # 5 hours: every wait for the next slot runs as due
+        await advance(hass, freezer, 63)
+    history_calls = [r.time for r in sim.calls.records if r.endpoint == HISTORY]
+    assert all(b - a >= 60 for a, b in itertools.pairwise(history_calls))
+    assert refusals(sim) == 0
+    # The backfill (63 calls), the run of 12:06 (63) and the start of the one of 14:06;
+    # hourly runs would have called all the time (about 290 calls).
+    assert 2 * 63 <= len(history_calls) <= 2 * 63 + 20, len(history_calls)
+    first = datetime.combine(begin.astimezone(AMSTERDAM).date(), time.min, AMSTERDAM)
+    lost = await hours_lost(hass, sim, first, int((last_complete_hour() - first) / HOUR) - 2)
+    assert lost["missing"] == lost["wrong"] == 0, lost

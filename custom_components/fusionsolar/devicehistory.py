@@ -16,12 +16,17 @@ of every 5-minute slot, give the energy of each slot; twelve slots make an hour.
 * consumption: the energy balance solar + import + discharge - export - charge, only
   where the plant has both a PV device and a grid device.
 
+The drops of day counters (the inverters' ``day_cap`` too) tell the plant's local
+midnight: the first day of a backfill starts there (the plant's zone is not in the
+rows; the first guess comes from its grid-connection date or Home Assistant's zone).
+
 An hour is known only when every slot of every device it needs is known (consecutive
 rows, values present): an hour missing anything is never written as zero.
 """
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -53,6 +58,8 @@ BATTERY = (
     Counter("battery_discharge", "discharge_cap", daily=True),
 )
 GRID = (Counter("grid_export", "active_cap"), Counter("grid_import", "reverse_active_cap"))
+# Day counters: they restart at the plant's local midnight.
+DAY_KEYS = ("day_cap", "charge_cap", "discharge_cap")
 PV_TYPES = frozenset({1, 38})
 BATTERY_TYPES = frozenset({39})
 ALL_IN_ONE = 23093
@@ -137,6 +144,24 @@ def slot_energies(
             result[row.start] = energies
         previous = row
     return result
+
+
+def day_starts(devices: Mapping[HistoryDevice, list[DeviceHistoryRow]]) -> set[datetime]:
+    """Slots where a day counter restarted: the plant's local midnights.
+
+    The inverters' ``day_cap`` (yesterday's yield all night, then 0) and the batteries'
+    day energies drop there.
+    """
+    starts: set[datetime] = set()
+    for rows in devices.values():
+        for before, row in itertools.pairwise(rows):
+            if row.start - before.start != SLOT:
+                continue
+            for key in DAY_KEYS:
+                now, then = row.values.get(key), before.values.get(key)
+                if now is not None and then is not None and now < then - ROUNDING:
+                    starts.add(row.start)
+    return starts
 
 
 def hourly_energies(

@@ -50,7 +50,7 @@ Quota
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime, time, timedelta, tzinfo
+from datetime import UTC, date, datetime, time, timedelta, timezone, tzinfo
 from enum import StrEnum
 from typing import Any, cast
 
@@ -261,6 +261,19 @@ class PlantClock:
             self._known[day] = offset
         if last.date() == day and (offset := last.utcoffset()) is not None:
             self._known[day + ONE_DAY] = offset
+
+    def learn_midnight(self, moment: datetime) -> None:
+        """Learn the offset of the local midnight that falls at UTC ``moment``."""
+        seconds = (moment - floor_hour(moment)).total_seconds() + 3600 * moment.hour
+        offset = timedelta(seconds=-seconds % 86400)
+        if offset > timedelta(hours=14):
+            offset -= ONE_DAY
+        if offset % timedelta(minutes=15):
+            return
+        local = moment.astimezone(UTC) + offset
+        self._known[local.date()] = offset
+        if not self._agrees(moment.astimezone(timezone(offset))):
+            self._trust_fallback = False
 
     def refused(self, day: date, window: Window) -> None:
         """Forget a day's end offset that turned out wrong (a DST change since)."""

@@ -38,6 +38,7 @@ from ..devicehistory import (
     DEVICE_WINDOW,
     HistoryDevice,
     RowsRead,
+    day_starts,
     history_devices,
     hourly_energies,
     kinds_of_devices,
@@ -115,6 +116,8 @@ class HistoryCoordinator(FusionSolarCoordinator[dict[str, float]]):
         self._hourly_cache: dict[int, list[HourlyPlantKpi]] = {}
         # Device history reads of windows not imported yet (kept over quota pauses).
         self._device_rows: dict[tuple[str, datetime], RowsRead] = {}
+        # Per plant, when its devices are read again (quota pacing of device history).
+        self._next_read: dict[str, datetime] = {}
         self._import_failing = False
 
     @property
@@ -188,19 +191,31 @@ class HistoryCoordinator(FusionSolarCoordinator[dict[str, float]]):
     def _regular_delay(self) -> float:
         """Return the seconds until the next hourly run, spread to a daily budget."""
         now = dt_util.utcnow()
-        step = 1
-        plants = len(selected_plants(self.entry))
-        endpoint, calls = Endpoint.KPI_STATION_HOUR, math.ceil(plants / 100)
-        if self.source is HistorySource.FIVE_MINUTES:
-            endpoint, calls = Endpoint.VPP_PLANT_FIVE_MINUTES, plants
-        if self.source is HistorySource.DEVICE_HISTORY:
-            calls = 0  # per second, no daily budget (§4.2)
-        if calls and (budget := self.account.governor.daily_budget(endpoint)):
-            step = max(1, math.ceil(24 * calls / budget))
+        step = self._hours_between_runs()
         moment = floor_hour(now) + RUN_OFFSET
         while moment <= now:
             moment += step * HOUR
         return (moment - now).total_seconds()
+
+    def _hours_between_runs(self) -> int:
+        """Hours from one regular run to the next: as many as the quota needs.
+
+        Device history (today's cloud) is paced per call (§4.2, and §7.2's 1/min): a run
+        reads every device once, so runs are as far apart as that many calls take.
+        Other sources spread a learned daily budget over the day.
+        """
+        plants = selected_plants(self.entry)
+        governor = self.account.governor
+        if self.source is HistorySource.DEVICE_HISTORY:
+            calls = sum(len(self._history_devices(code)) for code in plants)
+            cycle = governor.cycle(Endpoint.NBI_DEVICE_HISTORY, calls) if calls else 0.0
+            return max(1, math.ceil(cycle / HOUR.total_seconds()))
+        endpoint, calls = Endpoint.KPI_STATION_HOUR, math.ceil(len(plants) / 100)
+        if self.source is HistorySource.FIVE_MINUTES:
+            endpoint, calls = Endpoint.VPP_PLANT_FIVE_MINUTES, len(plants)
+        if budget := governor.daily_budget(endpoint):
+            return max(1, math.ceil(24 * calls / budget))
+        return 1
 
     def _clock(self, code: str) -> PlantClock:
         if (clock := self._clocks.get(code)) is None:
@@ -320,18 +335,21 @@ class HistoryCoordinator(FusionSolarCoordinator[dict[str, float]]):
         start that hour); every hour the devices fill completely is written, in order.
         The local day of the last imported hour is read again (corrections) until it
         ended ``SETTLED`` ago. An hour older than that the cloud does not fill stops the
-        import there: warned once, read again later, nothing after it written.
+        import there: warned once, read again later, nothing after it written. A plant
+        caught up is read again after as many hours as one read of every device takes.
         """
         devices = self._history_devices(code)
-        if not devices:
+        now = dt_util.utcnow()
+        if not devices or now < self._next_read.get(code, now):
             return
         clock = self._clock(code)
-        now = dt_util.utcnow()
         cutoff = floor_hour(now - LATE_DATA)
         last_start, kinds = await self._async_last_imported(code)
         run = PlantRun(code=code, kinds=kinds | kinds_of_devices(devices))
-        if last_start is None:
-            run.cursor = ceil_hour(clock.midnight(self._first_day(code, clock, now)))
+        first_day: date | None = None
+        if last_start is None:  # read from before the guessed midnight: it may be off
+            first_day = self._first_day(code, clock, now)
+            run.cursor = ceil_hour(clock.midnight(first_day)) - MIDNIGHT_MARGIN
         elif (last_end := last_start + HOUR) >= cutoff:
             self._set_progress(code, last_end, cutoff)
             return
@@ -343,18 +361,30 @@ class HistoryCoordinator(FusionSolarCoordinator[dict[str, float]]):
             run.sums = await self._async_sums_before(code, run.cursor)
         self.incomplete.pop(code, None)
         while run.cursor < cutoff:
-            if not await self._async_import_window(run, devices, clock, now, cutoff):
+            if not await self._async_import_window(
+                run, devices, clock, now=now, cutoff=cutoff, first_day=first_day
+            ):
                 return
+            first_day = None
+        # Caught up: the next read when the quota has room for every plant's devices.
+        step = self._hours_between_runs() * HOUR
+        self._next_read[code] = floor_hour(now) + RUN_OFFSET + step
 
     async def _async_import_window(
         self,
         run: PlantRun,
         devices: list[HistoryDevice],
         clock: PlantClock,
+        *,
         now: datetime,
         cutoff: datetime,
+        first_day: date | None = None,
     ) -> bool:
-        """Import the hours one window fills; return whether to go on with the next."""
+        """Import the hours one window fills; return whether to go on with the next.
+
+        The window's day counters teach the plant's midnights; the backfill's first
+        window (``first_day``) then starts at the true one.
+        """
         assert run.cursor is not None
         start = run.cursor - SLOT
         end = min(start + DEVICE_WINDOW, now - (now - start) % SLOT)
@@ -365,6 +395,10 @@ class HistoryCoordinator(FusionSolarCoordinator[dict[str, float]]):
                 run.code, DayIncompleteError(clock.local_date(run.cursor), "no data")
             )
             return False
+        for midnight in day_starts(rows):
+            clock.learn_midnight(midnight)
+        if first_day is not None:
+            run.cursor = max(run.cursor, ceil_hour(clock.midnight(first_day)))
         wanted = min(cutoff, floor_hour(end))
         hours, known_until = hourly_energies(rows, run.cursor, wanted)
         run.add(hours)
@@ -541,6 +575,10 @@ class HistoryCoordinator(FusionSolarCoordinator[dict[str, float]]):
         elif past:
             del self._hourly_seen[(code, day)]
         return DayData(hours=hours, start=start, covered_until=covered, complete=past)
+
+
+# The backfill's first window starts this long before the guessed local midnight.
+MIDNIGHT_MARGIN = timedelta(hours=2)
 
 
 def _ms(moment: datetime) -> int:
