@@ -10,7 +10,9 @@ Sources
       battery charge (chargeEnergy), battery discharge (dischargeEnergy) and
       consumption (loadEnergy). Five-minute records add up to exact UTC hours in every
       time zone, half-hour offsets included.
-    * Without V7, or when the account may not read five-minute data: legacy
+    * Today's cloud (26.x, no V7): the device history of each plant's devices, see
+      ``devicehistory.py`` (all six statistics where the plant has a meter).
+    * Otherwise without V7, or when the account may not read five-minute data: legacy
       ``getKpiStationHour`` (one call per local day for up to 100 plants): solar
       production (inverter_power) and grid export (ongrid_power), the only energies
       its documented table lists: no consumption, grid import or battery statistic
