@@ -21,16 +21,20 @@ from tests.conftest import entry_for
 from tests.conftest import setup_integration as setup_entry
 from tests.harness.statistics import (
     AMSTERDAM,
+    COUNTERS,
     HOUR,
     START,
+    TOLERANCE,
     assert_matches_simulator,
     hours_lost,
     last_complete_hour,
     restart,
+    simulated,
     start_of,
     stored,
 )
 from tests.simulator import Simulator
+from tests.simulator.config import CloudOptions
 
 HISTORY = Endpoint.NBI_DEVICE_HISTORY.value
 REFUSALS = (407, 429, 20618)
@@ -220,3 +224,48 @@ async def test_item19_history_of_many_plants_is_paced_within_the_quota(
     first = datetime.combine(begin.astimezone(AMSTERDAM).date(), time.min, AMSTERDAM)
     lost = await hours_lost(hass, sim, first, int((last_complete_hour() - first) / HOUR) - 2)
     assert lost["missing"] == lost["wrong"] == 0, lost
+
+
+@pytest.mark.freeze_time(START)
+@pytest.mark.parametrize(
+    ("config", "kinds"),
+    [
+        # The grid from a SmartAssistant (no meter), PV and battery from an all-in-one.
+        (
+            {"devices": ("inverter", "battery"), "cloud": CloudOptions(all_in_one_plants=(0,))},
+            set(COUNTERS),
+        ),
+        # No grid device at all: no grid or consumption statistic (never zeros).
+        (
+            {"devices": ("inverter", "battery"), "cloud": CloudOptions(smart_assistant_plants=())},
+            {"solar_production", "battery_charge", "battery_discharge"},
+        ),
+    ],
+    ids=["smartassistant-all-in-one", "no-grid-device"],
+)
+async def test_item19_history_statistics_follow_the_plants_devices(
+    recorder_mock: Recorder,
+    hass: HomeAssistant,
+    freezer: FrozenDateTimeFactory,
+    simulator_factory: Any,
+    config: dict[str, Any],
+    kinds: set[str],
+) -> None:
+    sim: Simulator = await simulator_factory(profile="cloud-2026", alarm_rate_per_day=0.0, **config)
+    code = sim.plants[0].code
+    entry = entry_for(sim, history_days=1)
+    await setup_entry(hass, entry)
+    await advance(hass, freezer, FIRST_RUN_DELAY + 1)
+    await until_backfilled(hass, freezer)
+    rows = await stored(hass, code)
+    assert set(rows) == kinds
+    for kind, kind_rows in rows.items():
+        assert start_of(kind_rows[0]) == datetime(2025, 4, 9, tzinfo=AMSTERDAM)
+        assert start_of(kind_rows[-1]) == last_complete_hour()
+        for row in kind_rows:
+            expected = simulated(sim, code, start_of(row), COUNTERS[kind])
+            assert row["state"] == pytest.approx(expected, abs=TOLERANCE), (kind, row)
+    diagnostics = entry.runtime_data.history.diagnostics()
+    assert diagnostics["source"] == "device_history"
+    assert set(diagnostics["unavailable_statistics"]) == set(COUNTERS) - kinds
+    assert refusals(sim) == 0

@@ -344,8 +344,9 @@ class HistoryCoordinator(FusionSolarCoordinator[dict[str, float]]):
             return
         clock = self._clock(code)
         cutoff = floor_hour(now - LATE_DATA)
-        last_start, kinds = await self._async_last_imported(code)
-        run = PlantRun(code=code, kinds=kinds | kinds_of_devices(devices))
+        last_start, _ = await self._async_last_imported(code)
+        # Only what the devices give: a statistic no device feeds is never written as 0.
+        run = PlantRun(code=code, kinds=kinds_of_devices(devices))
         first_day: date | None = None
         if last_start is None:  # read from before the guessed midnight: it may be off
             first_day = self._first_day(code, clock, now)
