@@ -10,7 +10,9 @@ Sources
       battery charge (chargeEnergy), battery discharge (dischargeEnergy) and
       consumption (loadEnergy). Five-minute records add up to exact UTC hours in every
       time zone, half-hour offsets included.
-    * Without V7, or when the account may not read five-minute data: legacy
+    * Today's cloud (26.x, no V7): the device history of each plant's devices, see
+      ``devicehistory.py`` (all six statistics where the plant has a meter).
+    * Otherwise without V7, or when the account may not read five-minute data: legacy
       ``getKpiStationHour`` (one call per local day for up to 100 plants): solar
       production (inverter_power) and grid export (ongrid_power), the only energies
       its documented table lists: no consumption, grid import or battery statistic
@@ -50,7 +52,7 @@ Quota
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime, time, timedelta, tzinfo
+from datetime import UTC, date, datetime, time, timedelta, timezone, tzinfo
 from enum import StrEnum
 from typing import Any, cast
 
@@ -98,6 +100,7 @@ class HistorySource(StrEnum):
     """Where the history comes from."""
 
     FIVE_MINUTES = "five_minutes"
+    DEVICE_HISTORY = "device_history"  # today's cloud without V7 (devicehistory.py)
     HOURLY = "hourly"
 
 
@@ -260,6 +263,19 @@ class PlantClock:
             self._known[day] = offset
         if last.date() == day and (offset := last.utcoffset()) is not None:
             self._known[day + ONE_DAY] = offset
+
+    def learn_midnight(self, moment: datetime) -> None:
+        """Learn the offset of the local midnight that falls at UTC ``moment``."""
+        seconds = (moment - floor_hour(moment)).total_seconds() + 3600 * moment.hour
+        offset = timedelta(seconds=-seconds % 86400)
+        if offset > timedelta(hours=14):
+            offset -= ONE_DAY
+        if offset % timedelta(minutes=15):
+            return
+        local = moment.astimezone(UTC) + offset
+        self._known[local.date()] = offset
+        if not self._agrees(moment.astimezone(timezone(offset))):
+            self._trust_fallback = False
 
     def refused(self, day: date, window: Window) -> None:
         """Forget a day's end offset that turned out wrong (a DST change since)."""

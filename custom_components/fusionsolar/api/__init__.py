@@ -84,6 +84,7 @@ from .models import (
     StationRealtimeKpi,
     api_generation,
 )
+from .nbi import DeviceHistoryRow, NoDataError, parse_device_history
 from .nbi_control import ControlApi
 from .oauth import TokenProvider
 from .oauthbudget import OAuthBudget
@@ -120,6 +121,7 @@ __all__ = [
     "DailyBudgetSpentError",
     "DevType",
     "Device",
+    "DeviceHistoryRow",
     "DeviceKind",
     "DeviceList",
     "DeviceOfflineError",
@@ -143,6 +145,7 @@ __all__ = [
     "InvalidRequestError",
     "InverterState",
     "KpiPeriod",
+    "NoDataError",
     "NotAnNbiHostError",
     "OAuthBudget",
     "OAuthRevokedError",
@@ -178,4 +181,5 @@ __all__ = [
     "chunked",
     "extract_token",
     "kpi_key_for",
+    "parse_device_history",
 ]

@@ -9,7 +9,8 @@ the layers, each in its module:
 * ``session.py``: a session per API family (lazy login, renewal, V7 detection,
   kick-outs, refused endpoints); tokens and passwords never reach logs or ``repr``;
 * ``batching.py``: paged listings and batches of 100 codes;
-* ``legacy.py``, ``v7.py``: the endpoints of each family, and its session;
+* ``legacy.py``, ``v7.py``, ``nbi.py``: the endpoints of each family (``nbi`` uses the
+  legacy session);
 * ``nbi_control.py``: control tasks and configuration queries of today's cloud (26.2);
 * here: the constructor, and the plant and device lists that combine both families.
 """
@@ -36,6 +37,7 @@ from .errors import (
 )
 from .legacy import LegacyEndpoints, legacy_session
 from .models import Device, Plant
+from .nbi import NbiEndpoints
 from .nbi_control import NbiControlEndpoints
 from .oauth import TokenProvider
 from .oauthbudget import OAuthBudget
@@ -56,7 +58,7 @@ from .v7 import v7_session
 _LOGGER = logging.getLogger(__name__)
 
 
-class FusionSolarClient(LegacyEndpoints, NbiControlEndpoints):
+class FusionSolarClient(LegacyEndpoints, NbiControlEndpoints, NbiEndpoints):
     """Client of one NBI account (see module docstring and docs/architecture.md)."""
 
     def __init__(

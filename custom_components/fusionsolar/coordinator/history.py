@@ -7,6 +7,7 @@ in `history.py`; this coordinator runs the import as its update, as `opower` doe
 from __future__ import annotations
 
 import math
+import time
 from datetime import date, datetime, timedelta
 from typing import Any
 
@@ -21,15 +22,27 @@ from homeassistant.helpers.recorder import get_instance
 from homeassistant.util import dt as dt_util
 
 from ..api import (
+    DeviceHistoryRow,
     Endpoint,
     FiveMinuteKpi,
     FusionSolarError,
     HourlyPlantKpi,
     InvalidArgumentError,
     InvalidRequestError,
+    NoDataError,
     QuotaError,
 )
+from ..api.const import PERMISSION_RECHECK
 from ..const import CONF_HISTORY_DAYS, DEFAULT_HISTORY_DAYS, LOGGER
+from ..devicehistory import (
+    DEVICE_WINDOW,
+    HistoryDevice,
+    RowsRead,
+    day_starts,
+    history_devices,
+    hourly_energies,
+    kinds_of_devices,
+)
 from ..history import (
     ENERGY_KINDS,
     FIRST_RUN_DELAY,
@@ -108,6 +121,10 @@ class HistoryCoordinator(FusionSolarCoordinator[dict[str, float]]):
         # it stopped, not with the day it read before the pause.
         self._days_read: dict[tuple[str, date], tuple[datetime, DayData]] = {}
         self._paused = False
+        # Device history reads of windows not imported yet (kept over quota pauses).
+        self._device_rows: dict[tuple[str, datetime], RowsRead] = {}
+        # Per plant, when its devices are read again (quota pacing of device history).
+        self._next_read: dict[str, datetime] = {}
         self._import_failing = False
 
     @property
@@ -121,6 +138,11 @@ class HistoryCoordinator(FusionSolarCoordinator[dict[str, float]]):
         client = self.account.client
         if client.families.v7 and Endpoint.VPP_PLANT_FIVE_MINUTES not in client.refused_endpoints:
             return HistorySource.FIVE_MINUTES
+        history = Endpoint.NBI_DEVICE_HISTORY
+        missing = client.unavailable_endpoints.get(history)
+        recent_404 = missing is not None and time.time() - missing < PERMISSION_RECHECK
+        if client.todays_cloud and not recent_404 and history not in client.refused_endpoints:
+            return HistorySource.DEVICE_HISTORY
         return HistorySource.HOURLY
 
     @callback
@@ -188,18 +210,31 @@ class HistoryCoordinator(FusionSolarCoordinator[dict[str, float]]):
     def _regular_delay(self) -> float:
         """Return the seconds until the next hourly run, spread to a daily budget."""
         now = dt_util.utcnow()
-        step = 1
-        plants = len(selected_plants(self.entry))
-        if self.source is HistorySource.FIVE_MINUTES:
-            endpoint, calls = Endpoint.VPP_PLANT_FIVE_MINUTES, plants
-        else:
-            endpoint, calls = Endpoint.KPI_STATION_HOUR, math.ceil(plants / 100)
-        if budget := self.account.governor.daily_budget(endpoint):
-            step = max(1, math.ceil(24 * calls / budget))
+        step = self._hours_between_runs()
         moment = floor_hour(now) + RUN_OFFSET
         while moment <= now:
             moment += step * HOUR
         return (moment - now).total_seconds()
+
+    def _hours_between_runs(self) -> int:
+        """Hours from one regular run to the next: as many as the quota needs.
+
+        Device history (today's cloud) is paced per call (§4.2, and §7.2's 1/min): a run
+        reads every device once, so runs are as far apart as that many calls take.
+        Other sources spread a learned daily budget over the day.
+        """
+        plants = selected_plants(self.entry)
+        governor = self.account.governor
+        if self.source is HistorySource.DEVICE_HISTORY:
+            calls = sum(len(self._history_devices(code)) for code in plants)
+            cycle = governor.cycle(Endpoint.NBI_DEVICE_HISTORY, calls) if calls else 0.0
+            return max(1, math.ceil(cycle / HOUR.total_seconds()))
+        endpoint, calls = Endpoint.KPI_STATION_HOUR, math.ceil(len(plants) / 100)
+        if self.source is HistorySource.FIVE_MINUTES:
+            endpoint, calls = Endpoint.VPP_PLANT_FIVE_MINUTES, len(plants)
+        if budget := governor.daily_budget(endpoint):
+            return max(1, math.ceil(24 * calls / budget))
+        return 1
 
     def _clock(self, code: str) -> PlantClock:
         if (clock := self._clocks.get(code)) is None:
@@ -240,14 +275,22 @@ class HistoryCoordinator(FusionSolarCoordinator[dict[str, float]]):
         return {
             "source": source.value,
             "unavailable_statistics": [
-                kind.key
-                for kind in ENERGY_KINDS
-                if source is HistorySource.HOURLY and kind.hourly is None
+                kind.key for kind in ENERGY_KINDS if kind.key not in self._available_kinds(source)
             ],
             "progress": dict(self.progress),
             "imported_until": {code: t.isoformat() for code, t in self.imported_until.items()},
             "incomplete_days": {code: str(err) for code, err in self.incomplete.items()},
         }
+
+    def _available_kinds(self, source: HistorySource) -> set[str]:
+        """The statistics the source gives (device history: of any selected plant)."""
+        if source is HistorySource.HOURLY:
+            return {kind.key for kind in ENERGY_KINDS if kind.hourly is not None}
+        if source is HistorySource.DEVICE_HISTORY:
+            return set().union(
+                *(kinds_of_devices(self._history_devices(c)) for c in selected_plants(self.entry))
+            )
+        return {kind.key for kind in ENERGY_KINDS}
 
     def _plant_name(self, code: str) -> str:
         plant = self.metadata.data.plants.get(code)
@@ -255,6 +298,9 @@ class HistoryCoordinator(FusionSolarCoordinator[dict[str, float]]):
 
     async def _async_import_plant(self, code: str) -> None:
         """Import one plant from its last imported day up to the last complete hour."""
+        if self.source is HistorySource.DEVICE_HISTORY:
+            await self._async_import_from_devices(code)
+            return
         clock = self._clock(code)
         now = dt_util.utcnow()
         cutoff = floor_hour(now - LATE_DATA)
@@ -296,6 +342,112 @@ class HistoryCoordinator(FusionSolarCoordinator[dict[str, float]]):
             ):
                 self._settled[code] = day
             day += ONE_DAY
+
+    def _history_devices(self, code: str) -> list[HistoryDevice]:
+        devices = self.metadata.data.devices.values()
+        return history_devices(device for device in devices if device.plant_code == code)
+
+    async def _async_import_from_devices(self, code: str) -> None:
+        """Import one plant from its devices' history (today's cloud, no V7).
+
+        Windows of 24 h start one slot before the next hour to import (its counters
+        start that hour); every hour the devices fill completely is written, in order.
+        The local day of the last imported hour is read again (corrections) until it
+        ended ``SETTLED`` ago. An hour older than that the cloud does not fill stops the
+        import there: warned once, read again later, nothing after it written. A plant
+        caught up is read again after as many hours as one read of every device takes.
+        """
+        devices = self._history_devices(code)
+        now = dt_util.utcnow()
+        if not devices or now < self._next_read.get(code, now):
+            return
+        clock = self._clock(code)
+        cutoff = floor_hour(now - LATE_DATA)
+        last_start, _ = await self._async_last_imported(code)
+        # Only what the devices give: a statistic no device feeds is never written as 0.
+        run = PlantRun(code=code, kinds=kinds_of_devices(devices))
+        first_day: date | None = None
+        if last_start is None:  # read from before the guessed midnight: it may be off
+            first_day = self._first_day(code, clock, now)
+            run.cursor = ceil_hour(clock.midnight(first_day)) - MIDNIGHT_MARGIN
+        elif (last_end := last_start + HOUR) >= cutoff:
+            self._set_progress(code, last_end, cutoff)
+            return
+        else:
+            run.cursor = last_end
+            if now - last_end <= SETTLED:  # corrections: the whole local day again
+                day = clock.local_date(last_start)
+                run.cursor = min(last_end, ceil_hour(clock.midnight(day)))
+            run.sums = await self._async_sums_before(code, run.cursor)
+        self.incomplete.pop(code, None)
+        while run.cursor < cutoff:
+            if not await self._async_import_window(
+                run, devices, clock, now=now, cutoff=cutoff, first_day=first_day
+            ):
+                return
+            first_day = None
+        # Caught up: the next read when the quota has room for every plant's devices.
+        step = self._hours_between_runs() * HOUR
+        self._next_read[code] = floor_hour(now) + RUN_OFFSET + step
+
+    async def _async_import_window(
+        self,
+        run: PlantRun,
+        devices: list[HistoryDevice],
+        clock: PlantClock,
+        *,
+        now: datetime,
+        cutoff: datetime,
+        first_day: date | None = None,
+    ) -> bool:
+        """Import the hours one window fills; return whether to go on with the next.
+
+        The window's day counters teach the plant's midnights; the backfill's first
+        window (``first_day``) then starts at the true one.
+        """
+        assert run.cursor is not None
+        start = run.cursor - SLOT
+        end = min(start + DEVICE_WINDOW, now - (now - start) % SLOT)
+        try:
+            rows = await self._async_device_rows(devices, start, end, now)
+        except NoDataError:
+            self._day_incomplete(
+                run.code, DayIncompleteError(clock.local_date(run.cursor), "no data")
+            )
+            return False
+        for midnight in day_starts(rows):
+            clock.learn_midnight(midnight)
+        if first_day is not None:
+            run.cursor = max(run.cursor, ceil_hour(clock.midnight(first_day)))
+        wanted = min(cutoff, floor_hour(end))
+        hours, known_until = hourly_energies(rows, run.cursor, wanted)
+        run.add(hours)
+        self._write(run, known_until)
+        self._set_progress(run.code, run.cursor, cutoff)
+        for device in devices:
+            self._device_rows.pop((device.dn, start), None)
+        if known_until >= wanted:
+            return True
+        if now - known_until > SETTLED:
+            cause = "partial data" if hours else "no data"
+            self._day_incomplete(run.code, DayIncompleteError(clock.local_date(known_until), cause))
+        return False
+
+    async def _async_device_rows(
+        self, devices: list[HistoryDevice], start: datetime, end: datetime, now: datetime
+    ) -> dict[HistoryDevice, list[DeviceHistoryRow]]:
+        """Each device's rows of a window; reads kept over a quota pause are reused."""
+        client = self.account.client
+        result: dict[HistoryDevice, list[DeviceHistoryRow]] = {}
+        for device in devices:
+            read = self._device_rows.get((device.dn, start))
+            if read is None or not read.usable(end, now):
+                rows = await client.async_get_device_history(
+                    device.dn, device.dev_type_id, _ms(start), _ms(end)
+                )
+                read = self._device_rows[(device.dn, start)] = RowsRead(now, end, rows)
+            result[device] = read.rows
+        return result
 
     async def _async_last_imported(self, code: str) -> tuple[datetime | None, set[str]]:
         """Return the start of the last imported hour and the kinds already stored."""
@@ -449,6 +601,14 @@ class HistoryCoordinator(FusionSolarCoordinator[dict[str, float]]):
         elif past:
             del self._hourly_seen[(code, day)]
         return DayData(hours=hours, start=start, covered_until=covered, complete=past)
+
+
+# The backfill's first window starts this long before the guessed local midnight.
+MIDNIGHT_MARGIN = timedelta(hours=2)
+
+
+def _ms(moment: datetime) -> int:
+    return int(moment.timestamp() * 1000)
 
 
 @callback
