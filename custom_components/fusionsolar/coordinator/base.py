@@ -143,6 +143,7 @@ class FusionSolarCoordinator[DataT](DataUpdateCoordinator[DataT]):
         self.account = account
         self.last_success: datetime | None = None
         self._in_trouble = False
+        self._stale_after: timedelta | None = None
 
     async def _async_fetch(self) -> DataT:
         """Fetch new data from the cloud."""
@@ -155,11 +156,17 @@ class FusionSolarCoordinator[DataT](DataUpdateCoordinator[DataT]):
 
     @property
     def stale_after(self) -> timedelta:
-        """Return the age at which this coordinator's data is stale (`stale_after`)."""
-        return stale_after(self.read_every)
+        """Return the age at which this coordinator's data is stale (`stale_after`).
+
+        Planned once per update (every entity asks at every state write).
+        """
+        if self._stale_after is None:
+            self._stale_after = stale_after(self.read_every)
+        return self._stale_after
 
     async def _async_update_data(self) -> DataT:
         """Fetch, keeping the last data while it is fresh enough."""
+        self._stale_after = None  # the plan of this update (lists, learned limits)
         try:
             data = await self._async_fetch()
         except AuthenticationError as err:
