@@ -99,6 +99,15 @@ CLOUD = [
     for plants in (1, 10, 100, 500)
 ]
 
+# Issue 16 item 1: more than 100 plants where the plant list pages are bare lists.
+BARE_LISTS = Scenario(
+    "spec-150-bare-lists",
+    plants=150,
+    restarts=(),
+    simulator={"quirks": ["plants_as_list"], "alarm_rate_per_day": 0.0},
+    description="spec profile, 150 plants, plant list pages as bare lists (no pageCount)",
+)
+
 FIELD_NO_V7 = Scenario(
     "field-1-no-v7",
     plants=1,
@@ -181,5 +190,5 @@ SOAK = Scenario(
     description="spec profile, history import on, one fault every hour (see the table)",
 )
 
-ALL = [*SPEC, *FIELD, FIELD_NO_V7, *CLOUD, *OPTIONAL, OPTIONAL_FIELD, SOAK]
+ALL = [*SPEC, BARE_LISTS, *FIELD, FIELD_NO_V7, *CLOUD, *OPTIONAL, OPTIONAL_FIELD, SOAK]
 BY_NAME = {scenario.name: scenario for scenario in ALL}
