@@ -131,9 +131,10 @@ async def test_item20_oauth_revoke_failures_are_reported_not_raised(
 
 async def test_item20_oauth_stale_sign_ins_are_forgotten(hass: HomeAssistant) -> None:
     old = PendingSignIn("old-flow", "https://ha/cb", time.monotonic() - STATE_LIFETIME - 1)
-    hass.data[DATA_PENDING] = {"oldstate": old}
+    pending: dict[str, PendingSignIn] = {"oldstate": old}
+    hass.data[DATA_PENDING] = pending
     state = new_state(hass, "new-flow", "https://ha/cb")
-    assert list(hass.data[DATA_PENDING]) == [state]
+    assert list(pending) == [state]
     assert state.isalnum()
 
 
