@@ -26,10 +26,11 @@ from tests.oauth_helpers import (
 )
 from tests.simulator import Simulator
 from tests.simulator.oauth import SCOPE_BASIC
+from tests.simulator.pytest_plugin import SimulatorFactory
 
 
 @pytest.fixture
-async def sim(simulator_factory: Any) -> Simulator:
+async def sim(simulator_factory: SimulatorFactory) -> Simulator:
     return await simulator_factory(profile="cloud-2026", plants=2, alarm_rate_per_day=0.0)
 
 
