@@ -12,7 +12,6 @@ from homeassistant.core import HomeAssistant
 from homeassistant.data_entry_flow import FlowResultType
 from homeassistant.exceptions import ServiceValidationError
 from homeassistant.helpers import config_entry_oauth2_flow
-from homeassistant.helpers import device_registry as dr
 from homeassistant.helpers import entity_registry as er
 from homeassistant.helpers import issue_registry as ir
 from homeassistant.setup import async_setup_component
@@ -32,7 +31,7 @@ from custom_components.fusionsolar.api import DailyBudgetSpentError
 from custom_components.fusionsolar.const import CONF_PLANTS, DOMAIN
 from custom_components.fusionsolar.errors import control_error
 from custom_components.fusionsolar.oauth import CALLBACK_PATH
-from tests.conftest import setup_integration
+from tests.conftest import registry_device, setup_integration
 from tests.oauth_helpers import (
     EXTERNAL_URL,
     call_back,
@@ -218,8 +217,7 @@ async def test_item20_oauth_without_control_scope_a_repair_says_how_to_grant_it(
     ours = er.async_entries_for_config_entry(er.async_get(hass), entry.entry_id)
     assert not [e for e in ours if e.domain in ("select", "number", "switch")]
     assert not [e for e in ours if e.unique_id.endswith("_dispatch_status")]
-    plant = dr.async_get(hass).async_get_device({(DOMAIN, sim.plants[0].code)})
-    assert plant is not None
+    plant = registry_device(hass, sim.plants[0].code)
     with pytest.raises(ServiceValidationError) as err:
         await hass.services.async_call(
             DOMAIN, "forced_charge", {"device_id": plant.id, "duration": 60}, blocking=True
