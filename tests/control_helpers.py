@@ -10,7 +10,7 @@ from homeassistant.core import HomeAssistant
 from homeassistant.exceptions import ServiceValidationError
 from pytest_homeassistant_custom_component.common import MockConfigEntry
 
-from custom_components.fusionsolar.const import DOMAIN
+from custom_components.fusionsolar.const import CONF_HISTORY_DAYS, CONF_POLL_ALARMS, DOMAIN
 from tests.conftest import advance_minutes as advance
 from tests.conftest import entity_id_of, registry_device, setup_integration
 from tests.simulator import Simulator
@@ -87,3 +87,27 @@ async def run_until(
 
 def control_calls(sim: Simulator) -> int:
     return sum(sim.calls.count(endpoint=endpoint) for endpoint in CONTROL_ENDPOINTS)
+
+
+# Today's cloud (issue 20): shared by the control tests of the integration and client.
+TOU_WINDOW = {
+    "startTime": "01:00",
+    "endTime": "05:00",
+    "chargeOrDischarge": "charge",
+    "repeat": [1],
+}
+CLOUD_OPTIONS: dict[str, Any] = {CONF_POLL_ALARMS: False, CONF_HISTORY_DAYS: 0}
+
+
+async def set_up_cloud(hass: HomeAssistant, simulator_factory: Any, **config: Any) -> Simulator:
+    """Set up the integration on today's cloud (no alarms, no history)."""
+    sim: Simulator = await simulator_factory(profile="cloud-2026", alarm_rate_per_day=0.0, **config)
+    await setup_integration(hass, sim, **CLOUD_OPTIONS)
+    return sim
+
+
+async def set_number(hass: HomeAssistant, entity: str, value: float) -> None:
+    """Set a number entity as the user does."""
+    await hass.services.async_call(
+        "number", "set_value", {"entity_id": entity, "value": value}, blocking=True
+    )

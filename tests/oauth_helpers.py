@@ -32,6 +32,7 @@ from tests.simulator.oauth import (
     DEFAULT_CLIENT_SECRET,
     SCOPE_BASIC,
     SCOPE_CONTROL,
+    Grant,
 )
 
 EXTERNAL_URL = "https://ha.example.com"
@@ -127,3 +128,9 @@ def oauth_entry(
             **options,
         },
     )
+
+
+def grant(sim: Simulator, *scopes: str) -> Grant:
+    """Tokens the simulator's owner granted (basic scope unless others are given)."""
+    owner = sim.oauth.owners["owner"]
+    return sim.oauth._issue(owner, DEFAULT_CLIENT_ID, frozenset(scopes or (SCOPE_BASIC,)))

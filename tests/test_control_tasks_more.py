@@ -28,9 +28,11 @@ from custom_components.fusionsolar.const import DOMAIN, EVENT_CONTROL_TASK_FINIS
 from tests.conftest import advance_minutes as advance
 from tests.conftest import entity_id_of as entity_id
 from tests.conftest import setup_integration
+from tests.control_helpers import CLOUD_OPTIONS as OPTIONS
 from tests.control_helpers import NIGHT, call, device_id, run_until, state
+from tests.control_helpers import set_number as _set_number
+from tests.control_helpers import set_up_cloud as _cloud
 from tests.simulator import Simulator
-from tests.test_item20_control_integration import OPTIONS, _cloud, _set_number
 
 EXPORT_TASK = Endpoint.NBI_ACTIVE_POWER_TASK
 EXPORT_INFO = Endpoint.NBI_ACTIVE_POWER_INFO

@@ -18,28 +18,29 @@ from pytest_homeassistant_custom_component.common import async_capture_events
 
 from custom_components.fusionsolar.api import ControlApi, Endpoint
 from custom_components.fusionsolar.const import (
-    CONF_HISTORY_DAYS,
-    CONF_POLL_ALARMS,
     DOMAIN,
     EVENT_CONTROL_TASK_FINISHED,
     EVENT_DISPATCH_FINISHED,
 )
 from tests.conftest import advance_minutes as advance
 from tests.conftest import entity_id_of as entity_id
-from tests.conftest import setup_integration
-from tests.control_helpers import EVENING, NIGHT, call, device_id, run_until, state
-from tests.simulator import Simulator
+from tests.control_helpers import (
+    CLOUD_OPTIONS,
+    EVENING,
+    NIGHT,
+    call,
+    device_id,
+    run_until,
+    set_number,
+    set_up_cloud,
+    state,
+)
 from tests.simulator.config import DeviceSpec
 
 TASK = Endpoint.NBI_CHARGE_DISCHARGE_TASK
 STATUS = Endpoint.VPP_CHARGE_DISCHARGE_STATUS
-OPTIONS: dict[str, Any] = {CONF_POLL_ALARMS: False, CONF_HISTORY_DAYS: 0}
-
-
-async def _cloud(hass: HomeAssistant, simulator_factory: Any, **config: Any) -> Simulator:
-    sim: Simulator = await simulator_factory(profile="cloud-2026", alarm_rate_per_day=0.0, **config)
-    await setup_integration(hass, sim, **OPTIONS)
-    return sim
+OPTIONS = CLOUD_OPTIONS
+_cloud = set_up_cloud
 
 
 def _client_of(hass: HomeAssistant) -> Any:
@@ -170,10 +171,7 @@ async def _select(hass: HomeAssistant, entity: str, option: str, **kwargs: Any) 
     )
 
 
-async def _set_number(hass: HomeAssistant, entity: str, value: float) -> None:
-    await hass.services.async_call(
-        "number", "set_value", {"entity_id": entity, "value": value}, blocking=True
-    )
+_set_number = set_number
 
 
 @pytest.mark.freeze_time(NIGHT)

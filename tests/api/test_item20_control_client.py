@@ -21,18 +21,12 @@ from custom_components.fusionsolar.api import (
     TaskRejectedError,
     TaskState,
 )
+from tests.control_helpers import TOU_WINDOW
 from tests.simulator import Simulator
 from tests.simulator.config import DeviceSpec
 
 from .conftest import ClientFactory
 from .fakes import FakeClock
-
-TOU_WINDOW = {
-    "startTime": "01:00",
-    "endTime": "05:00",
-    "chargeOrDischarge": "charge",
-    "repeat": [1],
-}
 
 
 async def _cloud(make_client: ClientFactory, **config: Any) -> tuple[Simulator, FusionSolarClient]:

@@ -15,10 +15,10 @@ from custom_components.fusionsolar.api import (
     FusionSolarClient,
     InvalidArgumentError,
 )
+from tests.control_helpers import TOU_WINDOW
 from tests.simulator import Simulator
 
 from .conftest import ClientFactory
-from .test_item20_control_client import TOU_WINDOW
 
 
 async def _cloud(make_client: ClientFactory, **config: Any) -> tuple[Simulator, FusionSolarClient]:

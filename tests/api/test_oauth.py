@@ -24,8 +24,9 @@ from custom_components.fusionsolar.api.oauthbudget import (
     make_plan,
 )
 from custom_components.fusionsolar.api.quotastate import Priority
+from tests.oauth_helpers import grant
 from tests.simulator import Simulator
-from tests.simulator.oauth import DEFAULT_CLIENT_ID, SCOPE_BASIC, SCOPE_CONTROL, Grant
+from tests.simulator.oauth import SCOPE_BASIC, SCOPE_CONTROL, Grant
 
 from .conftest import ClientFactory
 from .fakes import FakeClock
@@ -45,11 +46,6 @@ class Provider:
             self.grant.access_token = f"at-refreshed-{len(self.refused)}"
             self.grant.access_expires = self.sim.now() + 3600
         return self.grant.access_token
-
-
-def grant(sim: Simulator, *scopes: str) -> Grant:
-    owner = sim.oauth.owners["owner"]
-    return sim.oauth._issue(owner, DEFAULT_CLIENT_ID, frozenset(scopes or (SCOPE_BASIC,)))
 
 
 async def oauth_client(

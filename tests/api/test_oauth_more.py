@@ -19,12 +19,12 @@ from custom_components.fusionsolar.api.oauthbudget import (
     category,
 )
 from custom_components.fusionsolar.api.quotastate import Priority
+from tests.oauth_helpers import grant
 from tests.simulator import Simulator
 from tests.simulator.oauth import SCOPE_BASIC
 
 from .conftest import ClientFactory
 from .fakes import FakeClock
-from .test_oauth import grant
 
 
 class StuckProvider:
