@@ -14,3 +14,10 @@ def auto_enable_custom_integrations(request: pytest.FixtureRequest) -> None:
     if getattr(scenario, "recorder", False):
         request.getfixturevalue("recorder_mock")
     request.getfixturevalue("enable_custom_integrations")
+
+
+@pytest.fixture
+def enable_statistics(request: pytest.FixtureRequest) -> bool:
+    """Compile the sensors' statistics where a run validates the Energy dashboard."""
+    scenario = getattr(getattr(request.node, "callspec", None), "params", {}).get("scenario")
+    return bool(getattr(scenario, "recorder", False))

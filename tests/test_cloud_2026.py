@@ -17,6 +17,8 @@ from custom_components.fusionsolar.api import Endpoint
 from custom_components.fusionsolar.const import CONF_HISTORY_DAYS, CONF_POLL_ALARMS, DOMAIN
 from tests.conftest import SUNNY, next_refresh, setup_integration
 from tests.harness.dayrun import Scenario, start_run
+from tests.harness.statistics import statistics_lost
+from tests.harness.truth import DASHBOARD_COUNTERS
 from tests.simulator import Simulator
 from tests.simulator.config import CloudOptions
 
@@ -112,23 +114,47 @@ async def test_item19_power_flow_without_v7_is_derived_from_the_devices(
             assert soc == pytest.approx(truth.soc, abs=0.1)
 
 
+@pytest.mark.parametrize("enable_statistics", [True])
 async def test_item19_a_day_with_reload_and_restart_keeps_refreshes_on_time(
-    hass: HomeAssistant, freezer: FrozenDateTimeFactory, simulator_factory: Any
+    hass: HomeAssistant,
+    freezer: FrozenDateTimeFactory,
+    simulator_factory: Any,
+    recorder_mock: Any,
+    enable_statistics: bool,
 ) -> None:
-    """One call per device type per 5 minutes on rolling windows: a refresh held back
+    """Issue 19's must-show for one plant: a day on today's cloud with a reload and a
+    restart. Power flow, statistics and the Energy dashboard against the truth.
+
+    One call per device type per 5 minutes on rolling windows: a refresh held back
     past the poll time is skipped, so the next ones run on time again (not ever later)."""
     scenario = Scenario(
         "issue19-cloud-2026-day",
         plants=1,
         profile="cloud-2026",
         reloads=(6.04,),
+        recorder=True,
         simulator={"alarm_rate_per_day": 0.0},
     )
     run = await start_run(hass, freezer, simulator_factory, scenario)
     result = await run.run()
+    # Every hour imported from device history equals the simulator's energy.
+    assert await statistics_lost(hass, run) == {
+        "plants_checked": 1,
+        "hour_rows_checked": 23 * 6,
+        "missing": 0,
+        "wrong": 0,
+        "worst_error_kwh": pytest.approx(0, abs=0.007),
+    }
+    # The Energy dashboard on the plant's lifetime counters: every slot, no issue.
+    assert set(result["energy_dashboard"]["counters"]) == set(DASHBOARD_COUNTERS)
+    assert result["energy_dashboard"]["issues"] == {}
 
     assert result["quota_refusals"] == 0, result["refusals"]
     assert result["availability"]["became_unavailable"] == 0
+    # The derived power flow, once per slot for the whole day, against the truth.
+    flow = result["power_flow"]
+    assert flow["values_checked"] >= 286 * 5, flow
+    assert flow["values_off"] == 0, flow
     # Late a few times a day (the 1 s safety margin adds up), never for long.
     assert result["data_age"]["over_target_share"] < 0.05, result["data_age"]
     assert result["data_age"]["max_s"] <= 2 * 300 + 60

@@ -45,9 +45,13 @@ from homeassistant.const import EVENT_HOMEASSISTANT_STOP, STATE_UNAVAILABLE
 from homeassistant.core import HomeAssistant
 from homeassistant.helpers import device_registry as dr
 from homeassistant.helpers import entity_registry as er
+from homeassistant.helpers.recorder import get_instance
 from homeassistant.util import dt as dt_util
 from homeassistant.util.async_ import get_scheduled_timer_handles
 from pytest_homeassistant_custom_component.common import MockConfigEntry
+from pytest_homeassistant_custom_component.components.recorder.common import (
+    async_wait_recording_done,
+)
 
 from custom_components.fusionsolar.account import DATA_ACCOUNTS
 from custom_components.fusionsolar.api.const import (
@@ -65,6 +69,8 @@ from custom_components.fusionsolar.const import (
 from tests.conftest import entry_for
 from tests.simulator import Simulator
 from tests.simulator.testing import NbiTestClient
+
+from .truth import PowerFlowCheck, dashboard_issues, lifetime_counters
 
 HOUR = 3600.0
 SLOT = 300.0
@@ -215,6 +221,8 @@ class DayRun:
         self._other_tool_calls: set[int] = set()  # ids of the records of another tool's calls
         self._indexed = -1  # devices listed when the entities were indexed
         self._alarm: _Alarm | None = None
+        self.power_flow = PowerFlowCheck()
+        self.dashboard: dict[str, Any] | None = None
         # The test harness runs the loop in debug mode: slow, and with a frozen clock
         # it reports every step as a slow callback.
         hass.loop.set_debug(False)
@@ -340,6 +348,8 @@ class DayRun:
         while (left := target - self.now()) > 1e-6:
             hour = int(self.hours())
             await self._step(min(left, self.scenario.max_step))
+            if self.entry.state is ConfigEntryState.LOADED and self.power_flow.due(self.now()):
+                self.power_flow.sample(self.hass, self.entry, self.sim, self.now())
             if int(self.hours()) != hour:
                 self._sample_refresh_interval()
 
@@ -436,11 +446,28 @@ class DayRun:
             await self.advance_to(self.t0 + scenario.hours * HOUR)
             self._close_segment()
             self._sample_refresh_interval()
+            if scenario.recorder:
+                self.dashboard = await self._validate_dashboard()
             gc.collect()
             self.rss["end"] = rss_bytes()
         finally:
             await self.async_teardown()
         return self.result()
+
+    async def _validate_dashboard(self) -> dict[str, Any]:
+        """The Energy dashboard on the first plant's lifetime counters, validated."""
+        await async_wait_recording_done(self.hass)
+        # Compile the sensors' statistics as the recorder does every 5 minutes (its own
+        # timer does not fire under the test recorder): the validator reads them.
+        get_instance(self.hass).async_periodic_statistics()
+        await async_wait_recording_done(self.hass)
+        counters = lifetime_counters(self.hass, self.entry, self.sim.plants[0].code)
+        shown = {slot: _state_of(self.hass, entity_id) for slot, entity_id in counters.items()}
+        return {
+            "counters": counters,
+            "states": shown,
+            "issues": await dashboard_issues(self.hass, counters),
+        }
 
     async def async_teardown(self) -> None:
         """Unload the entry and stop collecting."""
@@ -604,6 +631,8 @@ class DayRun:
             "memory_mb": {k: round(v / 2**20, 1) for k, v in self.rss.items()},
             "logs": self._log_summary(),
             "idle_settles": self.idle_settles,
+            "power_flow": self.power_flow.result(),
+            "energy_dashboard": self.dashboard,
         }
 
     def _device_types(self) -> dict[str, int]:
@@ -898,3 +927,8 @@ def _is_float(value: str) -> bool:
     except ValueError:
         return False
     return True
+
+
+def _state_of(hass: HomeAssistant, entity_id: str) -> str | None:
+    state = hass.states.get(entity_id)
+    return None if state is None else state.state

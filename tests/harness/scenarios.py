@@ -87,6 +87,8 @@ FIELD = [
     for plants in (1, 100, 500)
 ]
 
+# Issue 19's must-show at 1 and 100 plants: with the recorder, the statistics imported
+# from device history are checked hour by hour and the Energy dashboard is validated.
 CLOUD = [
     Scenario(
         f"cloud-{plants}",
@@ -94,7 +96,9 @@ CLOUD = [
         profile="cloud-2026",
         reloads=(6.04,),
         simulator=_big(plants),
-        description="today's cloud (26.x): no V7, dynamic flow control, power flow derived",
+        recorder=plants in (1, 100),
+        description="today's cloud (26.x): no V7, dynamic flow control, power flow derived"
+        + (", statistics and Energy dashboard checked" if plants in (1, 100) else ""),
     )
     for plants in (1, 10, 100, 500)
 ]
