@@ -162,3 +162,32 @@ async def test_item19_a_day_with_reload_and_restart_keeps_refreshes_on_time(
     # the restart (the V7 login is tried at each start: an account may gain V7).
     not_found = Counter(r.endpoint for r in run.records() if r.http_status == 404)
     assert not_found == {Endpoint.V7_LOGIN: 3, Endpoint.STATION_LIST: 1}
+
+
+@pytest.mark.freeze_time(SUNNY)
+@pytest.mark.parametrize("profile", ["spec", "cloud-2026"])
+async def test_item19_plant_export_and_consumption_today_on_todays_cloud(
+    hass: HomeAssistant, freezer: FrozenDateTimeFactory, simulator_factory: Any, profile: str
+) -> None:
+    """``getStationRealKpi`` gains ``day_on_grid_energy`` and ``day_use_energy`` (26.x,
+    §5.1.2.1, kWh, the plant's day): two daily plant sensors there, none on V500R007."""
+    sim: Simulator = await simulator_factory(profile=profile, alarm_rate_per_day=0.0)
+    await setup_integration(hass, sim, **{CONF_POLL_ALARMS: False, CONF_HISTORY_DAYS: 0})
+    await next_refresh(hass, freezer)
+    export = hass.states.get("sensor.plant_1_grid_export_today")
+    consumption = hass.states.get("sensor.plant_1_consumption_today")
+    if profile == "spec":
+        assert export is None
+        assert consumption is None
+        return
+    code = sim.plants[0].code
+    entry = hass.config_entries.async_entries(DOMAIN)[0]
+    read_at = entry.runtime_data.plants.data[code].station_updated
+    day = sim.state(code, read_at.timestamp()).day
+    assert float(export.state) == pytest.approx(day["export"], abs=0.001)
+    assert float(consumption.state) == pytest.approx(day["load"], abs=0.001)
+    assert day["load"] > 1.0
+    for state in (export, consumption):
+        assert state.attributes["state_class"] == "total_increasing"
+        assert state.attributes["unit_of_measurement"] == "kWh"
+        assert state.attributes["device_class"] == "energy"

@@ -8,7 +8,7 @@ charge/discharge also have their own non-negative sensors.
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta, tzinfo
 from functools import cached_property
 from typing import Any
@@ -44,6 +44,7 @@ from homeassistant.util import dt as dt_util
 from .api import (
     ActivePowerControlMode,
     AlarmLevel,
+    ApiGeneration,
     BatteryStatus,
     BatteryWorkingMode,
     CodedState,
@@ -298,6 +299,16 @@ PLANT_SENSORS: tuple[PlantSensorDescription, ...] = (
 )
 
 
+#: Today's cloud (26.x) only: the plant's day of export and consumption (§5.1.2.1).
+TODAYS_CLOUD_PLANT_SENSORS: tuple[PlantSensorDescription, ...] = tuple(
+    replace(_energy(key, CounterPeriod.DAY, _station(read)), legacy_kpis=True)
+    for key, read in (
+        ("grid_export_today", lambda kpi: kpi.day_on_grid_energy),
+        ("consumption_today", lambda kpi: kpi.day_use_energy),
+    )
+)
+
+
 # ------------------------------------------------------------------------------ devices
 
 
@@ -543,12 +554,15 @@ async def async_setup_entry(
 ) -> None:
     """Set up plant and device sensors, and add devices that appear later."""
     plants = selected_plants(entry)
+    plant_sensors = PLANT_SENSORS
+    if entry.runtime_data.account.client.generation is ApiGeneration.CLOUD_2026:
+        plant_sensors += TODAYS_CLOUD_PLANT_SENSORS
     async_add_entities(
         [
             *(
                 PlantSensor(entry, code, description)
                 for code in plants
-                for description in PLANT_SENSORS
+                for description in plant_sensors
             ),
             *(RefreshIntervalSensor(entry, code) for code in plants),
             *alarm_sensors(entry),

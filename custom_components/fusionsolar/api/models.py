@@ -188,6 +188,9 @@ class StationRealtimeKpi:
     day_income: float | None = None
     total_income: float | None = None
     health: PlantHealth | None = None
+    # 26.x (24.6.0+): the plant's day (kWh), reset at its local midnight.
+    day_on_grid_energy: float | None = None
+    day_use_energy: float | None = None
 
 
 @dataclass(frozen=True, slots=True)

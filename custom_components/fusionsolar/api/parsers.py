@@ -245,6 +245,8 @@ def _station_realtime(item: Mapping[str, Any]) -> StationRealtimeKpi | None:
         day_income=to_float(kpi.get("day_income")),
         total_income=to_float(kpi.get("total_income")),
         health=parse_health(kpi.get("real_health_state")),
+        day_on_grid_energy=to_float(kpi.get("day_on_grid_energy")),
+        day_use_energy=to_float(kpi.get("day_use_energy")),
     )
 
 
