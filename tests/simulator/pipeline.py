@@ -233,7 +233,8 @@ class RequestPipeline:
                 record.account = session.account.username
 
         bearer = request.headers.get("Authorization")
-        if bearer is not None and token is None:  # OAuth (26.2 §3.1.3): owner's budget
+        # OAuth (26.2 §3.1.3, today's cloud only): the owner's budget
+        if bearer is not None and token is None and self.cloud is not None:
             try:
                 account = self.oauth.admit(bearer, endpoint, now, self._local_day(now).isoformat())
             except ApiError as err:
