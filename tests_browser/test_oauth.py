@@ -10,12 +10,16 @@ nowhere else (the V500R007 reference has none, nor its plant list ``/thirdData/s
 
 from __future__ import annotations
 
+import json
 import time
+import urllib.request
 from pathlib import Path
+from typing import Any
 
 from playwright.sync_api import Page, expect
 from playwright.sync_api import TimeoutError as PlaywrightTimeout
 
+from dev.bootstrap import HomeAssistantApi
 from tests.simulator.oauth import DEFAULT_CLIENT_ID, DEFAULT_CLIENT_SECRET, DEFAULT_OWNER
 
 from .conftest import Instance, OAuthCloud
@@ -36,6 +40,22 @@ def add_credentials(instance: Instance) -> None:
         client_secret=DEFAULT_CLIENT_SECRET,
         name="FusionSolar simulator",
     )
+
+
+def remove_entry(instance: Instance, entry_id: str) -> None:
+    """Delete a config entry, as its menu's Delete does."""
+
+    async def call(api: HomeAssistantApi) -> Any:
+        return await api.request("DELETE", f"/api/config/config_entries/entry/{entry_id}")
+
+    instance.api(call)
+
+
+def owner_grants(cloud: OAuthCloud) -> list[dict[str, Any]]:
+    """The simulator's grants of the consent page's owner (admin view, no tokens)."""
+    with urllib.request.urlopen(f"{cloud.url}/_sim/oauth", timeout=10) as resp:
+        grants: list[dict[str, Any]] = json.load(resp)["grants"]
+    return [grant for grant in grants if grant["owner"] == DEFAULT_OWNER[0]]
 
 
 def test_item20_oauth_sign_in_with_fusionsolar_in_the_browser(
@@ -88,3 +108,9 @@ def test_item20_oauth_sign_in_with_fusionsolar_in_the_browser(
             break
         time.sleep(1)
     assert state == "loaded"
+
+    # Removing the entry revokes the authorization (§3.1.5.2). It also keeps the owner's
+    # plants out of the walkthrough: their history import follows the owner's daily
+    # budget (hours), the Energy dashboard test waits for every plant's history.
+    remove_entry(instance, added[0]["entry_id"])
+    assert [grant["revoked"] for grant in owner_grants(oauth_cloud)] == [True]
