@@ -8,8 +8,8 @@
    request header must name a live session of the path's family (305 otherwise; idle
    timeout ``token_idle_seconds`` from the last use; legacy tokens also expire
    ``token_lifetime_seconds`` after their login). Without it, ``Authorization: Bearer``
-   (cloud-2026 only) goes to the OAuth server (``oauth.py``: 305, 401 without the scope, 407 past the
-   owner's day), which replaces steps 3-4.
+   (cloud-2026 only) goes to the OAuth server (``oauth.py``: 305, 401 without the
+   scope, 407 past the owner's day), which replaces steps 3-4.
 4. Quota: rolling 60 s window per account and endpoint (407, or HTTP 403 with
    ``quota_403``); refused calls are not counted unless ``count_refused_calls``.
    With ``daily_budget``: the day's budget (407 after). cloud-2026: its flow control.
