@@ -21,7 +21,7 @@ from tests.simulator.oauth import (
 
 CALLBACK = "https://ha.example.com/api/fusionsolar/oauth/callback"
 STATIONS = "/thirdData/stations"
-CONTROL = "/rest/openapi/pvms/v1/vpp/dod"  # a control interface the spec profile serves
+CONTROL = "/rest/openapi/pvms/nbi/v2/control/charge-and-discharge/async-task"  # §5.2.1
 
 
 def link(sim: Simulator, **params: str) -> str:
@@ -224,15 +224,29 @@ async def test_item20_oauth_owner_revokes_in_the_app(sim: Simulator) -> None:
         assert (status, body["error"]) == (400, "1110")
 
 
-async def test_item20_oauth_control_needs_the_control_scope(simulator: Simulator) -> None:
+async def test_item20_oauth_control_needs_the_control_scope(sim: Simulator) -> None:
     async with aiohttp.ClientSession() as http:
-        basic_only = await sign_in(http, simulator, scopes=(SCOPE_BASIC,))
+        basic_only = await sign_in(http, sim, scopes=(SCOPE_BASIC,))
         assert basic_only["scope"] == SCOPE_BASIC
         headers = {"Authorization": f"Bearer {basic_only['access_token']}"}
-        async with http.post(simulator.url + CONTROL, json={}, headers=headers) as resp:
+        async with http.post(sim.url + CONTROL, json={}, headers=headers) as resp:
             body = await resp.json()
         assert body["failCode"] == 401
         assert body["message"] == "Invalid access to current interface!"
+
+
+async def test_item20_oauth_only_on_todays_cloud(simulator: Simulator) -> None:
+    """The 2021 reference (V500R007) has no OAuth: no consent page, no token, no Bearer."""
+    async with aiohttp.ClientSession() as http:
+        async with http.get(link(simulator)) as page:
+            assert page.status == 404
+        assert (await consent(http, simulator)).status == 404
+        async with http.post(simulator.url + TOKEN, data={"grant_type": "x"}) as resp:
+            assert resp.status == 404
+        headers = {"Authorization": "Bearer at-of-another-cloud"}
+        station_list = simulator.url + "/thirdData/getStationList"
+        async with http.post(station_list, json={}, headers=headers) as resp:
+            assert (await resp.json())["failCode"] == 305  # not logged in
 
 
 async def test_item20_oauth_daily_budgets(sim: Simulator) -> None:

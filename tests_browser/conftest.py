@@ -13,6 +13,7 @@ import subprocess
 import sys
 from collections.abc import Awaitable, Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -24,6 +25,8 @@ from playwright.sync_api import Browser, Page, Route, sync_playwright
 from dev.bootstrap import DEV_PASSWORD, DEV_USERNAME, HomeAssistantApi
 from dev.config import INTEGRATION, REPO
 from dev.develop import DevStack, free_port, wait_for_port
+
+from .second_simulator import FIRST_ACCOUNT_PLANTS
 
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = [
@@ -47,6 +50,14 @@ class SecondAccount:
     username: str = "owner_nbi"
     password: str = "owner-pass-2"
     plants: int = 3
+
+
+@dataclass(frozen=True)
+class OAuthCloud:
+    """A simulator of today's cloud whose consent page's owner has two plants of its own."""
+
+    url: str
+    plants: int = 2
 
 
 @dataclass
@@ -116,28 +127,47 @@ def instance(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Instance]:
         yield Instance(stack, token)
 
 
-@pytest.fixture(scope="session")
-def second_account(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SecondAccount]:
-    """Another simulator with its own account and three plants (Plant 3 to Plant 5)."""
-    account = SecondAccount(url="")
+@contextmanager
+def _simulator(
+    tmp_path_factory: pytest.TempPathFactory, name: str, args: list[str]
+) -> Iterator[str]:
+    """Run ``tests_browser.second_simulator`` with ``args`` (after the port); its URL."""
     port = free_port()
-    log = (tmp_path_factory.mktemp("simulator") / "simulator.log").open("wb")
+    log = (tmp_path_factory.mktemp(name.replace(" ", "-")) / "simulator.log").open("wb")
     process = subprocess.Popen(
-        [
-            *(sys.executable, "-m", "tests_browser.second_simulator", str(port)),
-            *(account.username, account.password, str(account.plants)),
-        ],
+        [sys.executable, "-m", "tests_browser.second_simulator", str(port), *args],
         cwd=REPO,
         stdout=log,
         stderr=subprocess.STDOUT,
     )
     try:
-        wait_for_port("second simulator", port, process, 60)
-        yield SecondAccount(url=f"http://127.0.0.1:{port}")
+        wait_for_port(name, port, process, 60)
+        yield f"http://127.0.0.1:{port}"
     finally:
         process.terminate()
         process.wait(timeout=30)
         log.close()
+
+
+@pytest.fixture(scope="session")
+def second_account(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SecondAccount]:
+    """Another simulator with its own account and three plants (Plant 3 to Plant 5)."""
+    account = SecondAccount(url="")
+    args = [account.username, account.password, str(account.plants)]
+    with _simulator(tmp_path_factory, "second simulator", args) as url:
+        yield SecondAccount(url=url)
+
+
+@pytest.fixture(scope="session")
+def oauth_cloud(
+    tmp_path_factory: pytest.TempPathFactory, second_account: SecondAccount
+) -> Iterator[OAuthCloud]:
+    """Today's cloud (OAuth exists nowhere else): the owner's plants follow the others'."""
+    cloud = OAuthCloud(url="")
+    args = [*("owner_nbi_2026", "unused-pass", str(cloud.plants)), "--profile", "cloud-2026"]
+    first = FIRST_ACCOUNT_PLANTS + second_account.plants  # Plant 6, Plant 7
+    with _simulator(tmp_path_factory, "oauth cloud", [*args, "--first", str(first)]) as url:
+        yield OAuthCloud(url=url)
 
 
 @pytest.fixture(scope="session")

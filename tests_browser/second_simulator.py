@@ -1,32 +1,38 @@
-"""A second simulator whose account owns other plants than the dev account's.
+"""Another simulator whose account owns other plants than the dev account's.
 
-``python -m tests_browser.second_simulator PORT USERNAME PASSWORD PLANTS`` serves
-``PLANTS`` plants numbered after the dev stack's two (``Plant 3``, ``Plant 4`` ...),
-so their plant codes differ from the first account's: the same plant in two accounts
-would be the same Home Assistant device. Runs until SIGTERM.
+``python -m tests_browser.second_simulator PORT USERNAME PASSWORD PLANTS [--first N]
+[--profile P]`` serves ``PLANTS`` plants numbered after the ``N`` before them (default:
+the dev stack's two, so ``Plant 3``, ``Plant 4`` ...): the same plant in two accounts
+would be the same Home Assistant device. The consent page's owner (OAuth) sees the same
+plants as the account. Runs until SIGTERM.
 """
 
 from __future__ import annotations
 
+import argparse
 import asyncio
 import signal
-import sys
+from typing import get_args
 
 from tests.simulator import Account, Simulator, SimulatorConfig
+from tests.simulator.config import Profile
+from tests.simulator.oauth import DEFAULT_OWNER
 
 FIRST_ACCOUNT_PLANTS = 2
 
 
-async def serve(port: int, username: str, password: str, plants: int) -> None:
+async def serve(args: argparse.Namespace) -> None:
     """Serve until SIGTERM."""
-    total = FIRST_ACCOUNT_PLANTS + plants
+    plants: list[int | str] = list(range(args.first, args.first + args.plants))
     config = SimulatorConfig(
-        plants=total,
+        plants=args.first + args.plants,
         seed=7,
-        accounts=[Account(username, password, plants=list(range(FIRST_ACCOUNT_PLANTS, total)))],
+        profile=args.profile,
+        accounts=[Account(args.username, args.password, plants=plants)],
     )
     sim = Simulator(config)
-    await sim.start("127.0.0.1", port)
+    sim.oauth.add_owner(*DEFAULT_OWNER, plants=plants)
+    await sim.start("127.0.0.1", args.port)
     stop = asyncio.Event()
     asyncio.get_running_loop().add_signal_handler(signal.SIGTERM, stop.set)
     try:
@@ -35,5 +41,17 @@ async def serve(port: int, username: str, password: str, plants: int) -> None:
         await sim.stop()
 
 
+def parse_args() -> argparse.Namespace:
+    """The command line."""
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("port", type=int)
+    parser.add_argument("username")
+    parser.add_argument("password")
+    parser.add_argument("plants", type=int)
+    parser.add_argument("--first", type=int, default=FIRST_ACCOUNT_PLANTS)
+    parser.add_argument("--profile", choices=get_args(Profile), default="spec")
+    return parser.parse_args()
+
+
 if __name__ == "__main__":
-    asyncio.run(serve(int(sys.argv[1]), sys.argv[2], sys.argv[3], int(sys.argv[4])))
+    asyncio.run(serve(parse_args()))

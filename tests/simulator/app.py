@@ -357,8 +357,8 @@ def create_app(sim: Simulator) -> web.Application:
         app.router.add_post(alias, make(endpoint))
     if sim.cloud is not None:  # cloud-2026: any V7 path, any method -> 404 HTML
         app.router.add_route("*", const.V7_PREFIX + "{tail:.*}", _html_404)
+        app.add_routes(sim.oauth.routes())  # OAuth came after V500R007 (26.2 §3.1)
     app.add_routes(AdminApi(sim).routes())
-    app.add_routes(sim.oauth.routes())
     return app
 
 

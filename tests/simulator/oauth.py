@@ -1,5 +1,7 @@
 """OAuth 2.0 authorization server of today's cloud (26.2 digest §3.1, §4.1, §8.1).
 
+Served by the ``cloud-2026`` profile only: the V500R007 reference has no OAuth.
+
 * ``GET /authorize`` checks the link (error page for a wrong ``response_type``,
   ``client_id``, ``redirect_uri`` or ``state``: at most 180 letters and digits; a 302 to
   the callback with ``error=invalid_scope`` for a wrong scope) and shows the login and

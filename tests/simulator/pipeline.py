@@ -8,8 +8,8 @@
    request header must name a live session of the path's family (305 otherwise; idle
    timeout ``token_idle_seconds`` from the last use; legacy tokens also expire
    ``token_lifetime_seconds`` after their login). Without it, ``Authorization: Bearer``
-   goes to the OAuth server (``oauth.py``: 305, 401 without the scope, 407 past the
-   owner's day), which replaces steps 3-4.
+   (cloud-2026 only) goes to the OAuth server (``oauth.py``: 305, 401 without the
+   scope, 407 past the owner's day), which replaces steps 3-4.
 4. Quota: rolling 60 s window per account and endpoint (407, or HTTP 403 with
    ``quota_403``); refused calls are not counted unless ``count_refused_calls``.
    With ``daily_budget``: the day's budget (407 after). cloud-2026: its flow control.
@@ -233,7 +233,8 @@ class RequestPipeline:
                 record.account = session.account.username
 
         bearer = request.headers.get("Authorization")
-        if bearer is not None and token is None:  # OAuth (26.2 §3.1.3): owner's budget
+        # OAuth (26.2 §3.1.3, today's cloud only): the owner's budget
+        if bearer is not None and token is None and self.cloud is not None:
             try:
                 account = self.oauth.admit(bearer, endpoint, now, self._local_day(now).isoformat())
             except ApiError as err:
