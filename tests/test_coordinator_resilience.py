@@ -223,17 +223,22 @@ async def test_item16_6_null_device_list_after_a_reload_keeps_the_stored_list(
     before = dict(entry.runtime_data.metadata.data.devices)
     sim.faults.add("getDevList", "data_null", count=1)
     assert await hass.config_entries.async_reload(entry.entry_id)
-    await _advance(hass, freezer, 61)
+    await _advance(hass, freezer, 30)
     metadata = entry.runtime_data.metadata
     assert metadata.last_update_success
     assert metadata.data.devices == before
     ours = [r for r in caplog.records if r.name.startswith("custom_components.fusionsolar")]
     assert [r.getMessage() for r in ours if r.levelno >= logging.WARNING] == []
-    # The lists are asked for again at the next metadata run, and come.
+    # The lists are asked for again once, a quota window later (before: an hour), and come.
     calls = sim.calls.count("getDevList")
+    lists_read = metadata.data.lists_fetched
+    await _advance(hass, freezer, 32)
+    assert sim.calls.count("getDevList") == calls + 1
+    assert metadata.data.lists_fetched != lists_read
+    assert metadata.data.devices.keys() == before.keys()
+    # Then nothing more until the lists are due (daily).
     await _advance(hass, freezer, 3600)
     assert sim.calls.count("getDevList") == calls + 1
-    assert metadata.data.devices.keys() == before.keys()
 
 
 async def test_item16_7_null_device_answer_is_asked_again_within_the_refresh(

@@ -20,6 +20,8 @@ from custom_components.fusionsolar import account as account_module
 from custom_components.fusionsolar.api import Endpoint, QuotaGovernor
 from custom_components.fusionsolar.const import DOMAIN
 from tests.conftest import advance, entity_id_of, setup_integration
+from tests.harness.dayrun import Scenario, start_run
+from tests.harness.scenarios import FIELD_SIMULATOR
 from tests.simulator.pytest_plugin import SimulatorFactory
 
 START = "2025-06-02 10:02:00+00:00"
@@ -129,3 +131,30 @@ async def test_item18_3_hourly_plant_kpis_go_stale_by_their_own_time(
     sim.faults.clear()
     await _refreshes(hass, freezer, 11)  # 13:07, after the 13:02 read
     assert hass.states.get(income).state != STATE_UNAVAILABLE  # type: ignore[union-attr]
+
+
+async def test_item16_2_hourly_plant_kpis_read_every_batch_within_the_hour(
+    hass: HomeAssistant, simulator_factory: SimulatorFactory, freezer: FrozenDateTimeFactory
+) -> None:
+    """101 plants on the field profile (one getStationRealKpi call a minute): the hourly
+    plant KPIs (income) of the second batch are read minutes after the first, each hour.
+
+    Before, the second batch waited for the next hour (500 plants: each plant's income
+    was read every 5 hours and unavailable most of the day).
+    """
+    scenario = Scenario(
+        "issue16-hourly-kpi-batches",
+        plants=101,
+        profile="field",
+        hours=3.0,
+        restarts=(),
+        simulator={**FIELD_SIMULATOR, "devices": ["inverter"], "alarm_rate_per_day": 0.0},
+    )
+    run = await start_run(hass, freezer, simulator_factory, scenario)
+    result = await run.run()
+
+    assert result["calls_hourly"][Endpoint.STATION_REAL_KPI][1:] == [2, 2]
+    stale = [m for m in result["logs"]["messages"] if "(hourly KPIs)" in m["msg"]]
+    assert stale == []
+    refused = result["refusals"]["per_endpoint"].get(Endpoint.STATION_REAL_KPI, [])
+    assert [hour for hour in refused if hour > 0.1] == [], result["refusals"]

@@ -22,14 +22,15 @@ cloud has new data. All share the account's quota governor.
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping
+from collections.abc import Callable, Coroutine, Mapping
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
+from typing import Any
 
 from homeassistant.config_entries import ConfigEntry
 from homeassistant.core import CALLBACK_TYPE, HomeAssistant, callback
 from homeassistant.exceptions import ConfigEntryAuthFailed
-from homeassistant.helpers.event import async_track_point_in_utc_time
+from homeassistant.helpers.event import async_call_later, async_track_point_in_utc_time
 from homeassistant.helpers.update_coordinator import DataUpdateCoordinator, UpdateFailed
 from homeassistant.util import dt as dt_util
 
@@ -296,6 +297,7 @@ class MetadataCoordinator(FusionSolarCoordinator[Metadata]):
         self._lists_wanted = False
         self._early_refresh: datetime | None = None
         self._removed: set[str] = set()
+        self._later: dict[str, CALLBACK_TYPE] = {}  # background reads, by name
 
     async def async_start_from_store(self) -> bool:
         """Start from the stored lists; fetch them again in the background."""
@@ -321,21 +323,54 @@ class MetadataCoordinator(FusionSolarCoordinator[Metadata]):
         ):
             current = await self._async_fetch_lists(current, codes, now)
         if client.families.legacy and client.families.v7 and codes:
-            # Least recently read first (the station map is kept oldest first): an hour
-            # whose quota reads only some batches reads the others the next hour.
+            # Least recently read first (the station map is kept oldest first).
             age = {code: index for index, code in enumerate(current.station)}
             queried = sorted(
                 queried_plants(self.config_entry, current), key=lambda c: age.get(c, -1)
             )
-            try:
-                fresh = await client.async_get_station_realtime(queried)
-                kept = {c: kpi for c, kpi in current.station.items() if c not in fresh}
-                current.station = kept | fresh
-                current.station_read |= dict.fromkeys(fresh, cloud_slot(now))
-            except (QuotaError, PermissionDeniedError, CommunicationError) as err:
-                # The lists stay good; the KPIs' own time tells when they are stale.
-                LOGGER.debug("Plant KPIs skipped this hour: %s", err)
+            await self._async_read_station(current, queried)
         return current
+
+    async def _async_read_station(self, current: Metadata, codes: list[str]) -> None:
+        """Read the hourly plant KPIs of `codes`; held-back batches follow this hour."""
+        try:
+            fresh = await self.account.client.async_get_station_realtime(codes)
+        except (QuotaError, PermissionDeniedError, CommunicationError) as err:
+            # The lists stay good; the KPIs' own time tells when they are stale.
+            LOGGER.debug("Plant KPIs skipped this hour: %s", err)
+            return
+        kept = {c: kpi for c, kpi in current.station.items() if c not in fresh}
+        current.station = kept | fresh
+        current.station_read |= dict.fromkeys(fresh, cloud_slot(dt_util.utcnow()))
+        if fresh.pending and isinstance(fresh.error, QuotaError):
+            pending = list(fresh.pending)
+            self._run_later("plant KPIs", fresh.retry_after, lambda: self._async_continue(pending))
+
+    async def _async_continue(self, codes: list[str]) -> None:
+        """Read the plant KPIs a quota-limited batch left out (into the latest data)."""
+        if self.data is not None:
+            await self._async_read_station(self.data, codes)
+
+    def _run_later(
+        self, name: str, delay: float, job: Callable[[], Coroutine[Any, Any, None]]
+    ) -> None:
+        """Run `job` in the background after `delay` seconds, unless `name` is pending."""
+        if name in self._later:
+            return
+
+        @callback
+        def _run(_now: datetime) -> None:
+            del self._later[name]
+            self.config_entry.async_create_background_task(self.hass, job(), name)
+
+        self._later[name] = async_call_later(self.hass, max(delay, 1.0), _run)
+
+    async def async_shutdown(self) -> None:
+        """Cancel the pending reads."""
+        for cancel in self._later.values():
+            cancel()
+        self._later.clear()
+        await super().async_shutdown()
 
     async def _async_fetch_lists(
         self, current: Metadata, codes: list[str], now: datetime
@@ -361,7 +396,8 @@ class MetadataCoordinator(FusionSolarCoordinator[Metadata]):
             if not current.devices:
                 raise
             LOGGER.debug("%s: device list not read (%s); known lists kept", self.name, err)
-            self._lists_wanted = True  # asked again at the next run
+            self._lists_wanted = True  # asked again a quota window later, once
+            self._run_later("lists", RETRY_AFTER_SECONDS, self.async_refresh)
             return current
         metadata, removed = merge_lists(
             current, listed, devices, codes, now, pending=devices.pending
