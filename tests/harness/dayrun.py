@@ -208,6 +208,7 @@ class DayRun:
         self.events: list[tuple[float, str]] = []
         self.refresh_interval_seen: list[tuple[float, float]] = []
         self.flaps: list[float] = []  # hours at which a watched entity became unavailable
+        self.flapped: Counter[str] = Counter()  # which entities, how often
         self.idle_settles = 0
         self.cpu_run = 0.0
         self.sim_cpu = 0.0
@@ -545,6 +546,7 @@ class DayRun:
                 if entity_id in self._available:
                     self._available.discard(entity_id)
                     self.flaps.append(self.hours(now))
+                    self.flapped[entity_id] += 1
                 continue
             self._available.add(entity_id)
             self._ever_available.add(entity_id)
@@ -742,6 +744,7 @@ class DayRun:
             "unavailable_while_fresh_entity_hours": round(fresh / HOUR, 3),
             "became_unavailable": len(self.flaps),
             "became_unavailable_at_h": [round(h, 3) for h in self.flaps[:50]],
+            "became_unavailable_entities": dict(self.flapped.most_common(20)),
             "entry_not_loaded_s": round(
                 sum(seg.end - seg.start for seg in self.segments if not seg.loaded), 1
             ),
