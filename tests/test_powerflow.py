@@ -75,3 +75,21 @@ def test_a_plant_without_battery_counts_the_inverter_output_as_pv() -> None:
         "P", [(INVERTER, kpi(INVERTER, active_power=1.2)), (METER, kpi(METER, active_power=0.2))]
     )
     assert (flow.pv_power, flow.grid_power, flow.load_power) == (1.2, 0.2, 1.0)
+
+
+def test_item19_a_silent_battery_leaves_the_load_unknown() -> None:
+    """PV and grid known, the battery did not report: the load is not PV − grid.
+
+    Before, a missing battery counted as 0 kW: at night (battery discharging, nothing on
+    the grid) the house showed 0 kW (field-1-no-v7 benchmark: 6 wrong load values a day).
+    """
+    flow = derive_power_flow(
+        "P",
+        [
+            (INVERTER, kpi(INVERTER, mppt_power=0.0, active_power=0.3)),
+            (BATTERY, kpi(BATTERY, battery_soc=40.0)),  # ch_discharge_power: null
+            (METER, kpi(METER, active_power=0.0)),
+        ],
+    )
+    assert (flow.pv_power, flow.grid_power, flow.battery_power) == (0.0, 0.0, None)
+    assert flow.load_power is None

@@ -10,7 +10,8 @@ is derived from the real-time data of the plant's devices, in the conventions of
   point. A power sensor (47) is not used: the references disagree on its sign;
 * battery: the batteries' (39) and all-in-one units' ``ch_discharge_power`` (> 0
   charging on the device) negated; SOC the mean over the batteries that report it;
-* load: PV + battery - grid (energy balance), only where PV and grid are both known.
+* load: PV + battery - grid (energy balance), only where PV, grid and (in a plant with
+  batteries) the battery are all known.
 
 A value is derived only when every device it needs reported: a partial sum would be
 wrong, so a plant without a meter has PV and battery but no grid or load.
@@ -35,7 +36,12 @@ def derive_power_flow(plant_code: str, readings: Iterable[DeviceReading]) -> Pla
     battery = _battery_power(devices)
     pv = _pv_power(devices, battery)
     grid = _grid_power(devices)
-    load = None if pv is None or grid is None else round(pv + (battery or 0.0) - grid, 3)
+    silent_battery = battery is None and bool(_of_kind(devices, _BATTERY_KINDS))
+    load = (
+        None
+        if pv is None or grid is None or silent_battery
+        else round(pv + (battery or 0.0) - grid, 3)
+    )
     return PlantRealtimeKpi(
         plant_code=plant_code,
         pv_power=pv,
