@@ -158,3 +158,29 @@ async def test_item16_2_hourly_plant_kpis_read_every_batch_within_the_hour(
     assert stale == []
     refused = result["refusals"]["per_endpoint"].get(Endpoint.STATION_REAL_KPI, [])
     assert [hour for hour in refused if hour > 0.1] == [], result["refusals"]
+
+
+async def test_item16_8_a_reload_continues_the_device_types_turns(
+    hass: HomeAssistant,
+    simulator_factory: SimulatorFactory,
+    freezer: FrozenDateTimeFactory,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """After a reload the device type read least recently goes first, as before it.
+
+    Before, a reload started the turns again in the list's order: the type whose turn
+    was next waited a whole round more (field-500 benchmark: 100 batteries unavailable
+    after the reload).
+    """
+    slow = partial(QuotaGovernor, margin=240.0, limits={Endpoint.DEV_REAL_KPI: 1})
+    monkeypatch.setattr(account_module, "QuotaGovernor", slow)
+    sim = await simulator_factory(alarm_rate_per_day=0, devices=ALL_KINDS)
+    entry = await setup_integration(hass, sim, poll_alarms=False)
+    await _refreshes(hass, freezer, 8)  # every type read, the first two twice
+    before = {key: state.updated for key, state in entry.runtime_data.devices.data.items()}
+    oldest = {key for key, updated in before.items() if updated == min(before.values())}
+
+    assert await hass.config_entries.async_reload(entry.entry_id)
+    await _refreshes(hass, freezer, 2)  # the quota's next calls
+    after = {key: state.updated for key, state in entry.runtime_data.devices.data.items()}
+    assert {key for key, updated in after.items() if updated == min(after.values())} == oldest

@@ -78,7 +78,7 @@ def test_a_plant_without_battery_counts_the_inverter_output_as_pv() -> None:
 
 
 def test_item19_a_silent_battery_leaves_the_load_unknown() -> None:
-    """PV and grid known, the battery did not report: the load is not PV − grid.
+    """PV and grid known, the battery did not report: the load is not PV - grid.
 
     Before, a missing battery counted as 0 kW: at night (battery discharging, nothing on
     the grid) the house showed 0 kW (field-1-no-v7 benchmark: 6 wrong load values a day).

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any
 
 import aiohttp
@@ -101,6 +102,8 @@ class FusionSolarAccount:
     session: aiohttp.ClientSession
     store: Store[dict[str, Any]]
     budget: OAuthBudget | None = None
+    # When each device group (type, ids) was last read: a reload continues the turns.
+    device_reads: dict[tuple[str, ...], datetime] = field(default_factory=dict)
     _plants: tuple[float, list[Plant]] | None = field(default=None)
 
     async def async_get_plants(self) -> list[Plant]:

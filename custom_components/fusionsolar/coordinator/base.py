@@ -671,7 +671,11 @@ class DeviceCoordinator(_CloudRefreshCoordinator[dict[str, DeviceState]]):
             if self._group_fetched.get(group[1], _EPOCH) < slot
             and self._group_backoff.get(group[1], (_EPOCH, GROUP_BACKOFF))[0] <= now
         ]
-        pending.sort(key=lambda group: self._group_fetched.get(group[1], _EPOCH))
+        # Before its first read here, a group's turn is when it was read before a reload.
+        reads = self.account.device_reads
+        pending.sort(
+            key=lambda group: self._group_fetched.get(group[1], reads.get(group[1], _EPOCH))
+        )
         return pending
 
     async def _async_fetch(self) -> dict[str, DeviceState]:
@@ -757,7 +761,7 @@ class DeviceCoordinator(_CloudRefreshCoordinator[dict[str, DeviceState]]):
     def _record_group(self, ids: tuple[str, ...], slot: datetime) -> None:
         if (previous := self._group_fetched.get(ids)) is not None:
             self._group_interval[ids] = slot - previous
-        self._group_fetched[ids] = slot
+        self._group_fetched[ids] = self.account.device_reads[ids] = slot
 
 
 _EPOCH = datetime.min.replace(tzinfo=dt_util.UTC)
