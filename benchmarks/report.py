@@ -408,16 +408,19 @@ def markdown(results: Mapping[str, Result]) -> str:
 def readme_block(results: Mapping[str, Result]) -> str:
     """The README's short table."""
     rows = [
-        "| Scenario | Calls/h | Ratio to minimum (real-time / all) | 407 | Data age median / max |",
-        "|---|---:|---:|---:|---:|",
+        "| Scenario | Calls/h | Ratio to minimum (real-time / all) | Refused (407/429/20618) "
+        "| Data age median / max | Power flow off the truth |",
+        "|---|---:|---:|---:|---:|---:|",
     ]
     for name, r in results.items():
-        if name.startswith(("spec-", "field-")):
+        if name.startswith(("spec-", "field-", "cloud-")):
             c = r["contract"]
+            flow = r.get("power_flow")
+            off = f"{flow['values_off']} of {flow['values_checked']}" if flow else NONE
             rows.append(
                 f"| {name} | {r['calls_total'] / r['hours']:.1f} "
                 f"| {c['ratio_realtime']:.3f} / {c['ratio_all']:.3f} | {r['quota_refusals']} "
-                f"| {_age(r)} |"
+                f"| {_age(r)} | {off} |"
             )
     return "\n".join([START, *rows, END])
 
